@@ -1,0 +1,169 @@
+"""`caseclock`: the command line. Every refusal is one sentence on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.render import deadline_json, deadlines_table
+from scheduler.packs import PackLibrary, check_pack_file, default_library
+from scheduler.timescales.engine import compute_deadlines
+from scheduler.timescales.rules import PackError
+from scheduler.timescales.vocabulary import TRACKS, EventError, parse_date, parse_instant
+
+EXIT_REFUSED = 2
+
+
+class Refused(Exception):
+    """A request refused with one sentence for the person who typed it."""
+
+
+def _now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    return parse_instant(value, "--now")
+
+
+def _library() -> PackLibrary:
+    from store.settings import Settings
+
+    return default_library(Settings().policy_dir)
+
+
+def cmd_deadlines(args: argparse.Namespace) -> int:
+    from bot.event_file import read_events
+
+    now = _now(args.now)
+    library = _library()
+    pack = library.get(args.policy)
+    try:
+        with open(args.events, encoding="utf-8") as fh:
+            lines = fh.readlines()
+    except OSError as err:
+        raise Refused(f"cannot read {args.events} ({err.strerror}): give a JSON Lines file "
+                      "of events.") from None
+    from store.settings import Settings
+
+    events = read_events(lines, now, Settings().case_pattern)
+    cal = library.calendar(args.policy)
+    deadlines = compute_deadlines(pack, cal, events, now)
+    if args.json:
+        print(json.dumps([deadline_json(d) for d in deadlines], indent=2))
+    else:
+        print(deadlines_table(deadlines, cal, now))
+    return 0
+
+
+def cmd_policy(args: argparse.Namespace) -> int:
+    from bot.policy_view import explain, show_pack
+
+    if args.policy_cmd == "list":
+        library = _library()
+        for name in library.names():
+            pack = library.get(name)
+            parent = f" (extends {pack.lineage[1]})" if len(pack.lineage) > 1 else ""
+            print(f"{name}: {pack.title}, {len(pack.rules)} rules{parent}")
+        return 0
+    if args.policy_cmd == "show":
+        print(show_pack(_library().get(args.name)))
+        return 0
+    if args.policy_cmd == "explain":
+        library = _library()
+        pack = library.get(args.name)
+        referral = parse_date(args.referral, "--referral")
+        print(explain(pack, library.calendar(args.name), referral, args.track))
+        return 0
+    pack = check_pack_file(args.file)
+    print(f"{args.file}: pack {pack.name} is valid, {len(pack.rules)} rules "
+          f"({', '.join(pack.lineage)}).")
+    return 0
+
+
+def _store_commands() -> dict[str, Callable[[argparse.Namespace], int]]:
+    from bot import store_commands
+
+    return {
+        "team": store_commands.cmd_team,
+        "log": store_commands.cmd_log,
+        "case": store_commands.cmd_case,
+        "run": store_commands.cmd_run,
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    p = argparse.ArgumentParser(
+        prog="caseclock",
+        description="Statutory and local timescales for children's social care.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("run", help="run caseclock on the embedded default (SQLite, console)")
+    r.add_argument("--now", help="pretend it is this moment (ISO 8601)")
+
+    d = sub.add_parser("deadlines", help="deadlines for events in a JSON Lines file")
+    d.add_argument("--policy", required=True, help="policy pack name (see `policy list`)")
+    d.add_argument("--events", required=True, help="JSON Lines file, one event per line")
+    d.add_argument("--now", help="the moment to compute status at (ISO 8601; default now)")
+    d.add_argument("--json", action="store_true", help="print a JSON array")
+
+    pol = sub.add_parser("policy", help="list, show, explain and check policy packs")
+    psub = pol.add_subparsers(dest="policy_cmd", required=True, metavar="ACTION")
+    psub.add_parser("list", help="the packs available")
+    ps = psub.add_parser("show", help="every rule of a pack with its quoted source")
+    ps.add_argument("name")
+    pe = psub.add_parser("explain", help="each rule's due date for one referral")
+    pe.add_argument("name")
+    pe.add_argument("--referral", required=True, help="referral date: 2026-11-21 or 21/11/2026")
+    pe.add_argument("--track", choices=TRACKS, default="s17")
+    pc = psub.add_parser("check", help="validate a pack file")
+    pc.add_argument("file")
+
+    t = sub.add_parser("team", help="teams and the pack each works under")
+    tsub = t.add_subparsers(dest="team_cmd", required=True, metavar="ACTION")
+    ta = tsub.add_parser("add", help="add a team")
+    ta.add_argument("team")
+    ta.add_argument("--policy", required=True)
+    ta.add_argument("--slack-channel")
+    ta.add_argument("--digest-at", help="HH:MM local time of the daily digest (default 08:30)")
+    tsub.add_parser("list", help="list teams")
+
+    lg = sub.add_parser("log", help="append an event to a case")
+    lg.add_argument("case")
+    lg.add_argument("type", help="event type, e.g. referral_received")
+    lg.add_argument("fields", nargs="*", metavar="field=value")
+    lg.add_argument("--team", help="the team of a case's first event")
+    lg.add_argument("--at", help="when it happened (ISO 8601; default now)")
+
+    c = sub.add_parser("case", help="a case's timeline and deadlines")
+    c.add_argument("case")
+    c.add_argument("--now")
+    c.add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `caseclock` console script."""
+    args = build_parser().parse_args(argv)
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "deadlines": cmd_deadlines,
+        "policy": cmd_policy,
+    }
+    try:
+        handler = handlers.get(args.command) or _store_commands()[args.command]
+        return handler(args)
+    except (Refused, EventError, PackError) as err:
+        print(f"caseclock: {err}", file=sys.stderr)
+        return EXIT_REFUSED
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

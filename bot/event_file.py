@@ -1,0 +1,68 @@
+"""Reading events from JSON Lines for `caseclock deadlines --events FILE`."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from scheduler.timescales.consistency import check_new_event
+from scheduler.timescales.vocabulary import (
+    DEFAULT_CASE_PATTERN,
+    Event,
+    EventError,
+    check_case_reference,
+    check_fields,
+    parse_instant,
+)
+
+RESERVED = ("case", "type", "at", "id")
+
+
+def parse_event(raw: Any, order: int, case_pattern: str = DEFAULT_CASE_PATTERN) -> Event:
+    """One event from a decoded JSON object; raises EventError with one sentence."""
+    if not isinstance(raw, dict):
+        raise EventError('each line must be a JSON object such as {"case": "123456", '
+                         '"type": "referral_received", "at": "2026-11-21T14:30", "track": "s17"}.')
+    for key in ("case", "type", "at"):
+        if key not in raw:
+            raise EventError(f'"{key}" is missing: every event needs "case", "type" and "at".')
+    case = check_case_reference(str(raw["case"]), case_pattern)
+    fields = check_fields(str(raw["type"]), {k: v for k, v in raw.items() if k not in RESERVED})
+    at = parse_instant(raw["at"])
+    event_id = str(raw.get("id") or f"L{order}")
+    return Event(id=event_id, case=case, type=str(raw["type"]), at=at, fields=fields, order=order)
+
+
+def read_events(lines: Iterable[str], now: datetime,
+                case_pattern: str = DEFAULT_CASE_PATTERN) -> list[Event]:
+    """Parse and check every line; the first problem raises EventError naming its line."""
+    events: list[Event] = []
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise EventError(f"line {n} is not JSON ({err.msg}): write one event object "
+                             "per line.") from None
+        try:
+            events.append(parse_event(raw, n, case_pattern))
+        except EventError as err:
+            raise EventError(f"line {n}: {err}") from None
+    ids = [e.id for e in events]
+    dup = next((i for i in ids if ids.count(i) > 1), None)
+    if dup is not None:
+        raise EventError(f'event id "{dup}" is used twice: give every event its own "id".')
+    by_case: dict[str, list[Event]] = defaultdict(list)
+    for e in events:
+        by_case[e.case].append(e)
+    for e in events:
+        others = [o for o in by_case[e.case] if o is not e]
+        try:
+            check_new_event(others, e, now)
+        except EventError as err:
+            raise EventError(f"line {e.order}: {err}") from None
+    return events

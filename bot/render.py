@@ -1,0 +1,109 @@
+"""Plain-text and JSON views of deadlines: UK dates, weekdays, never month-first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from scheduler.timescales.calendar import LONDON, WorkingCalendar, local_date
+from scheduler.timescales.engine import Deadline
+
+STATUS_WORDS = {
+    "pending": "due",
+    "overdue": "OVERDUE",
+    "met": "met",
+    "met_late": "met late",
+    "cancelled": "cancelled",
+}
+
+
+def day_text(d: date, with_year: bool = False) -> str:
+    """'Thu 3 Dec' (or 'Thu 3 Dec 2026')."""
+    text = f"{d:%a} {d.day} {d:%b}"
+    return f"{text} {d.year}" if with_year else text
+
+
+def short_date(d: date) -> str:
+    """'21/11' — day first, always."""
+    return f"{d.day:02d}/{d.month:02d}"
+
+
+def moment_text(at: datetime, with_year: bool = False) -> str:
+    """'Thu 3 Dec 14:30' in London time."""
+    local = at.astimezone(LONDON)
+    return f"{day_text(local.date(), with_year)} {local:%H:%M}"
+
+
+def due_text(d: Deadline, with_year: bool = False) -> str:
+    """The due moment as a person reads it: a day for day rules, a time for hour rules."""
+    if d.hourly:
+        return moment_text(d.due, with_year)
+    return day_text(local_date(d.due), with_year)
+
+
+def day_of_text(d: Deadline, cal: WorkingCalendar, today: date) -> str:
+    """'day 9 of 10' for a working-day window that is still open, else ''."""
+    if d.hourly or not d.open:
+        return ""
+    start = local_date(d.anchor_at)
+    due_day = local_date(d.due)
+    total = cal.working_days_between(start, due_day)
+    if total <= 0 or today > due_day:
+        return ""
+    return f"day {cal.working_days_between(start, today)} of {total}"
+
+
+def iso_local(at: datetime | None) -> str | None:
+    """ISO 8601 with offset, in London local time."""
+    return at.astimezone(LONDON).isoformat() if at is not None else None
+
+
+def deadline_json(d: Deadline) -> dict[str, Any]:
+    """The deadline object of the CLI contract (`deadlines --json`, `case --json`)."""
+    return {
+        "case": d.case,
+        "rule": d.rule,
+        "seq": d.seq,
+        "title": d.title,
+        "due": iso_local(d.due),
+        "status": d.status,
+        "met_at": iso_local(d.met_at),
+        "met_by_event": d.met_by_event,
+        "owner": d.owner,
+        "anchor_at": iso_local(d.anchor_at),
+        "hourly": d.hourly,
+        "delay_reason": d.delay_reason,
+    }
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A fixed-width text table."""
+    body = [list(map(str, r)) for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h)
+              for i, h in enumerate(headers)]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
+    out = [line(headers), line(["-" * w for w in widths])]
+    out.extend(line(r) for r in body)
+    return "\n".join(x.rstrip() for x in out)
+
+
+def deadlines_table(deadlines: Sequence[Deadline], cal: WorkingCalendar, now: datetime) -> str:
+    """Deadlines as a readable table, soonest first."""
+    if not deadlines:
+        return "No deadlines."
+    today = local_date(now)
+    rows = []
+    for d in deadlines:
+        when = due_text(d, with_year=True)
+        if d.hourly:
+            when = f"{when}"
+        elif d.due.astimezone(LONDON).year == today.year:
+            when = due_text(d)
+        progress = day_of_text(d, cal, today)
+        status = STATUS_WORDS[d.status]
+        if d.met_at is not None:
+            status = f"{status} {short_date(local_date(d.met_at))}"
+        rows.append([d.case, d.rule + (f" #{d.seq}" if d.seq > 1 else ""), when, progress,
+                     status, d.title])
+    return table(["case", "rule", "due", "progress", "status", "title"], rows)
