@@ -107,3 +107,33 @@ def deadlines_table(deadlines: Sequence[Deadline], cal: WorkingCalendar, now: da
         rows.append([d.case, d.rule + (f" #{d.seq}" if d.seq > 1 else ""), when, progress,
                      status, d.title])
     return table(["case", "rule", "due", "progress", "status", "title"], rows)
+
+
+def change_summary(before: Sequence[Deadline], after: Sequence[Deadline],
+                   cal: WorkingCalendar, now: datetime) -> list[str]:
+    """What an event changed: deadlines met, cancelled or newly set, and what is next."""
+    old = {(d.rule, d.seq): d for d in before}
+    lines: list[str] = []
+    for d in after:
+        prev = old.get((d.rule, d.seq))
+        if prev is not None and prev.status == d.status and prev.due == d.due:
+            continue
+        if d.status in ("met", "met_late") and (prev is None or prev.open):
+            late = " (late)" if d.status == "met_late" else ""
+            lines.append(f"Met{late}: {d.title} (due {due_text(d)}).")
+        elif d.status == "cancelled" and (prev is None or prev.open):
+            lines.append(f"No longer applies: {d.title}.")
+        elif d.open and (prev is None or prev.due != d.due):
+            progress = day_of_text(d, cal, local_date(now))
+            extra = f", {progress}" if progress else ""
+            lines.append(f"New: {d.title} by {due_text(d)}{extra}.")
+    nxt = next_open(after)
+    if nxt is not None:
+        lines.append(f"Next: {nxt.title} by {due_text(nxt)}.")
+    return lines
+
+
+def next_open(deadlines: Sequence[Deadline]) -> Deadline | None:
+    """The soonest deadline still open."""
+    open_ones = [d for d in deadlines if d.open]
+    return min(open_ones, key=lambda d: d.due) if open_ones else None

@@ -33,7 +33,8 @@ def _load_yaml(path: Path) -> Any:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
-        raise PackError(f"{path}:{where} is not valid YAML ({getattr(err, 'problem', err)})") from None
+        problem = getattr(err, "problem", err)
+        raise PackError(f"{path}:{where} is not valid YAML ({problem})") from None
 
 
 def policy_dirs(extra: str | os.PathLike[str] | None = None) -> list[Path]:

@@ -16,14 +16,18 @@ CAL = WorkingCalendar()
 _order = itertools.count(1)
 
 
-def rule(rule_id: str, due: dict[str, Any], anchor: Any, met_by: Any, **extra: Any) -> dict[str, Any]:
+def rule(
+    rule_id: str, due: dict[str, Any], anchor: Any, met_by: Any, **extra: Any
+) -> dict[str, Any]:
     """A rule mapping as a pack file would hold it."""
     if isinstance(anchor, str):
         anchor = {"event": anchor}
     if isinstance(met_by, str):
         met_by = [{"event": met_by}]
-    return {"id": rule_id, "title": "rule " + rule_id.replace("_", " "), "due": due, "anchor": anchor,
-            "met_by": met_by, "owner": extra.pop("owner", "worker"), "source": SOURCE, **extra}
+    title = "rule " + rule_id.replace("_", " ")
+    owner = extra.pop("owner", "worker")
+    return {"id": rule_id, "title": title, "due": due, "anchor": anchor, "met_by": met_by,
+            "owner": owner, "source": SOURCE, **extra}
 
 
 def pack(*rules: dict[str, Any]) -> Pack:

@@ -26,7 +26,7 @@ class CalendarRangeError(ValueError):
 
 def bank_holidays(first_year: int = FIRST_YEAR, last_year: int = LAST_YEAR) -> dict[date, str]:
     """England and Wales bank holidays, one-off days included (19 Sep 2022, 8 May 2023)."""
-    hols = holidays.UK(subdiv="ENG", years=range(first_year, last_year + 1))
+    hols = holidays.country_holidays("GB", subdiv="ENG", years=range(first_year, last_year + 1))
     return {d: str(name) for d, name in sorted(hols.items())}
 
 

@@ -72,10 +72,7 @@ def effective_events(events: Iterable[Event], now: datetime) -> list[Event]:
 
 
 def _matches(e: Event, where: Mapping[str, Any]) -> bool:
-    for k, v in where.items():
-        if e.fields.get(k) != v:
-            return False
-    return True
+    return all(e.fields.get(k) == v for k, v in where.items())
 
 
 class _Case:

@@ -10,7 +10,7 @@ import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .vocabulary import EVENT_TYPES, TRACKS, FieldKind
 
 
-class Unit(str, Enum):
+class Unit(StrEnum):
     """How a rule's count is read (timescales.md §1)."""
 
     WORKING_DAYS = "working_days"  # "within N working days of X": X's date is day 0
@@ -304,7 +304,9 @@ def resolve(name: str, files: Mapping[str, PackFile]) -> Pack:
     for pf in reversed(chain):
         for dropped in pf.drop:
             if dropped not in rules:
-                raise PackError(f"pack {pf.name}: drop names '{dropped}', which it does not inherit")
+                raise PackError(
+                    f"pack {pf.name}: drop names '{dropped}', which it does not inherit"
+                )
             del rules[dropped]
         for rule in pf.rules:
             rules[rule.id] = rule  # same id replaces in place; dict keeps first position

@@ -213,7 +213,9 @@ def _coerce(type_name: str, name: str, spec: FieldSpec, value: Any) -> Any:
             return value
         if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
-        raise EventError(f"'{value}' in {where} is not yes or no: type {name}=true or {name}=false.")
+        raise EventError(
+            f"'{value}' in {where} is not yes or no: type {name}=true or {name}=false."
+        )
     if spec.kind is FieldKind.INT:
         if isinstance(value, bool):
             raise EventError(f"{where} must be a whole number of days, for example {name}=5.")

@@ -1,0 +1,37 @@
+"""Composition root: settings -> packs -> store -> casebook. The clock is injected here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from scheduler.casebook import Casebook
+from store.db import open_database
+from store.settings import Settings
+
+from scheduler.packs import PackLibrary, default_library
+
+
+def system_clock() -> datetime:
+    """The real time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class App:
+    """What the commands need, built once."""
+
+    settings: Settings
+    library: PackLibrary
+    casebook: Casebook
+
+
+def build_app(settings: Settings | None = None,
+              clock: Callable[[], datetime] = system_clock) -> App:
+    """Open (creating or upgrading) the database and wire the casebook."""
+    settings = settings or Settings()
+    library = default_library(settings.policy_dir)
+    _engine, sessions = open_database(settings.database_url)
+    casebook = Casebook(sessions, library, clock, settings.case_pattern)
+    return App(settings, library, casebook)

@@ -1,0 +1,151 @@
+"""CLI commands that use the store: team, log, case, run."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import re
+from datetime import UTC, datetime
+
+from bot.app import App, build_app
+from bot.render import (
+    change_summary,
+    deadline_json,
+    deadlines_table,
+    iso_local,
+    moment_text,
+)
+from bot.samples import SAMPLE_TEAMS, sample_events
+from scheduler.timescales.calendar import LONDON
+from scheduler.timescales.vocabulary import EventError, parse_instant
+
+
+def _cli_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+def _fixed_clock(now: str | None):  # type: ignore[no-untyped-def]
+    if now is None:
+        return None
+    instant = parse_instant(now, "--now")
+    return lambda: instant
+
+
+def _app(now: str | None = None) -> App:
+    clock = _fixed_clock(now)
+    return build_app(clock=clock) if clock else build_app()
+
+
+def cmd_team(args: argparse.Namespace) -> int:
+    """`caseclock team add|list`."""
+    app = _app()
+    if args.team_cmd == "list":
+        teams = app.casebook.teams()
+        if not teams:
+            print("No teams yet: add one with `caseclock team add TEAM --policy NAME`.")
+        for t in teams:
+            channel = f", Slack channel {t.slack_channel}" if t.slack_channel else ""
+            print(f"{t.name}: policy {t.policy}, digest at {t.digest_at}{channel}")
+        return 0
+    if args.digest_at and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", args.digest_at):
+        raise EventError(f"'{args.digest_at}' is not a time of day: type --digest-at 08:30.")
+    app.library.get(args.policy)  # an unknown pack is refused before anything is written
+    team = app.casebook.add_team(args.team, args.policy, slack_channel=args.slack_channel,
+                                 digest_at=args.digest_at, actor=_cli_actor())
+    print(f"Added team {team.name} working under {team.policy}.")
+    return 0
+
+
+def _parse_fields(pairs: list[str]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise EventError(f"'{pair}' is not a field: type name=value, for example "
+                             "track=s47.")
+        key, value = pair.split("=", 1)
+        fields[key.strip()] = value
+    return fields
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    """`caseclock log CASE TYPE [field=value ...]`: append one event."""
+    app = _app()
+    now = app.casebook.clock()
+    at = parse_instant(args.at, "--at") if args.at else now
+    result = app.casebook.log(args.case, args.type, at, _parse_fields(args.fields),
+                              actor=_cli_actor(), source="cli", team=args.team)
+    cal = app.casebook.calendar_of(result.case)
+    print(f"Logged {args.type.replace('_', ' ')} for {result.case} at "
+          f"{moment_text(result.at, with_year=True)} (event {result.event_id}).")
+    for line in change_summary(result.before, result.after, cal, now):
+        print(line)
+    return 0
+
+
+def cmd_case(args: argparse.Namespace) -> int:
+    """`caseclock case CASE`: the timeline and the deadlines."""
+    app = _app(args.now)
+    now = app.casebook.clock()
+    deadlines = app.casebook.deadlines(args.case, now)
+    if args.json:
+        print(json.dumps([deadline_json(d) for d in deadlines], indent=2))
+        return 0
+    summary = app.casebook.case_summary(args.case)
+    print(f"Case {args.case}: team {summary.team}, policy {summary.policy}"
+          + (f", allocated to {summary.allocated_worker}" if summary.allocated_worker else ""))
+    print("\nTimeline:")
+    for e in app.casebook.timeline(args.case):
+        mark = " (voided)" if e.voided else ""
+        extra = ", ".join(f"{k}={v}" for k, v in e.fields.items())
+        print(f"  {e.id}  {moment_text(e.at, with_year=True)}  {e.type}"
+              f"{' (' + extra + ')' if extra else ''}{mark}  by {e.recorded_by} via {e.source}")
+    print("\nDeadlines:")
+    print(deadlines_table(deadlines, app.casebook.calendar_of(args.case), now))
+    return 0
+
+
+def load_samples(app: App, now: datetime) -> int:
+    """Create the sample teams and cases in an empty store; returns the events logged."""
+    for team, policy in SAMPLE_TEAMS:
+        app.casebook.add_team(team, policy, actor="caseclock:samples")
+    cal = app.library.calendar(SAMPLE_TEAMS[0][1])
+    events = sample_events(cal, now)
+    for case, team, etype, at, fields in events:
+        app.casebook.log(case, etype, at, dict(fields), actor="caseclock:samples",
+                         source="samples", team=team)
+    return len(events)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """`caseclock run`: the embedded default. Until chat lands, samples and their deadlines."""
+    app = _app(args.now)
+    now = app.casebook.clock()
+    url = app.settings.database_url
+    print(f"caseclock on {url} (embedded default: no account, no network).")
+    if not app.casebook.teams():
+        n = load_samples(app, now)
+        print(f"The store was empty, so it now holds {len(SAMPLE_TEAMS)} sample teams and "
+              f"{n} sample events (made-up references, no names).")
+    print(f"Deadlines at {moment_text(now, with_year=True)} "
+          f"({now.astimezone(LONDON).tzname()}):\n")
+    for ref in app.casebook.case_references():
+        deadlines = app.casebook.deadlines(ref, now)
+        summary = app.casebook.case_summary(ref)
+        print(f"Case {ref} ({summary.team}, {summary.policy}):")
+        print(deadlines_table(deadlines, app.casebook.calendar_of(ref), now))
+        print()
+    print("Log an event:  caseclock log 100202 child_seen alone=true")
+    print("See a case:    caseclock case 100202")
+    return 0
+
+
+def utc_now() -> datetime:
+    """Now, aware."""
+    return datetime.now(UTC)
+
+
+__all__ = ["cmd_case", "cmd_log", "cmd_run", "cmd_team", "iso_local", "utc_now"]
