@@ -382,9 +382,10 @@ def test_mw_regular_reviews_after_10_and_25_working_days_then_weekly() -> None:
     got = [(d.seq, due_day(d)) for d in run(MW, events, at(2027, 1, 1))
            if d.rule == "assessment_review"]
     # From Wed 4 Nov: day 10 Wed 18 Nov, day 25 Wed 9 Dec, then 30 (Wed 16 Dec),
-    # 35 (Wed 23 Dec), 40 (Thu 7 Jan: Christmas and New Year's Day skipped).
+    # 35 (Wed 23 Dec), 40 (Mon 4 Jan: Christmas, Boxing Day's substitute and New Year's Day
+    # skipped).
     assert got == [(1, "2026-11-18"), (2, "2026-12-09"), (3, "2026-12-16"),
-                   (4, "2026-12-23"), (5, "2027-01-07")]
+                   (4, "2026-12-23"), (5, "2027-01-04")]
     assert LIBRARY.get(MW).rule("assessment_review").checklist == "assessment-review"
     events.append(ev("assessment_authorised", at(2026, 12, 10)))
     got = [(d.seq, d.status) for d in run(MW, events, at(2027, 1, 1))

@@ -1,0 +1,115 @@
+"""Persistence functions over a Session. No business rules: those live in the casebook."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from store.models import AuditEntry, Case, DeadlineRow, EventRow, Staff, Team
+
+
+class StoreError(ValueError):
+    """A request the store refuses; the message is one sentence for a person."""
+
+
+def add_team(session: Session, name: str, policy: str, slack_channel: str | None = None,
+             digest_at: str | None = None) -> Team:
+    """A new team; a duplicate name is refused."""
+    if get_team(session, name) is not None:
+        raise StoreError(f"team {name} already exists: choose another name or use it as it is.")
+    team = Team(name=name, policy=policy, slack_channel=slack_channel,
+                digest_at=digest_at or "08:30")
+    session.add(team)
+    session.flush()
+    return team
+
+
+def get_team(session: Session, name: str) -> Team | None:
+    """The team of that name, if any."""
+    return session.scalar(select(Team).where(Team.name == name))
+
+
+def list_teams(session: Session) -> Sequence[Team]:
+    """Every team by name."""
+    return session.scalars(select(Team).order_by(Team.name)).all()
+
+
+def team_by_id(session: Session, team_id: int) -> Team:
+    """The team with this id."""
+    team = session.get(Team, team_id)
+    assert team is not None
+    return team
+
+
+def get_case(session: Session, reference: str, for_update: bool = False) -> Case | None:
+    """The case with this reference; `for_update` locks its row on PostgreSQL."""
+    stmt = select(Case).where(Case.reference == reference)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.scalar(stmt)
+
+
+def create_case(session: Session, reference: str, team: Team) -> Case:
+    """A new case under the team's policy pack."""
+    case = Case(reference=reference, team_id=team.id, policy=team.policy)
+    session.add(case)
+    session.flush()
+    return case
+
+
+def case_references(session: Session) -> list[str]:
+    """Every case reference, sorted."""
+    return list(session.scalars(select(Case.reference).order_by(Case.reference)))
+
+
+def case_event_rows(session: Session, case: Case) -> Sequence[EventRow]:
+    """The case's events in recording order."""
+    return session.scalars(
+        select(EventRow).where(EventRow.case_id == case.id).order_by(EventRow.seq)).all()
+
+
+def event_by_request(session: Session, request_id: str) -> EventRow | None:
+    """The event stored for a chat delivery already seen."""
+    return session.scalar(select(EventRow).where(EventRow.request_id == request_id))
+
+
+def insert_event(session: Session, case: Case, type_: str, at: datetime, fields: dict[str, Any],
+                 recorded_by: str, source: str, request_id: str | None = None) -> EventRow:
+    """Append one event."""
+    row = EventRow(case_id=case.id, type=type_, at=at, fields=fields, recorded_by=recorded_by,
+                   source=source, request_id=request_id)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def replace_deadlines(session: Session, case: Case, rows: Iterable[DeadlineRow]) -> None:
+    """Swap the case's derived deadlines for freshly computed ones."""
+    session.execute(delete(DeadlineRow).where(DeadlineRow.case_id == case.id))
+    for row in rows:
+        row.case_id = case.id
+        session.add(row)
+    session.flush()
+
+
+def case_deadline_rows(session: Session, case: Case) -> Sequence[DeadlineRow]:
+    """The case's stored deadlines by due moment."""
+    return session.scalars(select(DeadlineRow).where(DeadlineRow.case_id == case.id)
+                           .order_by(DeadlineRow.due, DeadlineRow.rule, DeadlineRow.seq)).all()
+
+
+def audit(session: Session, actor: str, source: str, action: str, **detail: Any) -> None:
+    """Record who did what; `detail` holds references and ids, never case content."""
+    session.add(AuditEntry(actor=actor, source=source, action=action, detail=detail))
+
+
+def count_rows(session: Session) -> dict[str, int]:
+    """Row counts of every table (for checks that nothing was written)."""
+    out = {}
+    for model in (Team, Staff, Case, EventRow, DeadlineRow, AuditEntry):
+        out[model.__tablename__] = session.scalar(select(func.count()).select_from(model)) or 0
+    return out

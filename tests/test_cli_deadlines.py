@@ -1,0 +1,173 @@
+"""The `deadlines` and `policy` commands: the contract other tools rely on, run as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def caseclock(*args: str, env: dict[str, str] | None = None,
+              cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed entry point in a subprocess, as a shell user would."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True,
+                          text=True, env=full_env, cwd=cwd or ROOT, timeout=120)
+
+
+def write_events(path: Path, *events: dict[str, object]) -> Path:
+    path.write_text("\n".join(json.dumps(e) for e in events) + "\n", encoding="utf-8")
+    return path
+
+
+def test_deadlines_json_for_a_section_47_referral(tmp_path: Path) -> None:
+    f = write_events(
+        tmp_path / "ev.jsonl",
+        {"case": "123456", "type": "referral_received", "at": "2026-11-02T10:00", "track": "s47"},
+        {"case": "123456", "type": "strategy_discussion_held", "at": "2026-11-02T15:00"},
+        {"case": "123456", "type": "child_seen", "at": "2026-11-03T09:00+00:00", "alone": True},
+    )
+    out = caseclock("deadlines", "--policy", "relational-practice", "--events", str(f),
+                    "--now", "2026-11-04T12:00", "--json")
+    assert out.returncode == 0, out.stderr
+    got = {d["rule"]: d for d in json.loads(out.stdout)}
+    seen = got["child_seen_s47"]
+    assert seen["due"] == "2026-11-03T10:00:00+00:00"
+    assert seen["status"] == "met" and seen["met_at"] == "2026-11-03T09:00:00+00:00"
+    assert got["icpc_15"]["due"] == "2026-11-23T23:59:59+00:00"
+    assert got["assessment_45"]["status"] == "pending"
+    for d in got.values():
+        assert {"case", "rule", "seq", "title", "due", "status", "met_at"} <= d.keys()
+
+
+def test_deadlines_table_uses_uk_dates_and_weekdays(tmp_path: Path) -> None:
+    f = write_events(tmp_path / "ev.jsonl",
+                     {"case": "AB1234", "type": "referral_received", "at": "2026-11-02T10:00",
+                      "track": "s17"})
+    out = caseclock("deadlines", "--policy", "bexley", "--events", str(f),
+                    "--now", "2026-11-04T12:00")
+    assert out.returncode == 0, out.stderr
+    assert "Mon 9 Nov" in out.stdout  # child visited within 5 working days
+    assert "day 2 of 5" in out.stdout
+
+
+def test_a_void_line_withdraws_the_event_it_names(tmp_path: Path) -> None:
+    f = write_events(
+        tmp_path / "ev.jsonl",
+        {"case": "123456", "type": "referral_received", "at": "2026-11-02T10:00", "track": "s17"},
+        {"id": "oops", "case": "123456", "type": "assessment_authorised",
+         "at": "2026-11-03T10:00"},
+        {"case": "123456", "type": "event_voided", "at": "2026-11-03T11:00",
+         "event_id": "oops", "reason": "wrong case"},
+    )
+    out = caseclock("deadlines", "--policy", "working-together-2023", "--events", str(f),
+                    "--now", "2026-11-04T12:00", "--json")
+    assert out.returncode == 0, out.stderr
+    assert {d["rule"]: d["status"] for d in json.loads(out.stdout)}["assessment_45"] == "pending"
+
+
+@pytest.mark.parametrize(
+    ("event", "args", "says"),
+    [
+        ({"case": "123456", "type": "referal_received", "at": "2026-11-02T10:00"}, (),
+         "not an event type"),
+        ({"case": "123456", "type": "referral_received", "at": "2026-11-02T10:00"}, (),
+         "needs track"),
+        ({"case": "123456", "type": "referral_received", "at": "2026-11-02T10:00",
+          "track": "s18"}, (), "not a valid track"),
+        ({"case": "123456", "type": "referral_received", "at": "02/31/2026", "track": "s17"},
+         (), "not a date and time"),
+        ({"case": "Jane Smith", "type": "referral_received", "at": "2026-11-02T10:00",
+          "track": "s17"}, (), "not a case reference"),
+        ({"case": "123456", "type": "referral_received", "at": "2026-12-02T10:00",
+          "track": "s17"}, ("--now", "2026-11-04T12:00"), "in the future"),
+        ({"case": "123456", "type": "assessment_authorised", "at": "2026-11-02T10:00"}, (),
+         "cannot be logged"),
+        ({"case": "123456", "type": "child_seen", "at": "2026-11-02T10:00", "alone": "maybe"},
+         (), "not yes or no"),
+    ],
+)
+def test_bad_events_are_refused_with_one_sentence_and_exit_2(
+    tmp_path: Path, event: dict[str, object], args: tuple[str, ...], says: str
+) -> None:
+    f = write_events(tmp_path / "ev.jsonl", event)
+    out = caseclock("deadlines", "--policy", "bexley", "--events", str(f), "--json", *args)
+    assert out.returncode == 2
+    assert says in out.stderr and "line 1" in out.stderr
+    assert out.stdout == ""
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_policy_names_the_known_ones(tmp_path: Path) -> None:
+    f = write_events(tmp_path / "ev.jsonl", {"case": "123456", "type": "contact_received",
+                                             "at": "2026-11-02T10:00"})
+    out = caseclock("deadlines", "--policy", "bexly", "--events", str(f))
+    assert out.returncode == 2
+    assert "'bexly' is not a policy pack (did you mean bexley?)" in out.stderr
+
+
+def test_policy_list_show_and_explain() -> None:
+    listed = caseclock("policy", "list")
+    assert listed.returncode == 0
+    for name in ("working-together-2023", "north-yorkshire", "relational-practice", "bexley",
+                 "suffolk", "medway"):
+        assert name in listed.stdout
+    shown = caseclock("policy", "show", "suffolk")
+    assert shown.returncode == 0
+    assert "assessment_day_35" in shown.stdout and "suffolk-social-work" in shown.stdout
+    explained = caseclock("policy", "explain", "suffolk", "--referral", "02/11/2026",
+                          "--track", "s47")
+    assert explained.returncode == 0, explained.stderr
+    lines = {ln.split()[0]: ln for ln in explained.stdout.splitlines() if ln and ln[0].islower()}
+    assert "Fri 27 Nov 2026" in lines["assessment_day_20"]
+    assert "Wed 6 Jan 2027" in lines["assessment_45"]
+
+
+def test_policy_check_names_file_rule_and_field_of_a_typo(tmp_path: Path) -> None:
+    bad = tmp_path / "my-authority.yaml"
+    bad.write_text(
+        "name: my-authority\ntitle: Mine\nextends: working-together-2023\nrules:\n"
+        "  - id: child_seen_local\n    title: Child seen in 4 days\n"
+        "    due: {unit: working_days, count: 4}\n    anchor: {event: referral_received}\n"
+        "    met_by: [{event: child_sen}]\n    owner: worker\n"
+        "    source: {document: x.txt, quote: the child must be seen within four days}\n",
+        encoding="utf-8",
+    )
+    out = caseclock("policy", "check", str(bad))
+    assert out.returncode == 2
+    assert str(bad) in out.stderr and "rule child_seen_local" in out.stderr
+    assert "met_by[0].event" in out.stderr and "did you mean child_seen?" in out.stderr
+    bad.write_text(bad.read_text().replace("child_sen", "child_seen").replace(
+        "working_days", "workdays"), encoding="utf-8")
+    out = caseclock("policy", "check", str(bad))
+    assert out.returncode == 2 and "due.unit" in out.stderr and "workdays" in out.stderr
+
+
+def test_an_authority_adds_a_pack_without_code(tmp_path: Path) -> None:
+    good = tmp_path / "my-authority.yaml"
+    good.write_text(
+        "name: my-authority\ntitle: Mine\nextends: working-together-2023\n"
+        "closure_days: [2026-12-29, 2026-12-30, 2026-12-31]\nrules:\n"
+        "  - id: child_seen_local\n    title: Child seen within 4 working days\n"
+        "    due: {unit: working_days, count: 4}\n    anchor: {event: referral_received}\n"
+        "    met_by: [{event: child_seen}]\n    owner: worker\n"
+        "    source: {document: mine.txt, quote: the child must be seen within four days}\n",
+        encoding="utf-8",
+    )
+    env = {"CASECLOCK_POLICY_DIR": str(tmp_path)}
+    assert caseclock("policy", "check", str(good), env=env).returncode == 0
+    f = write_events(tmp_path / "ev.jsonl", {"case": "123456", "type": "referral_received",
+                                             "at": "2026-12-23T10:00", "track": "s17"})
+    out = caseclock("deadlines", "--policy", "my-authority", "--events", str(f), "--now",
+                    "2026-12-23T12:00", "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    got = {d["rule"]: d["due"][:10] for d in json.loads(out.stdout)}
+    # Thu 24 Dec, then the closure days and bank holidays until Mon 4 Jan 2027.
+    assert got["child_seen_local"] == "2027-01-06"
+    assert "assessment_45" in got

@@ -1,0 +1,84 @@
+"""Every rule quotes its procedure word for word, and every rule id of the spec is present.
+
+CI clones the repository beside ../shared, so the seeds are always there; a missing seeds
+directory is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scheduler.packs import BUILTIN_DIR, CHECKLISTS_FILE, PackLibrary
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = Path(os.environ.get("CASECLOCK_SEEDS_DIR", ROOT.parent / "shared" / "seeds"))
+PACK_FILES = sorted(p for p in BUILTIN_DIR.glob("*.yaml") if p.name != CHECKLISTS_FILE)
+
+# timescales.md §4: the rule ids of each pack, a public contract.
+BASELINE = {"referral_decision", "assessment_45", "icpc_15", "core_group_10",
+            "review_conference_first", "review_conference_next", "agency_info"}
+EXPECTED = {
+    "working-together-2023": BASELINE,
+    "north-yorkshire": BASELINE | {
+        "child_seen_initial_visit", "manager_review", "isp", "assessment_14",
+        "assessment_extended", "first_cin_meeting", "eh_allocation", "eh_family_contact",
+        "eh_first_visit", "eh_assessment", "eh_authorisation"},
+    "relational-practice": BASELINE | {
+        "child_seen_s17", "child_seen_s47", "supervision_review", "assessment_target"},
+    "bexley": BASELINE | {
+        "allocation", "child_visited", "assessment_initial_15", "assessment_extended",
+        "prebirth_assessment"},
+    "suffolk": BASELINE | {
+        "management_decision", "family_contact", "child_seen", "first_review",
+        "s47_child_seen", "s47_oversight", "s47_planning", "icpc_report", "assessment_day_20",
+        "assessment_day_35"},
+    "medway": BASELINE | {
+        "allocation", "child_visited_s17", "child_visited_s47", "assessment_initial_15",
+        "assessment_extended", "assessment_review", "prebirth_assessment"},
+}
+
+
+def squash(text: str) -> str:
+    """White space and line breaks aside, nothing else is forgiven."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _rules() -> list[tuple[str, str, str, str]]:
+    out = []
+    for f in PACK_FILES:
+        data = yaml.safe_load(f.read_text(encoding="utf-8"))
+        for r in data.get("rules", []):
+            out.append((f.stem, r["id"], r["source"]["document"], r["source"]["quote"]))
+    return out
+
+
+def test_the_seeds_are_beside_the_repository() -> None:
+    assert SEEDS.is_dir(), f"{SEEDS} is missing: clone the repository beside ../shared"
+
+
+@pytest.mark.parametrize(("pack", "rule", "document", "quote"), _rules(),
+                         ids=[f"{p}:{r}" for p, r, _, _ in _rules()])
+def test_quote_appears_word_for_word_in_its_procedure(
+    pack: str, rule: str, document: str, quote: str
+) -> None:
+    seed = SEEDS / document
+    assert seed.is_file(), f"{pack}: rule {rule} names {document}, which is not in {SEEDS}"
+    assert squash(quote) in squash(seed.read_text(encoding="utf-8")), (
+        f"{pack}: rule {rule}: the quote is not in {document} word for word")
+
+
+@pytest.mark.parametrize("pack", sorted(EXPECTED))
+def test_every_rule_id_of_the_spec_is_in_the_resolved_pack(pack: str) -> None:
+    resolved = PackLibrary().get(pack)
+    assert {r.id for r in resolved.rules} == EXPECTED[pack]
+    for r in resolved.rules:
+        assert r.title and r.owner and r.source.quote
+
+
+def test_every_built_in_pack_is_checked() -> None:
+    assert {f.stem for f in PACK_FILES} == set(EXPECTED)
