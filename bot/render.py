@@ -42,16 +42,23 @@ def due_text(d: Deadline, with_year: bool = False) -> str:
     return day_text(local_date(d.due), with_year)
 
 
+WORKING_DAY_UNITS = ("working_days", "by_day", "before_day")
+
+
 def day_of_text(d: Deadline, cal: WorkingCalendar, today: date) -> str:
-    """'day 9 of 10' for a working-day window that is still open, else ''."""
-    if d.hourly or not d.open:
+    """'day 9 of 10' for an open working-day window, counted as its procedure counts.
+
+    Suffolk's "by day N" calls the anchor's date day 1; the others call it day 0.
+    """
+    if d.unit not in WORKING_DAY_UNITS or not d.open:
         return ""
     start = local_date(d.anchor_at)
     due_day = local_date(d.due)
-    total = cal.working_days_between(start, due_day)
+    shift = 1 if d.unit == "by_day" and cal.is_working_day(start) else 0
+    total = cal.working_days_between(start, due_day) + shift
     if total <= 0 or today > due_day:
         return ""
-    return f"day {cal.working_days_between(start, today)} of {total}"
+    return f"day {cal.working_days_between(start, today) + shift} of {total}"
 
 
 def iso_local(at: datetime | None) -> str | None:
@@ -82,7 +89,10 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     body = [list(map(str, r)) for r in rows]
     widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h)
               for i, h in enumerate(headers)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))
+
     out = [line(headers), line(["-" * w for w in widths])]
     out.extend(line(r) for r in body)
     return "\n".join(x.rstrip() for x in out)
@@ -95,11 +105,7 @@ def deadlines_table(deadlines: Sequence[Deadline], cal: WorkingCalendar, now: da
     today = local_date(now)
     rows = []
     for d in deadlines:
-        when = due_text(d, with_year=True)
-        if d.hourly:
-            when = f"{when}"
-        elif d.due.astimezone(LONDON).year == today.year:
-            when = due_text(d)
+        when = due_text(d, with_year=d.due.astimezone(LONDON).year != today.year)
         progress = day_of_text(d, cal, today)
         status = STATUS_WORDS[d.status]
         if d.met_at is not None:

@@ -43,6 +43,7 @@ class Deadline:
     anchor_event: str
     hourly: bool
     delay_reason: str | None = None
+    unit: str = "working_days"  # how the rule counts, so views can say "day 9 of 10" its way
 
     @property
     def open(self) -> bool:
@@ -223,6 +224,7 @@ class _Builder:
             anchor_event=anchor.id,
             hourly=rule.hourly,
             delay_reason=self.reasons.get(rule.id),
+            unit=rule.due.unit.value,
         )
 
     def rule(self, rule: Rule) -> list[Deadline]:

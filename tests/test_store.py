@@ -1,0 +1,200 @@
+"""The store on SQLite and PostgreSQL: first use, append-only events, one-transaction
+recompute, refusals that write nothing, idempotent retries, UTC round trips."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from scheduler.casebook import Casebook
+from scheduler.timescales.calendar import LONDON
+from scheduler.timescales.vocabulary import EventError
+from store import repo
+from store.db import current_revision, head_revision, open_database
+from store.models import AppendOnlyError, AuditEntry, DeadlineRow, EventRow
+from tests.conftest import FakeClock
+
+
+def at(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=LONDON)
+
+
+def counts(cb: Casebook) -> dict[str, int]:
+    with cb.sessions() as s:
+        return repo.count_rows(s)
+
+
+@pytest.fixture
+def team(casebook: Casebook) -> str:
+    casebook.add_team("north", "bexley", actor="admin")
+    return "north"
+
+
+def test_schema_is_created_on_first_use_and_reopening_is_harmless(database_url: str) -> None:
+    engine, _ = open_database(database_url)
+    assert current_revision(engine) == head_revision()
+    names = set(inspect(engine).get_table_names())
+    assert {"teams", "staff", "cases", "events", "deadlines", "audit"} <= names
+    engine.dispose()
+    engine, _ = open_database(database_url)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
+
+
+def test_logging_stores_who_when_where_and_recomputes_in_the_same_transaction(
+    casebook: Casebook, team: str
+) -> None:
+    result = casebook.log("123456", "referral_received", at(2026, 11, 2), {"track": "s17"},
+                          actor="jo", source="slack:U123", team=team)
+    with casebook.sessions() as s:
+        row = s.scalar(select(EventRow).where(EventRow.id == result.event_id))
+        assert row is not None
+        assert (row.recorded_by, row.source, row.type) == ("jo", "slack:U123",
+                                                           "referral_received")
+        assert row.at == at(2026, 11, 2) and row.at.tzinfo is not None
+        assert row.recorded_at.tzinfo is not None
+        stored = {(d.rule, d.seq): (d.due, d.status) for d in s.scalars(select(DeadlineRow))}
+        audit = s.scalars(select(AuditEntry).where(AuditEntry.action == "event_logged")).all()
+    computed = {(d.rule, d.seq): (d.due, d.status) for d in casebook.deadlines("123456")}
+    assert stored == computed and ("child_visited", 1) in stored
+    assert stored[("child_visited", 1)][0] == at(2026, 11, 9, 23, 59).replace(second=59)
+    assert [a.detail for a in audit] == [{"case": "123456", "event": result.event_id,
+                                          "type": "referral_received"}]
+    assert "jo" not in str(audit[0].detail)  # who is a column of its own
+
+
+def test_the_reply_data_says_what_changed(casebook: Casebook, team: str) -> None:
+    casebook.log("123456", "referral_received", at(2026, 11, 2), {"track": "s17"},
+                 actor="jo", source="cli", team=team)
+    result = casebook.log("123456", "child_seen", at(2026, 11, 5), {"alone": "yes"},
+                          actor="jo", source="cli")
+    before = {d.rule: d.status for d in result.before}
+    after = {d.rule: d.status for d in result.after}
+    # Logged late (the clock says 30 Nov), but the visit on 5 Nov was within the 5 days.
+    assert before["child_visited"] == "overdue" and after["child_visited"] == "met"
+
+
+def test_events_cannot_be_updated_or_deleted(casebook: Casebook, team: str,
+                                             database_url: str) -> None:
+    result = casebook.log("123456", "referral_received", at(2026, 11, 2), {"track": "s17"},
+                          actor="jo", source="cli", team=team)
+    with casebook.sessions() as s:
+        row = s.scalar(select(EventRow).where(EventRow.id == result.event_id))
+        assert row is not None
+        row.type = "case_closed"
+        with pytest.raises(AppendOnlyError):
+            s.flush()
+        s.rollback()
+        row = s.scalar(select(EventRow).where(EventRow.id == result.event_id))
+        s.delete(row)
+        with pytest.raises(AppendOnlyError):
+            s.flush()
+    for sql in ("UPDATE events SET type = 'case_closed'", "DELETE FROM events"):
+        with pytest.raises(DBAPIError, match="append-only"), casebook.sessions.begin() as s:
+            s.execute(text(sql))
+    assert counts(casebook)["events"] == 1
+
+
+@pytest.mark.parametrize(
+    ("case", "type_", "when", "fields", "says"),
+    [
+        ("123456", "referral_received", at(2026, 12, 1), {"track": "s17"}, "in the future"),
+        ("123456", "referal_received", at(2026, 11, 2), {}, "not an event type"),
+        ("Jane Smith", "referral_received", at(2026, 11, 2), {"track": "s17"},
+         "not a case reference"),
+        ("123456", "assessment_authorised", at(2026, 11, 2), {}, "cannot be logged"),
+        ("123456", "referral_received", at(2026, 11, 2), {}, "needs track"),
+        ("123456", "extension_agreed", at(2026, 11, 2), {"until": "29/02/2027", "reason": "x"},
+         "not a date"),
+    ],
+)
+def test_refused_events_store_nothing(casebook: Casebook, team: str, case: str, type_: str,
+                                      when: datetime, fields: dict[str, str], says: str) -> None:
+    before = counts(casebook)
+    with pytest.raises(EventError, match=says):
+        casebook.log(case, type_, when, fields, actor="jo", source="cli", team=team)
+    assert counts(casebook) == before
+
+
+def test_a_new_case_needs_a_team_when_there_are_several(casebook: Casebook, team: str) -> None:
+    casebook.add_team("south", "suffolk", actor="admin")
+    before = counts(casebook)
+    with pytest.raises(EventError, match="say which team with --team"):
+        casebook.log("123456", "referral_received", at(2026, 11, 2), {"track": "s17"},
+                     actor="jo", source="cli")
+    assert counts(casebook) == before
+    casebook.log("123456", "referral_received", at(2026, 11, 2), {"track": "s17"},
+                 actor="jo", source="cli", team="south")
+    assert casebook.case_summary("123456").policy == "suffolk"
+
+
+def test_a_retried_delivery_is_stored_once(casebook: Casebook, team: str) -> None:
+    first = casebook.log("123456", "referral_received", at(2026, 11, 2), {"track": "s17"},
+                         actor="jo", source="slack:U1", team=team, request_id="T1-abc")
+    again = casebook.log("123456", "referral_received", at(2026, 11, 2), {"track": "s17"},
+                         actor="jo", source="slack:U1", team=team, request_id="T1-abc")
+    assert again.duplicate and again.event_id == first.event_id
+    assert counts(casebook)["events"] == 1
+
+
+def test_instants_round_trip_in_utc_across_the_october_clock_change(
+    casebook: Casebook, team: str, clock: FakeClock
+) -> None:
+    # 01:30 UTC on 25 Oct 2026 is 01:30 GMT, just after 02:00 BST became 01:00 GMT: the
+    # wall-clock time 01:30 happens twice that night.
+    first = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)   # 01:30 BST
+    second = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)  # 01:30 GMT
+    casebook.log("123456", "referral_received", first, {"track": "s47"}, actor="jo",
+                 source="cli", team=team)
+    casebook.log("123456", "child_seen", second, {}, actor="jo", source="cli")
+    got = [(e.type, e.at) for e in casebook.timeline("123456")]
+    assert got == [("referral_received", first), ("child_seen", second)]
+    assert all(t.tzinfo is not None for _, t in got)
+    assert got[1][1] - got[0][1] == second - first  # one hour apart, not zero
+
+
+def test_void_keeps_the_row_and_removes_the_event_from_deadlines(
+    casebook: Casebook, team: str
+) -> None:
+    casebook.log("123456", "referral_received", at(2026, 11, 2), {"track": "s17"},
+                 actor="jo", source="cli", team=team)
+    wrong = casebook.log("123456", "child_seen", at(2026, 11, 3), {}, actor="jo", source="cli")
+    assert {d.rule: d.status for d in casebook.deadlines("123456")}["child_visited"] == "met"
+    casebook.log("123456", "event_voided", at(2026, 11, 30, 11),
+                 {"event_id": wrong.event_id, "reason": "wrong case"}, actor="jo", source="cli")
+    assert {d.rule: d.status for d in casebook.deadlines("123456")}["child_visited"] == (
+        "overdue")
+    timeline = {e.id: e for e in casebook.timeline("123456")}
+    assert timeline[wrong.event_id].voided
+    assert counts(casebook)["events"] == 3
+    with pytest.raises(EventError, match="already voided"):
+        casebook.log("123456", "event_voided", at(2026, 11, 30, 11),
+                     {"event_id": wrong.event_id, "reason": "again"}, actor="jo", source="cli")
+
+
+def test_fields_with_dates_survive_the_json_column(casebook: Casebook, team: str) -> None:
+    casebook.log("123456", "referral_received", at(2026, 11, 2), {"track": "s17"},
+                 actor="jo", source="cli", team=team)
+    casebook.log("123456", "extension_agreed", at(2026, 11, 20),
+                 {"until": "29/01/2027", "reason": "awaiting health information"},
+                 actor="manager1", source="cli")
+    ext = {d.rule: d for d in casebook.deadlines("123456")}["assessment_extended"]
+    assert ext.due.date() == date(2027, 1, 29)
+
+
+def test_duplicate_team_is_refused(casebook: Casebook, team: str) -> None:
+    with pytest.raises(repo.StoreError, match="already exists"):
+        casebook.add_team("north", "medway", actor="admin")
+
+
+def test_unique_event_ids_are_enforced_by_the_database(casebook: Casebook, team: str) -> None:
+    r = casebook.log("123456", "referral_received", at(2026, 11, 2), {"track": "s17"},
+                     actor="jo", source="cli", team=team)
+    with pytest.raises(IntegrityError), casebook.sessions.begin() as s:
+        case = repo.get_case(s, "123456")
+        assert case is not None
+        s.add(EventRow(id=r.event_id, case_id=case.id, type="child_seen",
+                       at=at(2026, 11, 3), fields={}, recorded_by="x", source="cli"))
