@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from scheduler.casebook import Casebook
+from scheduler.packs import PackLibrary, default_library
 from store.db import open_database
 from store.settings import Settings
-
-from scheduler.packs import PackLibrary, default_library
 
 
 def system_clock() -> datetime:
