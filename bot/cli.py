@@ -11,9 +11,11 @@ from typing import Any
 
 from bot.render import deadline_json, deadlines_table
 from scheduler.packs import PackLibrary, check_pack_file, default_library
+from scheduler.timescales.calendar import CalendarRangeError
 from scheduler.timescales.engine import compute_deadlines
 from scheduler.timescales.rules import PackError
 from scheduler.timescales.vocabulary import TRACKS, EventError, parse_date, parse_instant
+from store.repo import StoreError
 
 EXIT_REFUSED = 2
 
@@ -156,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         handler = handlers.get(args.command) or _store_commands()[args.command]
         return handler(args)
-    except (Refused, EventError, PackError) as err:
+    except (Refused, EventError, PackError, StoreError, CalendarRangeError) as err:
         print(f"caseclock: {err}", file=sys.stderr)
         return EXIT_REFUSED
 
