@@ -112,20 +112,23 @@ def _synthetic_anchor(rule: Rule, at: datetime) -> Event:
 
 
 def explain(pack: Pack, cal: WorkingCalendar, referral: date, track: str) -> str:
-    """Each rule's due date for a referral on `referral`, other anchors assumed that day."""
+    """Each rule's due date for a referral on `referral`, in date order; rules anchored on
+    later events (a strategy discussion, a conference) assume they happen that day too."""
     at = datetime.combine(referral, time(9, 0), tzinfo=LONDON)
+    article = "an" if track[0] in "aeious" else "a"  # "an s47", "an early_help"
     lines = [
-        f"{pack.name}: a {track} referral received {day_text(referral, with_year=True)} "
-        f"(09:00). Rules anchored on later events assume they happen the same day.",
+        f"{pack.name}: {article} {track} referral received {day_text(referral, with_year=True)}"
+        " at 09:00. Rules that start from a later event assume it happens the same day.",
         "",
     ]
-    rows: list[tuple[str, str, str]] = []
+    dated: list[tuple[datetime, str, str, str]] = []
+    undated: list[tuple[str, str, str]] = []
     for r in pack.rules:
         if r.tracks != "any" and track not in r.tracks:
             continue
         anchor = _synthetic_anchor(r, at)
         if r.due.unit in (Unit.ON_DATE, Unit.WEEKS_BEFORE):
-            rows.append((r.id, "set by the " + str(r.due.field) + " date", r.title))
+            undated.append((r.id, f"set by the {r.due.field} date", r.title))
             continue
         counts = [_schedule(r, k) for k in (1, 2, 3, 4)] if r.due.schedule else [r.due.count]
         for k, n in enumerate(counts, start=1):
@@ -133,10 +136,11 @@ def explain(pack: Pack, cal: WorkingCalendar, referral: date, track: str) -> str
             when = (moment_text(due, with_year=True) if r.hourly
                     else day_text(due.astimezone(LONDON).date(), with_year=True))
             label = r.id + (f" #{k}" if len(counts) > 1 else "")
-            anchor_name = _words(anchor.type)
-            rows.append((label, when, f"{r.title} ({due_rule_text(r)}; from {anchor_name})"))
-    width = max(len(r[0]) for r in rows) if rows else 0
-    wwidth = max(len(r[1]) for r in rows) if rows else 0
+            dated.append((due, label, when, f"{r.title} ({due_rule_text(r)})"))
+    dated.sort(key=lambda row: (row[0], row[1]))
+    rows = [(label, when, text) for _, label, when, text in dated] + undated
+    width = max((len(r[0]) for r in rows), default=0)
+    wwidth = max((len(r[1]) for r in rows), default=0)
     lines.extend(f"{a.ljust(width)}  {b.ljust(wwidth)}  {c}" for a, b, c in rows)
     return "\n".join(lines)
 
