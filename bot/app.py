@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.commands.handler import CommandHandler
+from bot.directory import Directory
 from scheduler.casebook import Casebook
 from scheduler.packs import PackLibrary, default_library
 from store.db import open_database
@@ -24,6 +26,8 @@ class App:
     settings: Settings
     library: PackLibrary
     casebook: Casebook
+    directory: Directory
+    handler: CommandHandler
 
 
 def build_app(settings: Settings | None = None,
@@ -33,4 +37,5 @@ def build_app(settings: Settings | None = None,
     library = default_library(settings.policy_dir)
     _engine, sessions = open_database(settings.database_url)
     casebook = Casebook(sessions, library, clock, settings.case_pattern)
-    return App(settings, library, casebook)
+    directory = Directory(sessions)
+    return App(settings, library, casebook, directory, CommandHandler(casebook, directory))

@@ -93,6 +93,8 @@ def _store_commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "log": store_commands.cmd_log,
         "case": store_commands.cmd_case,
         "run": store_commands.cmd_run,
+        "console": store_commands.cmd_console,
+        "staff": store_commands.cmd_staff,
     }
 
 
@@ -106,6 +108,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run caseclock on the embedded default (SQLite, console)")
     r.add_argument("--now", help="pretend it is this moment (ISO 8601)")
+    r.add_argument("--as", dest="as_", metavar="STAFF", help="who you are in the console")
+
+    co = sub.add_parser("console", help="type chat commands in the terminal as a member of staff")
+    co.add_argument("--as", dest="as_", metavar="STAFF", required=True)
+    co.add_argument("--now", help=argparse.SUPPRESS)
+
+    st = sub.add_parser("staff", help="the staff directory")
+    ssub = st.add_subparsers(dest="staff_cmd", required=True, metavar="ACTION")
+    sa = ssub.add_parser("add", help="add a member of staff")
+    sa.add_argument("name")
+    sa.add_argument("--team")
+    sa.add_argument("--role", required=True,
+                    choices=("worker", "manager", "service_manager", "admin"))
+    sa.add_argument("--slack", metavar="USER_ID", help="their Slack user id (U...)")
+    sa.add_argument("--teams-id", metavar="AAD_ID", help="their Microsoft Teams user id")
+    ssub.add_parser("list", help="everyone in the directory")
+    sr = ssub.add_parser("remove", help="take someone out of the directory")
+    sr.add_argument("name")
+    si = ssub.add_parser("import", help="add everyone in a CSV (name,team,role,slack,teams)")
+    si.add_argument("file")
 
     d = sub.add_parser("deadlines", help="deadlines for events in a JSON Lines file")
     d.add_argument("--policy", required=True, help="policy pack name (see `policy list`)")

@@ -13,6 +13,15 @@ from scheduler.timescales.calendar import LONDON, WorkingCalendar
 SAMPLE_TEAMS = (("north-assessment", "bexley"), ("suffolk-cin", "suffolk"),
                 ("medway-front-door", "medway"))
 
+# (name, role, team, Slack user id): made-up staff for trying the commands.
+SAMPLE_STAFF = (
+    ("jo", "worker", "north-assessment", "U0SAMPLEJO"),
+    ("priya", "manager", "north-assessment", "U0SAMPLEPRIYA"),
+    ("sam", "worker", "suffolk-cin", "U0SAMPLESAM"),
+    ("amir", "worker", "medway-front-door", "U0SAMPLEAMIR"),
+    ("morgan", "service_manager", None, "U0SAMPLEMORGAN"),
+)
+
 # (case, team, [(working days ago, hh:mm, type, fields)])
 SAMPLE_CASES: tuple[tuple[str, str, tuple[tuple[int, str, str, dict[str, Any]], ...]], ...] = (
     ("100201", "north-assessment", (

@@ -9,6 +9,7 @@ import re
 from datetime import UTC, datetime
 
 from bot.app import App, build_app
+from bot.console import run_console
 from bot.render import (
     change_summary,
     deadline_json,
@@ -16,8 +17,7 @@ from bot.render import (
     iso_local,
     moment_text,
 )
-from bot.samples import SAMPLE_TEAMS, sample_events
-from scheduler.timescales.calendar import LONDON
+from bot.samples import SAMPLE_STAFF, SAMPLE_TEAMS, sample_events
 from scheduler.timescales.vocabulary import EventError, parse_instant
 
 
@@ -112,6 +112,8 @@ def load_samples(app: App, now: datetime) -> int:
     """Create the sample teams and cases in an empty store; returns the events logged."""
     for team, policy in SAMPLE_TEAMS:
         app.casebook.add_team(team, policy, actor="caseclock:samples")
+    for name, role, staff_team, slack in SAMPLE_STAFF:
+        app.directory.add(name, role, staff_team, slack, actor="caseclock:samples")
     cal = app.library.calendar(SAMPLE_TEAMS[0][1])
     events = sample_events(cal, now)
     for case, team, etype, at, fields in events:
@@ -120,26 +122,70 @@ def load_samples(app: App, now: datetime) -> int:
     return len(events)
 
 
+def _choose_actor(app: App, name: str | None):  # type: ignore[no-untyped-def]
+    if name:
+        actor = app.directory.by_name(name)
+        if actor is None:
+            known = ", ".join(a.name for a in app.directory.list()) or "nobody yet"
+            raise EventError(f"{name} is not in the staff directory ({known}): add them with "
+                             "`caseclock staff add NAME --team TEAM --role worker`.")
+        return actor
+    staff = app.directory.list()
+    # The first sample worker when the samples are loaded, else the first worker by name.
+    workers = sorted((a for a in staff if a.role == "worker"),
+                     key=lambda a: (a.name != SAMPLE_STAFF[0][0], a.name)) or staff
+    if not workers:
+        raise EventError("the staff directory is empty: add someone with `caseclock staff add "
+                         "NAME --team TEAM --role worker`, then `caseclock console --as NAME`.")
+    return workers[0]
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    """`caseclock console --as NAME`: the chat commands in a terminal."""
+    app = _app(getattr(args, "now", None))
+    return run_console(app.handler, _choose_actor(app, args.as_))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """`caseclock run`: the embedded default. Until chat lands, samples and their deadlines."""
+    """`caseclock run`: the embedded default, the console; samples on a first run."""
     app = _app(args.now)
     now = app.casebook.clock()
-    url = app.settings.database_url
-    print(f"caseclock on {url} (embedded default: no account, no network).")
+    print(f"caseclock on {app.settings.database_url} (embedded default: console, no account, "
+          "no network).")
     if not app.casebook.teams():
         n = load_samples(app, now)
-        print(f"The store was empty, so it now holds {len(SAMPLE_TEAMS)} sample teams and "
-              f"{n} sample events (made-up references, no names).")
-    print(f"Deadlines at {moment_text(now, with_year=True)} "
-          f"({now.astimezone(LONDON).tzname()}):\n")
-    for ref in app.casebook.case_references():
-        deadlines = app.casebook.deadlines(ref, now)
-        summary = app.casebook.case_summary(ref)
-        print(f"Case {ref} ({summary.team}, {summary.policy}):")
-        print(deadlines_table(deadlines, app.casebook.calendar_of(ref), now))
-        print()
-    print("Log an event:  caseclock log 100202 child_seen alone=true")
-    print("See a case:    caseclock case 100202")
+        print(f"The store was empty, so it now holds sample teams, staff and {n} events "
+              "(made-up references, no names).")
+    actor = _choose_actor(app, args.as_)
+    print(f"You are {actor.name} ({actor.role.replace('_', ' ')}, team {actor.team}). "
+          "What is due:")
+    print(app.handler.handle(actor, "/due", "", source="console").text)
+    if actor.team:
+        print(app.handler.handle(actor, "/due", "team", source="console").text)
+    print(f"Try: /case {SAMPLE_FIRST_CASE}   /seen {SAMPLE_FIRST_CASE} alone   /case help")
+    return run_console(app.handler, actor)
+
+
+def cmd_staff(args: argparse.Namespace) -> int:
+    """`caseclock staff add|list|remove|import`."""
+    app = _app()
+    if args.staff_cmd == "add":
+        a = app.directory.add(args.name, args.role, args.team, args.slack, args.teams_id,
+                              actor=_cli_actor())
+        print(f"Added {a.name} ({a.role.replace('_', ' ')}, team {a.team or 'none'}).")
+    elif args.staff_cmd == "remove":
+        app.directory.remove(args.name, actor=_cli_actor())
+        print(f"Removed {args.name}; what they logged stays in the record under their name.")
+    elif args.staff_cmd == "import":
+        n = app.directory.import_csv(args.file, actor=_cli_actor())
+        print(f"Added {n} staff from {args.file}.")
+    else:
+        staff = app.directory.list()
+        if not staff:
+            print("Nobody yet: `caseclock staff add NAME --team TEAM --role worker`.")
+        for a in staff:
+            slack = f", Slack {a.slack_user_id}" if a.slack_user_id else ""
+            print(f"{a.name}: {a.role.replace('_', ' ')}, team {a.team or 'none'}{slack}")
     return 0
 
 
@@ -148,4 +194,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-__all__ = ["cmd_case", "cmd_log", "cmd_run", "cmd_team", "iso_local", "utc_now"]
+SAMPLE_FIRST_CASE = "100202"
+
+__all__ = ["cmd_case", "cmd_console", "cmd_log", "cmd_run", "cmd_staff", "cmd_team",
+           "iso_local", "utc_now"]

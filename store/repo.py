@@ -113,3 +113,59 @@ def count_rows(session: Session) -> dict[str, int]:
     for model in (Team, Staff, Case, EventRow, DeadlineRow, AuditEntry):
         out[model.__tablename__] = session.scalar(select(func.count()).select_from(model)) or 0
     return out
+
+
+ROLES = ("worker", "manager", "service_manager", "admin")
+
+
+def add_staff(session: Session, name: str, role: str, team: Team | None,
+              slack_user_id: str | None = None, teams_user_id: str | None = None) -> Staff:
+    """A new member of staff (or a returning one, reactivated with the new details)."""
+    if role not in ROLES:
+        raise StoreError(f"'{role}' is not a role: use one of {', '.join(ROLES)}.")
+    existing = get_staff(session, name, include_inactive=True)
+    if existing is not None and existing.active:
+        raise StoreError(f"{name} is already in the directory: remove them first to change "
+                         "their details.")
+    if slack_user_id:
+        clash = get_staff_by_slack(session, slack_user_id)
+        if clash is not None and clash.name != name:
+            raise StoreError(f"Slack user {slack_user_id} is already {clash.name}.")
+    staff = existing or Staff(name=name)
+    staff.role, staff.team_id, staff.active = role, team.id if team else None, True
+    staff.slack_user_id, staff.teams_user_id = slack_user_id, teams_user_id
+    session.add(staff)
+    session.flush()
+    return staff
+
+
+def get_staff(session: Session, name: str, include_inactive: bool = False) -> Staff | None:
+    """A member of staff by name."""
+    stmt = select(Staff).where(Staff.name == name)
+    if not include_inactive:
+        stmt = stmt.where(Staff.active.is_(True))
+    return session.scalar(stmt)
+
+
+def get_staff_by_slack(session: Session, user_id: str) -> Staff | None:
+    """The active member of staff with this Slack user id."""
+    return session.scalar(select(Staff).where(Staff.slack_user_id == user_id,
+                                              Staff.active.is_(True)))
+
+
+def list_staff(session: Session) -> Sequence[Staff]:
+    """Active staff by name."""
+    return session.scalars(select(Staff).where(Staff.active.is_(True)).order_by(Staff.name)).all()
+
+
+def open_deadline_rows(session: Session, team_id: int | None = None,
+                       worker: str | None = None) -> Sequence[tuple[DeadlineRow, Case]]:
+    """Stored deadlines still open (pending or overdue), with their case."""
+    stmt = (select(DeadlineRow, Case).join(Case, Case.id == DeadlineRow.case_id)
+            .where(DeadlineRow.status.in_(("pending", "overdue")))
+            .order_by(DeadlineRow.due))
+    if team_id is not None:
+        stmt = stmt.where(Case.team_id == team_id)
+    if worker is not None:
+        stmt = stmt.where(Case.allocated_worker == worker)
+    return [(d, c) for d, c in session.execute(stmt).tuples()]

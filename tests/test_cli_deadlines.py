@@ -13,12 +13,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def caseclock(*args: str, env: dict[str, str] | None = None,
-              cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the installed entry point in a subprocess, as a shell user would."""
+def caseclock(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+              stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """Run the entry point in a subprocess, as a shell user would, with `stdin` piped in."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True,
-                          text=True, env=full_env, cwd=cwd or ROOT, timeout=120)
+                          text=True, env=full_env, cwd=cwd or ROOT, timeout=120, input=stdin)
 
 
 def write_events(path: Path, *events: dict[str, object]) -> Path:

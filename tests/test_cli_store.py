@@ -70,16 +70,16 @@ def test_refusals_from_the_store_commands_exit_2_and_store_nothing(
     assert caseclock("case", "123456", env=env, cwd=tmp_path).returncode == 2
 
 
-def test_run_loads_samples_on_a_first_run_and_prints_their_deadlines(tmp_path: Path) -> None:
-    # The README's run command on the embedded default: SQLite file in the working directory.
+def test_run_loads_samples_on_a_first_run_then_answers_commands(tmp_path: Path) -> None:
+    # The README's run command on the embedded default: SQLite file in the working directory,
+    # the console reading commands from standard input.
     env = {"DATABASE_URL": "sqlite:///caseclock.db", "HOME": str(tmp_path)}
-    first = caseclock("run", env=env, cwd=tmp_path)
+    first = caseclock("run", env=env, cwd=tmp_path, stdin="/case 100202\n")
     assert first.returncode == 0, first.stderr
     assert (tmp_path / "caseclock.db").exists()
-    assert "sample teams" in first.stdout
-    for ref in ("100201", "100202", "200310", "300477"):
-        assert f"Case {ref}" in first.stdout
-    assert "OVERDUE" in first.stdout and "day " in first.stdout
-    again = caseclock("run", env=env, cwd=tmp_path)
+    assert "sample teams, staff" in first.stdout
+    assert "You are jo (worker, team north-assessment)" in first.stdout
+    assert "Due for your team:" in first.stdout
+    assert "Case 100202: team north-assessment, bexley" in first.stdout
+    again = caseclock("run", env=env, cwd=tmp_path, stdin="")
     assert again.returncode == 0 and "sample teams" not in again.stdout
-    assert "Case 100201" in again.stdout
