@@ -168,4 +168,4 @@ def open_deadline_rows(session: Session, team_id: int | None = None,
         stmt = stmt.where(Case.team_id == team_id)
     if worker is not None:
         stmt = stmt.where(Case.allocated_worker == worker)
-    return [(d, c) for d, c in session.execute(stmt).tuples()]
+    return [(d, c) for d, c in session.execute(stmt).all()]

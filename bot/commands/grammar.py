@@ -31,7 +31,8 @@ USAGE = {
 }
 
 CASE_HELP = """\
-/case CASE                         the case's timeline and deadlines
+/case CASE                         the case's timeline and deadlines (only you see it)
+/case CASE share                   post it to the case's team channel (there only)
 /case CASE contact                 a contact received
 /case CASE allocate @name          allocated to a worker
 /case CASE decision [seen N] [review N] [target 15/01]   management decision
@@ -372,5 +373,7 @@ def parse(command: str, text: str, now: datetime) -> Intent:
     # /case CASE [sub ...]
     if not words.tokens:
         return Intent("show_case", command, case=cases[0])
+    if [t.lower() for t in words.tokens] == ["share"]:
+        return Intent("share_case", command, case=cases[0])
     draft, mentions = _case_sub(cases[0], words, now)
     return Intent("log", command, (draft,), mention_ids=mentions)

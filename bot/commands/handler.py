@@ -34,6 +34,8 @@ class Reply:
     ok: bool = True
     event_ids: tuple[str, ...] = ()
     deadlines: tuple[Deadline, ...] = field(default=())
+    share_case: str | None = None  # post this case's view to its team channel, nowhere else
+    team: str | None = None
 
 
 def _field_words(d: EventDraft) -> str:
@@ -111,10 +113,15 @@ class CommandHandler:
             return Reply(CASE_HELP)
         if intent.kind == "due":
             return self._due(actor, intent, now)
-        if intent.kind == "show_case":
+        if intent.kind in ("show_case", "share_case"):
             assert intent.case is not None
-            self._check_case_access(actor, intent.case)
-            return self._show(intent.case, now)
+            team = self._check_case_access(actor, intent.case)
+            if team is None:
+                raise EventError(f"there is no case {intent.case}: check the reference.")
+            shown = self._show(intent.case, now)
+            if intent.kind == "share_case":
+                return Reply(shown.text, share_case=intent.case, team=team)
+            return shown
         if intent.needs_manager and not actor.is_manager:
             raise EventError("only a manager can authorise or extend an assessment; ask your "
                              "team manager.")

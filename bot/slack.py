@@ -1,0 +1,244 @@
+"""Slack transport (slack-bolt): slash commands, the logging modal, the App Home tab.
+
+Bolt verifies every request's signature (with Slack's 5-minute replay window) before any
+listener reads it. Commands are acknowledged at once and carried out in lazy listeners; the
+reply is ephemeral, through the command's response_url. A retried delivery never stores an
+event twice: the command's trigger_id is the event's request id in the store.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from slack_bolt import App as BoltApp
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
+
+from bot.commands.handler import CommandHandler
+from bot.directory import Actor, Directory
+from scheduler.casebook import Casebook
+from store import repo
+from store.settings import Settings
+
+log = logging.getLogger("caseclock.slack")  # never logs case content: ids and outcomes only
+
+COMMANDS = ("/referral", "/seen", "/strategy", "/case", "/due")
+MODAL_ID = "caseclock_log"
+MODAL_EVENTS = (
+    ("referral", "Referral received"), ("seen", "Child seen"),
+    ("strategy", "Strategy discussion held"), ("review", "Manager review held"),
+    ("complete", "Assessment completed"), ("authorise", "Assessment authorised"),
+    ("close", "Case closed"),
+)
+
+
+class ChannelRefused(Exception):
+    """A case view asked for in a channel that is not the case's team channel."""
+
+
+def post_case_view(client: WebClient, casebook: Casebook, case: str, channel: str,
+                   text: str) -> None:
+    """Post a case's view, but only into the case's own team channel."""
+    summary = casebook.case_summary(case)
+    with casebook.sessions() as s:
+        team = repo.get_team(s, summary.team)
+    if team is None or not team.slack_channel or team.slack_channel != channel:
+        raise ChannelRefused(f"case {case} can only be shared in its team's channel")
+    client.chat_postMessage(channel=channel, text=text)
+
+
+class _Seen:
+    """A bounded memory of delivery ids already handled in this process."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+        self.size = size
+
+    def first_time(self, key: str) -> bool:
+        with self._lock:
+            if key in self._ids:
+                return False
+            self._ids[key] = None
+            if len(self._ids) > self.size:
+                self._ids.popitem(last=False)
+            return True
+
+
+def _modal(command: str) -> dict[str, Any]:
+    options: list[dict[str, Any]] = [
+        {"text": {"type": "plain_text", "text": label}, "value": value}
+        for value, label in MODAL_EVENTS]
+    initial = next((o for o in options if f"/{o['value']}" == command), options[0])
+    return {
+        "type": "modal", "callback_id": MODAL_ID,
+        "title": {"type": "plain_text", "text": "Log for a case"},
+        "submit": {"type": "plain_text", "text": "Log it"},
+        "blocks": [
+            {"type": "input", "block_id": "case", "label": {"type": "plain_text",
+                                                              "text": "Case reference"},
+             "element": {"type": "plain_text_input", "action_id": "v",
+                         "placeholder": {"type": "plain_text", "text": "e.g. 123456"}}},
+            {"type": "input", "block_id": "what", "label": {"type": "plain_text",
+                                                              "text": "What happened"},
+             "element": {"type": "static_select", "action_id": "v", "options": options,
+                         "initial_option": initial}},
+            {"type": "input", "block_id": "day", "optional": True,
+             "label": {"type": "plain_text", "text": "Date"},
+             "element": {"type": "datepicker", "action_id": "v"}},
+            {"type": "input", "block_id": "time", "optional": True,
+             "label": {"type": "plain_text", "text": "Time"},
+             "element": {"type": "timepicker", "action_id": "v"}},
+            {"type": "input", "block_id": "track", "optional": True,
+             "label": {"type": "plain_text", "text": "Track (referrals)"},
+             "element": {"type": "static_select", "action_id": "v", "options": [
+                 {"text": {"type": "plain_text", "text": t}, "value": t}
+                 for t in ("s17", "s47", "early_help")]}},
+            {"type": "input", "block_id": "flags", "optional": True,
+             "label": {"type": "plain_text", "text": "Child seen"},
+             "element": {"type": "checkboxes", "action_id": "v", "options": [
+                 {"text": {"type": "plain_text", "text": t}, "value": v}
+                 for v, t in (("alone", "Seen alone"), ("home", "Home visited"),
+                              ("bedroom", "Bedroom seen"))]}},
+        ],
+    }
+
+
+def modal_to_command(values: dict[str, Any]) -> tuple[str, str]:
+    """The modal's answers as the one-line command they stand for (same grammar)."""
+    def val(block: str) -> Any:
+        return next(iter(values.get(block, {}).values()), {})
+
+    case = (val("case").get("value") or "").strip()
+    what = (val("what").get("selected_option") or {}).get("value", "")
+    day = val("day").get("selected_date")  # YYYY-MM-DD
+    tm = val("time").get("selected_time")  # HH:MM
+    track = (val("track").get("selected_option") or {}).get("value")
+    flags = [o["value"] for o in val("flags").get("selected_options") or []]
+    when = " ".join(x for x in (day, tm) if x)
+    if what in ("referral", "seen", "strategy"):
+        extra = {"referral": track or "", "seen": " ".join(flags), "strategy": ""}[what]
+        return "/" + what, " ".join(x for x in (case, extra, when) if x)
+    tail = "nfa" if what == "close" else ""
+    return "/case", " ".join(x for x in (case, what, when, tail) if x)
+
+
+def build_slack_app(settings: Settings, handler: CommandHandler, directory: Directory,
+                    client: WebClient | None = None) -> BoltApp:
+    """The Bolt app with every listener; `client` points at Slack or a local mock."""
+    client = client or WebClient(token=settings.slack_bot_token,
+                                 base_url=settings.slack_api_url.rstrip("/") + "/")
+    app = BoltApp(token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret,
+                  client=client, token_verification_enabled=False,
+                  request_verification_enabled=True, process_before_response=False)
+    seen_deliveries = _Seen()
+
+    @app.middleware
+    def drop_retries(body: dict[str, Any], request: Any, next: Callable[[], Any]) -> Any:
+        # Slack retries an event it thinks we missed; one already handled is acknowledged
+        # and dropped (the store's request ids catch retries that reach another process).
+        retry = request.headers.get("x-slack-retry-num")
+        key = body.get("event_id") or body.get("trigger_id")
+        if key and not seen_deliveries.first_time(str(key)) and retry:
+            from slack_bolt.response import BoltResponse
+            return BoltResponse(status=200, body="")
+        return next()
+
+    def actor_of(user_id: str | None) -> Actor | None:
+        return directory.by_slack(user_id) if user_id else None
+
+    def ack_now(ack: Callable[..., None]) -> None:
+        ack()
+
+    def run_command(body: dict[str, Any], respond: Callable[..., Any],
+                    client: WebClient) -> None:
+        command, text = body.get("command", ""), body.get("text", "") or ""
+        user = body.get("user_id")
+        if not text.strip() and command != "/due":
+            client.views_open(trigger_id=body["trigger_id"], view=_modal(command))
+            return
+        actor = actor_of(user)
+        reply = handler.handle(actor, command, text, source=f"slack:{user}",
+                               request_id=body.get("trigger_id"))
+        log.info("command %s from %s: %s", command, user, "ok" if reply.ok else "refused")
+        if reply.share_case:
+            try:
+                post_case_view(client, handler.casebook, reply.share_case,
+                               body.get("channel_id", ""), reply.text)
+                respond(text=f"Shared case {reply.share_case} in this channel.",
+                        response_type="ephemeral")
+            except ChannelRefused:
+                respond(text="Nothing was posted: a case can only be shared in its team's "
+                             "own channel.", response_type="ephemeral")
+            return
+        respond(text=reply.text, response_type="ephemeral")
+
+    for name in COMMANDS:
+        app.command(name)(ack=ack_now, lazy=[run_command])
+
+    @app.view(MODAL_ID)
+    def submit_modal(ack: Callable[..., None], body: dict[str, Any], client: WebClient) -> None:
+        values = body["view"]["state"]["values"]
+        command, text = modal_to_command(values)
+        user = body["user"]["id"]
+        reply = handler.handle(actor_of(user), command, text, source=f"slack:{user}",
+                               request_id=body["view"].get("id"))
+        if not reply.ok:
+            ack(response_action="errors", errors={"case": reply.text[:150]})
+            return
+        ack()
+        client.chat_postEphemeral(channel=user, user=user, text=reply.text)
+
+    @app.event("app_home_opened")
+    def home(event: dict[str, Any], client: WebClient) -> None:
+        user = event.get("user", "")
+        actor = actor_of(user)
+        if actor is None:
+            text = "You are not in caseclock's staff directory yet: ask your team manager."
+            sections = [text]
+        else:
+            sections = [handler.handle(actor, "/due", "", source=f"slack:{user}").text]
+            if actor.is_manager:
+                sections.append("*Awaiting my authorisation and overdue in my team*\n"
+                                + handler.handle(actor, "/due", "team",
+                                                 source=f"slack:{user}").text)
+        blocks = [{"type": "header", "text": {"type": "plain_text", "text": "caseclock"}}]
+        for s in sections:
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": s[:2900]}})
+        client.views_publish(user_id=user, view={"type": "home", "blocks": blocks})
+
+    return app
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("http %s", args[1] if len(args) > 1 else "")
+
+
+def wsgi_app(bolt: BoltApp) -> Callable[..., Any]:
+    """`/slack/events` for Slack (commands, interactivity, events) and `/healthz`."""
+    slack_handler = SlackRequestHandler(bolt, path="/slack/events")
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("PATH_INFO") == "/healthz":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok\n"]
+        return slack_handler(environ, start_response)
+
+    return app
+
+
+def make_http_server(bolt: BoltApp, host: str, port: int) -> WSGIServer:
+    """A threaded HTTP server for Slack's requests (port 0 picks a free port)."""
+    return make_server(host, port, wsgi_app(bolt), server_class=_ThreadingWSGIServer,
+                       handler_class=_QuietHandler)

@@ -1,0 +1,116 @@
+"""A mock Slack Web API on localhost: records every call, answers like Slack.
+
+Also serves response_url endpoints (`/response/<id>`), so a slash command's ephemeral reply
+can be asserted. `fail_next(method, status, retry_after)` makes it answer errors, for the
+reliability tests of the notifier.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+
+@dataclass
+class Call:
+    """One request the mock received."""
+
+    path: str
+    method: str  # the Web API method, or "response_url"
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class MockSlack:
+    """Start with `with MockSlack() as slack:`; `slack.url` is the Web API base URL."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self._lock = threading.Lock()
+        self._failures: dict[str, list[tuple[int, int | None]]] = {}
+        mock = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode("utf-8") if length else ""
+                ctype = self.headers.get("Content-Type", "")
+                if "json" in ctype:
+                    body = json.loads(raw or "{}")
+                else:
+                    body = {k: v[0] for k, v in parse_qs(raw).items()}
+                path = self.path
+                method = ("response_url" if path.startswith("/response/")
+                          else path.rsplit("/", 1)[-1])
+                with mock._lock:
+                    failures = mock._failures.get(method)
+                    failure = failures.pop(0) if failures else None
+                    if failure is None:
+                        mock.calls.append(Call(path, method, body, dict(self.headers)))
+                if failure is not None:
+                    status, retry_after = failure
+                    self.send_response(status)
+                    if retry_after is not None:
+                        self.send_header("Retry-After", str(retry_after))
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(b'{"ok": false, "error": "ratelimited"}')
+                    return
+                reply: dict[str, Any] = {"ok": True}
+                if method == "chat.postMessage":
+                    reply.update(channel=body.get("channel"), ts=f"{time.time():.6f}")
+                if method == "auth.test":
+                    reply.update(user_id="UBOT", bot_id="BBOT", team_id="T1")
+                payload = json.dumps(reply).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/api/"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def response_url(self, key: str) -> str:
+        """A response_url that lands here."""
+        return f"http://127.0.0.1:{self.port}/response/{key}"
+
+    def fail_next(self, method: str, status: int, retry_after: int | None = None,
+                  times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with an error status."""
+        with self._lock:
+            self._failures.setdefault(method, []).extend([(status, retry_after)] * times)
+
+    def of(self, method: str) -> list[Call]:
+        """The calls of one method so far."""
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
+        """Wait until `count` calls of `method` arrived (lazy listeners run in threads)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.of(method)
+            if len(found) >= count:
+                return found
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} {method} call(s), got {len(self.of(method))}")
+
+    def __enter__(self) -> MockSlack:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
