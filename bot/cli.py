@@ -95,6 +95,7 @@ def _store_commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "run": store_commands.cmd_run,
         "console": store_commands.cmd_console,
         "staff": store_commands.cmd_staff,
+        "serve": store_commands.cmd_serve,
     }
 
 
@@ -113,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     co = sub.add_parser("console", help="type chat commands in the terminal as a member of staff")
     co.add_argument("--as", dest="as_", metavar="STAFF", required=True)
     co.add_argument("--now", help=argparse.SUPPRESS)
+
+    sv = sub.add_parser("serve", help="serve Slack over HTTP at /slack/events and /healthz")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=3000)
 
     st = sub.add_parser("staff", help="the staff directory")
     ssub = st.add_subparsers(dest="staff_cmd", required=True, metavar="ACTION")

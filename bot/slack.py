@@ -12,6 +12,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -28,6 +29,7 @@ from store.settings import Settings
 
 log = logging.getLogger("caseclock.slack")  # never logs case content: ids and outcomes only
 
+LAZY_WORKERS = 4
 COMMANDS = ("/referral", "/seen", "/strategy", "/case", "/due")
 MODAL_ID = "caseclock_log"
 MODAL_EVENTS = (
@@ -134,9 +136,14 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
     """The Bolt app with every listener; `client` points at Slack or a local mock."""
     client = client or WebClient(token=settings.slack_bot_token,
                                  base_url=settings.slack_api_url.rstrip("/") + "/")
+    # process_before_response=True runs the (instant) ack in the request's own thread; with
+    # False, Bolt runs it on the listener pool behind the slow work and polls every 10 ms.
+    # The slow work (store, recompute, reply) still runs on the pool as lazy listeners.
     app = BoltApp(token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret,
                   client=client, token_verification_enabled=False,
-                  request_verification_enabled=True, process_before_response=False)
+                  request_verification_enabled=True, process_before_response=True,
+                  listener_executor=ThreadPoolExecutor(max_workers=LAZY_WORKERS,
+                                                       thread_name_prefix="caseclock-lazy"))
     seen_deliveries = _Seen()
 
     @app.middleware
@@ -218,6 +225,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = 256  # the default backlog of 5 resets bursts of slash commands
 
 
 class _QuietHandler(WSGIRequestHandler):

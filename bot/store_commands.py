@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import re
@@ -146,9 +147,44 @@ def cmd_console(args: argparse.Namespace) -> int:
     return run_console(app.handler, _choose_actor(app, args.as_))
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """`caseclock serve`: Slack over HTTP at /slack/events (and /healthz)."""
+    from bot.slack import build_slack_app, make_http_server
+
+    app = _app()
+    settings = app.settings
+    if not (settings.slack_bot_token and settings.slack_signing_secret):
+        raise EventError("Slack is not configured: set SLACK_BOT_TOKEN and "
+                         "SLACK_SIGNING_SECRET (see .env.example), or use `caseclock run`.")
+    bolt = build_slack_app(settings, app.handler, app.directory)
+    server = make_http_server(bolt, args.host, args.port)
+    port = server.server_address[1]
+    print(f"caseclock serving Slack at http://{args.host}:{port}/slack/events "
+          "(health: /healthz).")
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+def _run_slack_socket_mode(app: App) -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.slack import build_slack_app
+
+    bolt = build_slack_app(app.settings, app.handler, app.directory)
+    print("caseclock connected to Slack in Socket Mode (no public URL needed).")
+    SocketModeHandler(bolt, app.settings.slack_app_token).start()  # type: ignore[no-untyped-call]
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """`caseclock run`: the embedded default, the console; samples on a first run."""
+    """`caseclock run`: Slack when configured, else the console on the embedded default."""
     app = _app(args.now)
+    if app.settings.slack_bot_token and app.settings.slack_app_token:
+        return _run_slack_socket_mode(app)
+    if app.settings.slack_bot_token and app.settings.slack_signing_secret:
+        args.host, args.port = "127.0.0.1", 3000
+        return cmd_serve(args)
     now = app.casebook.clock()
     print(f"caseclock on {app.settings.database_url} (embedded default: console, no account, "
           "no network).")
@@ -196,5 +232,6 @@ def utc_now() -> datetime:
 
 SAMPLE_FIRST_CASE = "100202"
 
-__all__ = ["cmd_case", "cmd_console", "cmd_log", "cmd_run", "cmd_staff", "cmd_team",
+__all__ = ["cmd_case", "cmd_console", "cmd_log", "cmd_run", "cmd_serve", "cmd_staff",
+           "cmd_team",
            "iso_local", "utc_now"]
