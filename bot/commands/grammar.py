@@ -254,8 +254,8 @@ def _case_sub(case: str, words: _Words, now: datetime) -> tuple[EventDraft, dict
     mentions: dict[str, str] = {}
     if sub in SUBCOMMANDS:
         etype, reader = SUBCOMMANDS[sub]
+        fields = reader(words, now)  # first, so a field's own date is not read as the time
         at = words.take_when(now)
-        fields = reader(words, now)
         words.done()
         return EventDraft(case, etype, at, fields), mentions
     if sub == "allocate":

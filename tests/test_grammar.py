@@ -1,0 +1,213 @@
+"""The one grammar every transport shares: each command, each date form, each refusal."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from bot.commands.dates import parse_day, parse_time, when
+from bot.commands.grammar import SUBCOMMANDS, parse
+from scheduler.timescales.calendar import LONDON
+from scheduler.timescales.vocabulary import EVENT_TYPES, EventError
+
+# Thursday 3 December 2026, 15:20 London time.
+NOW = datetime(2026, 12, 3, 15, 20, tzinfo=LONDON)
+TODAY = NOW.date()
+
+
+def local(dt: datetime) -> str:
+    return dt.astimezone(LONDON).strftime("%Y-%m-%d %H:%M")
+
+
+def one(command: str, text: str):  # type: ignore[no-untyped-def]
+    intent = parse(command, text, NOW)
+    assert len(intent.events) == 1
+    return intent.events[0]
+
+
+# --- dates and times ----------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ("today", date(2026, 12, 3)),
+        ("yesterday", date(2026, 12, 2)),
+        ("21/11", date(2026, 11, 21)),
+        ("03/12", date(2026, 12, 3)),  # 3 December, never 12 March
+        ("3/12", date(2026, 12, 3)),
+        ("21/11/2026", date(2026, 11, 21)),
+        ("21/11/26", date(2026, 11, 21)),
+        ("2026-11-21", date(2026, 11, 21)),
+        ("mon", date(2026, 11, 30)),  # the most recent Monday
+        ("Monday", date(2026, 11, 30)),
+        ("thu", date(2026, 12, 3)),  # today is a Thursday
+        ("fri", date(2026, 11, 27)),
+        ("28/12", date(2025, 12, 28)),  # a past event without a year: the last 28 December
+    ],
+)
+def test_dates_read_day_first_and_backwards_for_events(token: str, expected: date) -> None:
+    assert parse_day(token, TODAY) == expected
+
+
+def test_dates_without_a_year_read_forwards_for_due_dates() -> None:
+    assert parse_day("04/01", TODAY, past=False) == date(2027, 1, 4)
+    assert parse_day("mon", TODAY, past=False) == date(2026, 12, 7)
+
+
+@pytest.mark.parametrize("token", ["12/13", "31/02", "31/02/2026", "2026-02-30", "soon"])
+def test_impossible_dates_are_refused(token: str) -> None:
+    with pytest.raises(EventError, match="date"):
+        parse_day(token, TODAY)
+
+
+def test_month_first_is_explained_not_guessed() -> None:
+    with pytest.raises(EventError, match="day first"):
+        parse_day("11/21", TODAY)
+
+
+@pytest.mark.parametrize(("token", "hh", "mm"), [("14:30", 14, 30), ("9.15", 9, 15),
+                                                 ("4pm", 16, 0), ("4:30pm", 16, 30),
+                                                 ("12am", 0, 0), ("00:05", 0, 5)])
+def test_times(token: str, hh: int, mm: int) -> None:
+    t = parse_time(token)
+    assert (t.hour, t.minute) == (hh, mm)
+
+
+def test_a_date_without_a_time_is_now_today_and_midday_on_other_days() -> None:
+    assert local(when(None, None, NOW)) == "2026-12-03 15:20"
+    assert local(when("yesterday", None, NOW)) == "2026-12-02 12:00"
+    assert local(when("yesterday", "16:00", NOW)) == "2026-12-02 16:00"
+
+
+def test_times_in_summer_are_bst() -> None:
+    summer = datetime(2026, 7, 1, 12, 0, tzinfo=LONDON)
+    assert when("today", "09:00", summer).utcoffset().total_seconds() == 3600  # type: ignore[union-attr]
+
+
+# --- the commands ----------------------------------------------------------------------------
+
+def test_referral_with_track_date_and_time() -> None:
+    e = one("/referral", "123456 s17 21/11 14:30")
+    assert (e.case, e.type, e.fields, local(e.at)) == (
+        "123456", "referral_received", {"track": "s17"}, "2026-11-21 14:30")
+    assert one("/referral", "123456 S47").fields == {"track": "s47"}
+    assert one("/referral", "123456 eh").fields == {"track": "early_help"}
+
+
+def test_seen_with_flags_in_any_order_and_siblings() -> None:
+    intent = parse("/seen", "123456 123457 yesterday 16:00 alone home bedroom", NOW)
+    assert [e.case for e in intent.events] == ["123456", "123457"]
+    for e in intent.events:
+        assert e.type == "child_seen" and local(e.at) == "2026-12-02 16:00"
+        assert e.fields == {"alone": True, "home_visited": True, "bedroom_seen": True}
+    assert one("/seen", "123456 alone").fields == {"alone": True}
+    assert local(one("/seen", "123456 alone home bedroom").at) == "2026-12-03 15:20"
+
+
+def test_strategy_today_at_a_time() -> None:
+    e = one("/strategy", "123456 today 11:00")
+    assert (e.type, local(e.at)) == ("strategy_discussion_held", "2026-12-03 11:00")
+
+
+@pytest.mark.parametrize(
+    ("text", "etype", "fields"),
+    [
+        ("contact", "contact_received", {}),
+        ("decision seen 3 review 7 target 15/01", "management_decision",
+         {"seen_by_day": 3, "first_review_by_day": 7, "target": date(2027, 1, 15)}),
+        ("started", "assessment_started", {}),
+        ("family", "family_contacted", {}),
+        ("review", "assessment_review_held", {}),
+        ("s47", "s47_started", {}),
+        ("outcome noicpc", "s47_outcome", {"icpc_required": False}),
+        ("outcome icpc", "s47_outcome", {"icpc_required": True}),
+        ("planning", "multi_agency_planning_held", {}),
+        ("network", "family_network_meeting_held", {}),
+        ("report", "icpc_report_shared", {}),
+        ("icpc plan", "icpc_held", {"cp_plan": True}),
+        ("icpc noplan", "icpc_held", {"cp_plan": False}),
+        ("coregroup", "core_group_held", {}),
+        ("rcpc continues", "review_conference_held", {"cp_plan_continues": True}),
+        ("plan isp", "plan_agreed", {"kind": "isp"}),
+        ("cin", "cin_meeting_held", {}),
+        ("complete", "assessment_completed", {}),
+        ("complete nfa", "assessment_completed", {"outcome": "nfa"}),
+        ("authorise", "assessment_authorised", {}),
+        ("authorize", "assessment_authorised", {}),
+        ("extend 29/01/2027 awaiting health information", "extension_agreed",
+         {"until": date(2027, 1, 29), "reason": "awaiting health information"}),
+        ("reason child_visited family not at home twice", "delay_reason",
+         {"rule": "child_visited", "reason": "family not at home twice"}),
+        ("edd 25/01/2027", "expected_delivery_date", {"date": date(2027, 1, 25)}),
+        ("info police 04/12", "agency_info_requested",
+         {"agency": "police", "by": date(2026, 12, 4)}),
+        ("received police", "agency_info_received", {"agency": "police"}),
+        ("close nfa", "case_closed", {"reason": "nfa"}),
+        ("void ab12cd34 wrong case", "event_voided",
+         {"event_id": "ab12cd34", "reason": "wrong case"}),
+        ("allocate @jo", "allocated", {"worker": "jo"}),
+    ],
+)
+def test_case_subcommands(text: str, etype: str, fields: dict[str, object]) -> None:
+    e = one("/case", f"123456 {text}")
+    assert (e.case, e.type, e.fields) == ("123456", etype, fields)
+
+
+def test_every_event_of_the_vocabulary_can_be_logged_from_chat() -> None:
+    via_commands = {"referral_received", "child_seen", "strategy_discussion_held",
+                    "allocated", "extension_agreed", "delay_reason", "expected_delivery_date",
+                    "agency_info_requested", "agency_info_received", "case_closed",
+                    "event_voided"}
+    assert set(EVENT_TYPES) == via_commands | {t for t, _ in SUBCOMMANDS.values()}
+
+
+def test_slack_mentions_carry_the_user_id() -> None:
+    intent = parse("/case", "123456 allocate <@U024BE7LH|jo>", NOW)
+    assert intent.events[0].fields == {"worker": "jo"}
+    assert intent.mention_ids == {"jo": "U024BE7LH"}
+
+
+def test_case_view_help_and_due() -> None:
+    assert parse("/case", "123456", NOW).kind == "show_case"
+    assert parse("/case", "", NOW).kind == "help"
+    assert parse("/case", "help", NOW).kind == "help"
+    assert parse("/case", "123456 share", NOW).kind == "share_case"
+    assert parse("/due", "", NOW).target == "me"
+    assert parse("/due", "team", NOW).target == "team"
+    assert parse("/due", "@jo", NOW).target == "jo"
+
+
+def test_authorise_and_extend_need_a_manager() -> None:
+    assert parse("/case", "123456 authorise", NOW).needs_manager
+    assert parse("/case", "123456 extend 29/01/2027 why", NOW).needs_manager
+    assert not parse("/case", "123456 review", NOW).needs_manager
+
+
+@pytest.mark.parametrize(
+    ("command", "text", "says"),
+    [
+        ("/referral", "Jane s47", "not a case reference"),
+        ("/referral", "", "case reference is missing"),
+        ("/referral", "123456", "say the track"),
+        ("/seen", "123456 tomorrow", "I did not understand 'tomorrow'"),
+        ("/seen", "123456 31/02", "not a real date"),
+        ("/case", "123456 frobnicate", "not something I can log"),
+        ("/case", "123456 close", "the reason for closing is empty"),
+        ("/case", "123456 extend 29/01/2027", "the reason for the extension is empty"),
+        ("/case", "123456 extend because", "needs a date"),
+        ("/case", "123456 reason child_visited", "the reason is empty"),
+        ("/case", "123456 void", "say which entry"),
+        ("/case", "123456 icpc", "say whether the child is on a plan"),
+        ("/case", "123456 allocate jo", "not a person"),
+        ("/case", "123456 decision seen", "needs a day number"),
+        ("/due", "team now", "/due [team | @name]"),
+        ("/frobnicate", "123456", "not a caseclock command"),
+    ],
+)
+def test_refusals_say_what_was_wrong_and_what_to_type(command: str, text: str,
+                                                      says: str) -> None:
+    with pytest.raises(EventError) as err:
+        parse(command, text, NOW)
+    assert says in str(err.value)
+    assert "\n" not in str(err.value)
