@@ -96,6 +96,7 @@ def _store_commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "console": store_commands.cmd_console,
         "staff": store_commands.cmd_staff,
         "serve": store_commands.cmd_serve,
+        "notify": store_commands.cmd_notify,
     }
 
 
@@ -118,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     sv = sub.add_parser("serve", help="serve Slack over HTTP at /slack/events and /healthz")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=3000)
+    sv.add_argument("--no-scheduler", action="store_true",
+                    help="do not run reminders in this process (another one does)")
+
+    nt = sub.add_parser("notify", help="preview or run the reminders due at a moment")
+    nt.add_argument("--now", help="the moment (ISO 8601; default now)")
+    nt.add_argument("--dry-run", action="store_true",
+                    help="print what the sweep would create, as if nothing had been sent")
+    nt.add_argument("--json", action="store_true")
 
     st = sub.add_parser("staff", help="the staff directory")
     ssub = st.add_subparsers(dest="staff_cmd", required=True, metavar="ACTION")

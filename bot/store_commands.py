@@ -7,6 +7,7 @@ import contextlib
 import getpass
 import json
 import re
+import sys
 from datetime import UTC, datetime
 
 from bot.app import App, build_app
@@ -147,6 +148,42 @@ def cmd_console(args: argparse.Namespace) -> int:
     return run_console(app.handler, _choose_actor(app, args.as_))
 
 
+def cmd_notify(args: argparse.Namespace) -> int:
+    """`caseclock notify`: preview (--dry-run) or run one sweep and delivery at --now."""
+    app = _app(args.now)
+    now = app.casebook.clock()
+    if args.dry_run:
+        planned = app.outbox.plan(now)
+        rows = [{"stage": p.stage, "rule": p.rule, "case": p.case,
+                 "recipient": p.recipient_label, "recipient_kind": p.recipient.split(":")[0],
+                 "transport": app.outbox.transport_for(p.recipient),
+                 "due": iso_local(p.due), "urgent": p.urgent, "text": message["text"]}
+                for p, message in planned]
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            for r in rows:
+                print(f"{r['stage']:10} {r['case'] or '-':8} {r['rule']:24} -> "
+                      f"{r['recipient']} ({r['transport']})")
+            print(f"{len(rows)} notification(s) would be created at "
+                  f"{moment_text(now, with_year=True)}; nothing was sent.")
+        return 0
+    result = app.outbox.sweep(now)
+    sent = app.outbox.deliver(app.casebook.clock)
+    print(f"Created {result.created}, withdrew {result.withdrawn}; delivery: {sent or 'none'}.")
+    return 0
+
+
+def start_scheduler(app: App):  # type: ignore[no-untyped-def]
+    """Start the sweep, digest and recompute jobs in the background."""
+    from scheduler.jobs import build_scheduler
+
+    digest_times = {t.name: t.digest_at for t in app.casebook.teams()}
+    sched = build_scheduler(app.outbox, app.casebook, app.casebook.clock, digest_times)
+    sched.start()
+    return sched
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """`caseclock serve`: Slack over HTTP at /slack/events (and /healthz)."""
     from bot.slack import build_slack_app, make_http_server
@@ -158,6 +195,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                          "SLACK_SIGNING_SECRET (see .env.example), or use `caseclock run`.")
     bolt = build_slack_app(settings, app.handler, app.directory)
     server = make_http_server(bolt, args.host, args.port)
+    if not getattr(args, "no_scheduler", False):
+        start_scheduler(app)
     port = server.server_address[1]
     print(f"caseclock serving Slack at http://{args.host}:{port}/slack/events "
           "(health: /healthz).")
@@ -172,6 +211,7 @@ def _run_slack_socket_mode(app: App) -> int:
     from bot.slack import build_slack_app
 
     bolt = build_slack_app(app.settings, app.handler, app.directory)
+    start_scheduler(app)
     print("caseclock connected to Slack in Socket Mode (no public URL needed).")
     SocketModeHandler(bolt, app.settings.slack_app_token).start()  # type: ignore[no-untyped-call]
     return 0
@@ -199,6 +239,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if actor.team:
         print(app.handler.handle(actor, "/due", "team", source="console").text)
     print(f"Try: /case {SAMPLE_FIRST_CASE}   /seen {SAMPLE_FIRST_CASE} alone   /case help")
+    if sys.stdin.isatty():  # reminders fire in the background while someone is typing
+        start_scheduler(app)
     return run_console(app.handler, actor)
 
 
@@ -232,6 +274,7 @@ def utc_now() -> datetime:
 
 SAMPLE_FIRST_CASE = "100202"
 
-__all__ = ["cmd_case", "cmd_console", "cmd_log", "cmd_run", "cmd_serve", "cmd_staff",
+__all__ = ["cmd_case", "cmd_console", "cmd_log", "cmd_notify", "cmd_run", "cmd_serve",
+           "cmd_staff",
            "cmd_team",
            "iso_local", "utc_now"]

@@ -66,6 +66,7 @@ class Team(Base):
     policy: Mapped[str] = mapped_column(String(64))
     slack_channel: Mapped[str | None] = mapped_column(String(64))
     teams_channel: Mapped[str | None] = mapped_column(String(256))
+    ooh_channel: Mapped[str | None] = mapped_column(String(64))
     digest_at: Mapped[str] = mapped_column(String(5), default="08:30")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -155,3 +156,60 @@ def _events_are_append_only(session: Session, _ctx: Any, _instances: Any) -> Non
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, EventRow) and (obj in session.deleted or session.is_modified(obj)):
             raise AppendOnlyError("events are append-only: log an event_voided instead")
+
+
+class OutboxRow(Base):
+    """One notification: created once (unique key), claimed, sent, marked; never sent twice."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    case_ref: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    recipient: Mapped[str] = mapped_column(String(128))
+    team: Mapped[str] = mapped_column(String(64))
+    transport: Mapped[str] = mapped_column(String(16))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    parked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Snooze(Base):
+    """A prompt put off to the next working morning."""
+
+    __tablename__ = "snoozes"
+    __table_args__ = (UniqueConstraint("case_ref", "rule", "seq", "stage", name="uq_snooze"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_ref: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(16))
+    until: Mapped[datetime] = mapped_column(UTCDateTime())
+    by: Mapped[str] = mapped_column(String(64))
+
+
+class ChecklistTick(Base):
+    """A ticked item of a deadline's checklist."""
+
+    __tablename__ = "checklist_ticks"
+    __table_args__ = (UniqueConstraint("case_ref", "rule", "seq", "item", name="uq_tick"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_ref: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    item: Mapped[int] = mapped_column(Integer)
+    by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -31,6 +31,10 @@ class MockSlack:
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.pace: float | None = None  # seconds between messages to one channel, if enforced
+        self.last_post: dict[str, float] = {}
+        self.rate_limited = 0
+        self.delay = 0.0  # seconds to wait before answering (for timeouts)
         self._lock = threading.Lock()
         self._failures: dict[str, list[tuple[int, int | None]]] = {}
         mock = self
@@ -50,10 +54,21 @@ class MockSlack:
                 path = self.path
                 method = ("response_url" if path.startswith("/response/")
                           else path.rsplit("/", 1)[-1])
+                if mock.delay:
+                    time.sleep(mock.delay)
                 with mock._lock:
                     failures = mock._failures.get(method)
                     failure = failures.pop(0) if failures else None
+                    if failure is None and method == "chat.postMessage" and mock.pace:
+                        channel = str(body.get("channel"))
+                        last = mock.last_post.get(channel)
+                        if last is not None and time.monotonic() - last < mock.pace:
+                            mock.rate_limited += 1
+                            failure = (429, 1)
+                        else:
+                            mock.last_post[channel] = time.monotonic()
                     if failure is None:
+                        body["_ts"] = f"{time.time():.6f}"
                         mock.calls.append(Call(path, method, body, dict(self.headers)))
                 if failure is not None:
                     status, retry_after = failure
@@ -69,6 +84,16 @@ class MockSlack:
                     reply.update(channel=body.get("channel"), ts=f"{time.time():.6f}")
                 if method == "auth.test":
                     reply.update(user_id="UBOT", bot_id="BBOT", team_id="T1")
+                if method == "conversations.open":
+                    reply.update(channel={"id": "D" + str(body.get("users", ""))})
+                if method == "conversations.history":
+                    oldest = float(body.get("oldest") or 0)
+                    reply.update(messages=[
+                        {"ts": c.body["_ts"], "text": c.body.get("text"),
+                         "metadata": c.body.get("metadata")}
+                        for c in mock.of("chat.postMessage")
+                        if c.body.get("channel") == body.get("channel")
+                        and float(c.body["_ts"]) >= oldest])
                 payload = json.dumps(reply).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -91,6 +116,17 @@ class MockSlack:
         """Answer the next `times` calls of `method` with an error status."""
         with self._lock:
             self._failures.setdefault(method, []).extend([(status, retry_after)] * times)
+
+    def delivered_keys(self) -> list[str]:
+        """The outbox keys of every message posted (from their metadata)."""
+        out = []
+        for c in self.of("chat.postMessage"):
+            meta = c.body.get("metadata")
+            if isinstance(meta, str):
+                meta = json.loads(meta)
+            if meta:
+                out.append(meta["event_payload"]["key"])
+        return out
 
     def of(self, method: str) -> list[Call]:
         """The calls of one method so far."""

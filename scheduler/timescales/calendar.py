@@ -101,6 +101,16 @@ class WorkingCalendar:
             raise CalendarRangeError(f"no working day on or before {d} in the calendar")
         return date.fromordinal(self._days[k - 1])
 
+    def working_days_before(self, d: date, n: int) -> date:
+        """The nth working day before `d` (n >= 1), whether or not `d` is a working day."""
+        if n < 1:
+            raise ValueError("n must be at least 1")
+        k = self._upto[self._index(d)]
+        pos = k - 1 - n if self.is_working_day(d) else k - n
+        if pos < 0:
+            raise CalendarRangeError(f"{n} working days before {d} is before {self.start.year}")
+        return date.fromordinal(self._days[pos])
+
     def working_days_between(self, start: date, end: date) -> int:
         """Working days after `start` up to and including `end` (day 0 = start)."""
         return self._upto[self._index(end)] - self._upto[self._index(start)]

@@ -124,6 +124,7 @@ class Rule(_Model):
     checklist: str | None = None
     on_miss: OnMiss = OnMiss()
     reading: str | None = None  # how an ambiguous phrase was read ("5 days" as working days)
+    lead_days: int | None = Field(default=None, ge=0, le=30)  # "upcoming" prompt, working days
     source: Source
 
     @field_validator("tracks", mode="before")
@@ -153,6 +154,7 @@ class PackFile(_Model):
     document: str | None = None
     description: str | None = None
     closure_days: tuple[date, ...] = ()
+    escalate_after_days: int | None = Field(default=None, ge=0, le=30)
     drop: tuple[str, ...] = ()
     rules: tuple[Rule, ...] = ()
 
@@ -176,6 +178,7 @@ class Pack:
     rules: tuple[Rule, ...]
     closure_days: frozenset[date]
     lineage: tuple[str, ...]  # this pack, then what it extends
+    escalate_after_days: int = 1  # overdue this many working days: to the team manager
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id, or KeyError."""
@@ -301,7 +304,10 @@ def resolve(name: str, files: Mapping[str, PackFile]) -> Pack:
         current = files[current].extends
     rules: dict[str, Rule] = {}
     closures: set[date] = set()
+    escalate_after = 1
     for pf in reversed(chain):
+        if pf.escalate_after_days is not None:
+            escalate_after = pf.escalate_after_days
         for dropped in pf.drop:
             if dropped not in rules:
                 raise PackError(
@@ -318,6 +324,7 @@ def resolve(name: str, files: Mapping[str, PackFile]) -> Pack:
         rules=tuple(rules.values()),
         closure_days=frozenset(closures),
         lineage=tuple(lineage),
+        escalate_after_days=escalate_after,
     )
 
 

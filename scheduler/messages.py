@@ -1,0 +1,204 @@
+"""What a prompt and a digest say: plain text for every transport, Block Kit for Slack.
+
+No case content beyond the authority's reference, the rule and its dates.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scheduler.notify import Planned, TeamPeople, snoozable
+from scheduler.packs import PackLibrary
+from scheduler.timescales.calendar import LONDON, WorkingCalendar, local_date
+from scheduler.timescales.rules import Checklist, Pack, Rule
+from store.models import Case, DeadlineRow, EventRow, Team
+
+MAX_BLOCKS = 50  # Slack's limit for one message
+STAGE_WORDS = {
+    "upcoming": "Coming up", "due_today": "Due today", "overdue": "Overdue",
+    "escalated": "Escalated to you", "exception": "Exception: a legal limit was missed",
+}
+# The event that meets each rule, for the prefilled "Log it" form.
+LOG_COMMAND = {"child_seen": "seen", "referral_received": "referral",
+               "strategy_discussion_held": "strategy", "assessment_review_held": "review",
+               "assessment_completed": "complete", "assessment_authorised": "authorise"}
+
+
+def due_words(due: datetime, hourly: bool, now: datetime, cal: WorkingCalendar,
+              anchor: datetime | None = None, unit: str = "working_days") -> str:
+    """'by 5pm tomorrow' for hour rules; 'Thu 3 Dec, day 9 of 10' for day rules."""
+    local, today = due.astimezone(LONDON), now.astimezone(LONDON).date()
+    if hourly:
+        hour = local.strftime("%I:%M%p").lstrip("0").replace(":00", "").lower()
+        day = local.date()
+        when = ("today" if day == today else "tomorrow" if (day - today).days == 1
+                else f"{local:%a} {day.day} {local:%b}")
+        return f"by {hour} {when}"
+    d = local.date()
+    text = f"{d:%a} {d.day} {d:%b}"
+    if anchor is not None and today <= d:
+        start = local_date(anchor)
+        shift = 1 if unit == "by_day" and cal.is_working_day(start) else 0
+        total = cal.working_days_between(start, d) + shift
+        if total > 0:
+            text += f", day {cal.working_days_between(start, today) + shift} of {total}"
+    return text
+
+
+def _button(text: str, action: str, value: str, style: str | None = None) -> dict[str, Any]:
+    b: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": text},
+                         "action_id": action, "value": value}
+    if style:
+        b["style"] = style
+    return b
+
+
+def render_prompt(p: Planned, rule: Rule | None, pack: Pack, cal: WorkingCalendar,
+                  now: datetime, checklist: Checklist | None,
+                  ticked: Iterable[int]) -> dict[str, Any]:
+    """A prompt's text, checklist and buttons."""
+    ticked = set(ticked)
+    if p.rule == "awaiting_authorisation":
+        text = (f"Case {p.case}: the assessment is completed and waiting for your "
+                f"authorisation (/case {p.case} authorise).")
+        return {"text": text, "blocks": [{"type": "section",
+                                          "text": {"type": "mrkdwn", "text": text}}]}
+    title = rule.title if rule else p.rule
+    when = due_words(p.due, rule.hourly if rule else False, now, cal) if p.due else ""
+    head = f"{STAGE_WORDS.get(p.stage, p.stage)}: case {p.case}, {title}, {when}."
+    extra = []
+    if p.details.get("extension_decision"):
+        extra.append("Decide today whether to extend the assessment "
+                     f"(/case {p.case} extend DATE why).")
+    if p.details.get("no_reason"):
+        extra.append(f"No reason has been recorded yet (/case {p.case} reason {p.rule} why).")
+    lines = [head, *extra]
+    items: list[dict[str, Any]] = []
+    if checklist is not None:
+        lines.append(f"Checklist ({checklist.title}): "
+                     f"{len(ticked)} of {len(checklist.items)} done.")
+        items = [{"item": i, "text": t, "ticked": i in ticked}
+                 for i, t in enumerate(checklist.items)]
+    value = f"{p.case}|{p.rule}|{p.seq}|{p.stage}"
+    actions = []
+    if rule is not None:
+        meets = next((LOG_COMMAND[m.event] for m in rule.met_by if m.event in LOG_COMMAND),
+                     None)
+        if meets:
+            actions.append(_button("Log it", "caseclock_log_it", f"{value}|{meets}", "primary"))
+    actions.append(_button("Record a reason", "caseclock_reason", value))
+    if snoozable(p.stage):
+        actions.append(_button("Snooze to next working day", "caseclock_snooze", value))
+    actions.append(_button("Show the procedure", "caseclock_quote", value))
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}]
+    if items:
+        options = [{"text": {"type": "plain_text", "text": it["text"][:75]},
+                    "value": f"{value}|{it['item']}"} for it in items]
+        element: dict[str, Any] = {"type": "checkboxes", "action_id": "caseclock_tick",
+                                   "options": options}
+        done = [o for o, it in zip(options, items, strict=True) if it["ticked"]]
+        if done:
+            element["initial_options"] = done
+        blocks.append({"type": "actions", "block_id": "checklist", "elements": [element]})
+    blocks.append({"type": "actions", "block_id": "buttons", "elements": actions})
+    text = " ".join(lines)
+    if items:
+        text += "\n" + "\n".join(f"  [{'x' if it['ticked'] else ' '}] {it['text']}"
+                                 for it in items)
+    return {"text": text, "blocks": blocks, "checklist": items,
+            "quote": rule.source.quote if rule else None}
+
+
+def _digest_lines(s: Session, team_name: str, now: datetime, library: PackLibrary
+                  ) -> dict[str, dict[str, list[str]]]:
+    """Section -> worker -> lines, for one team's open deadlines."""
+    team = s.scalar(select(Team).where(Team.name == team_name))
+    out: dict[str, dict[str, list[str]]] = {k: defaultdict(list) for k in (
+        "Overdue", "Due today", "Due in the next 3 working days", "Awaiting authorisation")}
+    if team is None:
+        return out
+    cal = library.calendar(team.policy)
+    today = now.astimezone(LONDON).date()
+    horizon: date = cal.add_working_days(today, 3)
+    rows = s.execute(select(DeadlineRow, Case).join(Case, Case.id == DeadlineRow.case_id)
+                     .where(Case.team_id == team.id,
+                            DeadlineRow.status.in_(("pending", "overdue")))
+                     .order_by(DeadlineRow.due)).all()
+    for d, c in rows:
+        worker = c.allocated_worker or "unallocated"
+        day = local_date(d.due)
+        line = f"{c.reference} {d.title} ({due_words(d.due, d.hourly, now, cal)})"
+        if d.due < now:
+            out["Overdue"][worker].append(line)
+        elif day == today:
+            out["Due today"][worker].append(line)
+        elif day <= horizon:
+            out["Due in the next 3 working days"][worker].append(line)
+    completed: dict[int, tuple[str, str]] = {}
+    for e, c in s.execute(select(EventRow, Case).join(Case, Case.id == EventRow.case_id)
+                          .where(Case.team_id == team.id, EventRow.type.in_(
+                              ("assessment_completed", "assessment_authorised")))
+                          .order_by(EventRow.at)).all():
+        if e.type == "assessment_completed":
+            completed[c.id] = (c.reference, c.allocated_worker or "unallocated")
+        else:
+            completed.pop(c.id, None)
+    for ref, worker in completed.values():
+        out["Awaiting authorisation"][worker].append(f"{ref} assessment completed")
+    return out
+
+
+def render_digest(s: Session, p: Planned, team: TeamPeople, now: datetime,
+                  library: PackLibrary) -> dict[str, Any]:
+    """The team's morning digest (or a manager's summary), counts first, within 50 blocks."""
+    sections = _digest_lines(s, team.name, now, library)
+    day = now.astimezone(LONDON).date()
+    counts = {k: sum(len(v) for v in by_worker.values()) for k, by_worker in sections.items()}
+    keep: tuple[str, ...]
+    if p.details.get("kind") == "manager":
+        keep = ("Overdue", "Awaiting authorisation")
+        head = (f"Morning summary for {team.name}, {day:%a} {day.day} {day:%b}: "
+                f"{counts['Overdue']} overdue (escalations and exceptions among them), "
+                f"{counts['Awaiting authorisation']} awaiting authorisation.")
+    else:
+        keep = tuple(sections)
+        head = (f"{team.name}, {day:%a} {day.day} {day:%b}: " + ", ".join(
+            f"{counts[k]} {k.lower()}" for k in keep) + ".")
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": head}}]
+    text_lines = [head]
+    budget = MAX_BLOCKS - 1
+    for name in keep:
+        by_worker = sections[name]
+        if not by_worker:
+            continue
+        if budget <= 2:
+            break
+        blocks.append({"type": "header", "text": {"type": "plain_text", "text": name}})
+        text_lines.append(f"{name}:")
+        budget -= 1
+        for worker in sorted(by_worker):
+            lines = by_worker[worker]
+            shown = lines[:8]
+            body = f"*{worker}*\n" + "\n".join(shown)
+            text_lines.append(f"  {worker}: " + "; ".join(shown))
+            if len(lines) > len(shown):
+                more = f"and {len(lines) - len(shown)} more, see `/due team`"
+                body += f"\n{more}"
+                text_lines.append(f"    {more}")
+            if budget <= 1:
+                rest = sum(len(v) for w, v in by_worker.items() if w > worker)
+                if rest:
+                    blocks.append({"type": "context", "elements": [{
+                        "type": "mrkdwn", "text": f"and {rest} more, see `/due team`"}]})
+                break
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}})
+            budget -= 1
+    return {"text": "\n".join(text_lines), "blocks": blocks[:MAX_BLOCKS]}

@@ -1,0 +1,372 @@
+"""The notification outbox: the sweep writes rows, workers claim, send and mark them.
+
+All state lives in the database, so nothing goes twice and nothing is lost across restarts,
+crashes and several processes:
+- a row's `key` is unique per (deadline, due, stage, recipient): the sweep inserts with
+  ON CONFLICT DO NOTHING, however often and from however many processes it runs;
+- a worker claims rows with one UPDATE (FOR UPDATE SKIP LOCKED on PostgreSQL), sends, and
+  marks them sent; a claim left by a dead process expires after LEASE and is taken again;
+- failures back off exponentially with jitter, honour Retry-After, and park after
+  MAX_ATTEMPTS, telling the admins; a deadline that is met, cancelled or moved withdraws its
+  unsent rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
+from typing import Any, Protocol
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from scheduler.messages import render_digest, render_prompt
+from scheduler.notify import (
+    CaseInfo,
+    Planned,
+    Planner,
+    TeamPeople,
+    digest_due,
+    digest_plans,
+)
+from scheduler.packs import PackLibrary
+from scheduler.timescales.engine import Deadline
+from store.models import (
+    Case,
+    ChecklistTick,
+    DeadlineRow,
+    EventRow,
+    OutboxRow,
+    Snooze,
+    Staff,
+    Team,
+)
+
+log = logging.getLogger("caseclock.outbox")  # ids and counts only, never case content
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 8
+BASE_BACKOFF = 1.0  # seconds; doubled each attempt, with jitter
+MAX_BACKOFF = 300.0
+CHANNEL_PACE = 1.0  # seconds between two messages to one channel (Slack's guidance)
+
+
+class TransportError(Exception):
+    """A failed send; `retry_after` (seconds) when the other side said when to come back."""
+
+    def __init__(self, message: str, retry_after: float | None = None,
+                 permanent: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class Transport(Protocol):
+    """Delivers one message to one recipient ("staff:NAME" or "channel:ID")."""
+
+    def send(self, recipient: str, message: dict[str, Any]) -> None: ...
+
+
+# --- context from the store ---------------------------------------------------------------
+
+def _teams(s: Session) -> dict[str, TeamPeople]:
+    staff = s.scalars(select(Staff).where(Staff.active.is_(True))).all()
+    service = tuple(sorted(st.name for st in staff if st.role == "service_manager"))
+    out = {}
+    for t in s.scalars(select(Team)).all():
+        managers = tuple(sorted(st.name for st in staff
+                                if st.team_id == t.id and st.role == "manager"))
+        hh, mm = (int(x) for x in (t.digest_at or "08:30").split(":"))
+        out[t.name] = TeamPeople(t.name, managers, service, t.slack_channel, t.ooh_channel,
+                                 dtime(hh, mm))
+    return out
+
+
+def _awaiting_authorisation(s: Session) -> dict[int, datetime]:
+    rows = s.execute(select(EventRow.case_id, EventRow.id, EventRow.type, EventRow.at,
+                            EventRow.fields)
+                     .where(EventRow.type.in_(("assessment_completed", "assessment_authorised",
+                                               "event_voided")))
+                     .order_by(EventRow.seq)).all()
+    voided = {str(r.fields.get("event_id")) for r in rows if r.type == "event_voided"}
+    since: dict[int, datetime] = {}
+    for r in sorted((r for r in rows if r.type != "event_voided" and r.id not in voided),
+                    key=lambda r: r.at):
+        if r.type == "assessment_completed":
+            since.setdefault(r.case_id, r.at)
+        else:
+            since.pop(r.case_id, None)
+    return since
+
+
+def _deadline(row: DeadlineRow, ref: str) -> Deadline:
+    return Deadline(case=ref, rule=row.rule, seq=row.seq, title=row.title, due=row.due,
+                    status=row.status,  # type: ignore[arg-type]
+                    met_at=row.met_at, met_by_event=row.met_by_event, owner=row.owner,
+                    anchor_at=row.anchor_at, anchor_event="", hourly=row.hourly,
+                    delay_reason=row.delay_reason)
+
+
+@dataclass
+class SweepResult:
+    """What one sweep did."""
+
+    created: int = 0
+    withdrawn: int = 0
+    planned: int = 0
+
+
+class Outbox:
+    """Creates notification rows from deadlines and delivers them."""
+
+    def __init__(self, sessions: sessionmaker[Session], library: PackLibrary,
+                 transports: dict[str, Transport] | None = None,
+                 transport_for: Callable[[str], str] | None = None,
+                 worker_id: str | None = None) -> None:
+        self.sessions = sessions
+        self.library = library
+        self.transports = transports or {}
+        self.transport_for = transport_for or (lambda _recipient: "console")
+        self.worker_id = worker_id or uuid.uuid4().hex[:12]
+        self._last_sent: dict[str, float] = {}
+        self._pace_lock = threading.Lock()
+
+    # --- planning ------------------------------------------------------------------------
+
+    def plan(self, now: datetime) -> list[tuple[Planned, dict[str, Any]]]:
+        """Every notification due at `now` with its rendered message (as if none were sent)."""
+        with self.sessions() as s:
+            return self._plan(s, now)
+
+    def _plan(self, s: Session, now: datetime) -> list[tuple[Planned, dict[str, Any]]]:
+        teams = _teams(s)
+        team_names = {t.id: t.name for t in s.scalars(select(Team)).all()}
+        awaiting = _awaiting_authorisation(s)
+        snoozed = {(z.case_ref, z.rule, z.seq, z.stage): z.until
+                   for z in s.scalars(select(Snooze)).all()}
+        ticks: dict[tuple[str, str, int], set[int]] = defaultdict(set)
+        for t in s.scalars(select(ChecklistTick)).all():
+            ticks[(t.case_ref, t.rule, t.seq)].add(t.item)
+        rows = s.execute(select(DeadlineRow, Case).join(Case, Case.id == DeadlineRow.case_id)
+                         .where(DeadlineRow.status.in_(("pending", "overdue")))).all()
+        by_case: dict[int, tuple[Case, list[DeadlineRow]]] = {}
+        for d, c in rows:
+            by_case.setdefault(c.id, (c, []))[1].append(d)
+        for case_id in awaiting:
+            if case_id not in by_case:
+                waiting = s.get(Case, case_id)
+                if waiting is not None:
+                    by_case[case_id] = (waiting, [])
+        planners: dict[str, Planner] = {}
+        out: list[tuple[Planned, dict[str, Any]]] = []
+        for c, deadlines in by_case.values():
+            planner = planners.get(c.policy)
+            if planner is None:
+                planner = planners[c.policy] = Planner(
+                    self.library.get(c.policy), self.library.calendar(c.policy), teams)
+            info = CaseInfo(c.reference, team_names[c.team_id], c.allocated_worker,
+                            awaiting.get(c.id))
+            pack = planner.pack
+            for p in planner.plan_case([_deadline(d, c.reference) for d in deadlines], info,
+                                       now):
+                until = snoozed.get((p.case, p.rule, p.seq, p.stage))
+                if until is not None and now < until:
+                    continue
+                rule = planner.rules.get(p.rule)
+                checklist = self.library.checklists.get(rule.checklist) if rule and (
+                    rule.checklist) else None
+                out.append((p, render_prompt(p, rule, pack, planner.cal, now, checklist,
+                                             ticks.get((p.case, p.rule, p.seq), set()))))
+        cal = self.library.calendar("working-together-2023")
+        for team in teams.values():
+            day = digest_due(team, cal, now)
+            if day is None:
+                continue
+            for p in digest_plans(team, day):
+                out.append((p, render_digest(s, p, team, now, self.library)))
+        return out
+
+    # --- the sweep -----------------------------------------------------------------------
+
+    def sweep(self, now: datetime) -> SweepResult:
+        """Insert what is due (once, whatever ran before) and withdraw what no longer is."""
+        result = SweepResult()
+        with self.sessions.begin() as s:
+            planned = self._plan(s, now)
+            result.planned = len(planned)
+            dialect = s.get_bind().dialect.name
+            insert = pg_insert if dialect == "postgresql" else sqlite_insert
+            for p, message in planned:
+                stmt = insert(OutboxRow).values(
+                    key=p.key, stage=p.stage, case_ref=p.case, rule=p.rule, seq=p.seq,
+                    recipient=p.recipient, team=p.team, transport=self.transport_for(
+                        p.recipient), urgent=p.urgent, payload=message, created_at=now,
+                    next_attempt_at=now, attempts=0,
+                ).on_conflict_do_nothing(index_elements=["key"])
+                result.created += getattr(s.execute(stmt), "rowcount", 0) or 0
+            result.withdrawn = self._withdraw(s, now)
+        if result.created or result.withdrawn:
+            log.info("sweep: %d created, %d withdrawn", result.created, result.withdrawn)
+        return result
+
+    def _withdraw(self, s: Session, now: datetime) -> int:
+        open_prefixes = {
+            f"{c.reference}:{d.rule}:{d.seq}:{d.due.isoformat()}:"
+            for d, c in s.execute(select(DeadlineRow, Case)
+                                  .join(Case, Case.id == DeadlineRow.case_id)
+                                  .where(DeadlineRow.status.in_(("pending", "overdue"))))
+        }
+        awaiting = {c.reference for c in s.scalars(select(Case).where(
+            Case.id.in_(list(_awaiting_authorisation(s)))))}
+        pending = s.scalars(select(OutboxRow).where(
+            OutboxRow.sent_at.is_(None), OutboxRow.withdrawn_at.is_(None),
+            OutboxRow.parked_at.is_(None), OutboxRow.stage != "digest",
+            OutboxRow.rule != "admin_alert")).all()
+        n = 0
+        for row in pending:
+            if row.rule == "awaiting_authorisation":
+                still = row.case_ref in awaiting
+            else:
+                still = any(row.key.startswith(p) for p in open_prefixes
+                            if p.startswith(f"{row.case_ref}:{row.rule}:{row.seq}:"))
+            if not still:
+                row.withdrawn_at = now
+                n += 1
+        return n
+
+    # --- delivery ------------------------------------------------------------------------
+
+    def claim(self, now: datetime, limit: int = 50) -> list[tuple[OutboxRow, datetime | None]]:
+        """Atomically take up to `limit` rows ready to send.
+
+        Each comes with the time of an earlier claim that expired (a process died holding
+        it), so the sender can check whether that attempt got through before resending.
+        """
+        ready = and_(OutboxRow.sent_at.is_(None), OutboxRow.withdrawn_at.is_(None),
+                     OutboxRow.parked_at.is_(None), OutboxRow.next_attempt_at <= now,
+                     or_(OutboxRow.claimed_at.is_(None), OutboxRow.claimed_at < now - LEASE))
+        with self.sessions.begin() as s:
+            candidates = select(OutboxRow.id, OutboxRow.claimed_at).where(ready).order_by(
+                OutboxRow.urgent.desc(), OutboxRow.id).limit(limit)
+            if s.get_bind().dialect.name == "postgresql":
+                candidates = candidates.with_for_update(skip_locked=True)
+            previous = {row_id: claimed for row_id, claimed in s.execute(candidates).all()}
+            if not previous:
+                return []
+            # `ready` again in the UPDATE: a row another process took meanwhile is skipped.
+            claimed = s.scalars(update(OutboxRow).where(OutboxRow.id.in_(list(previous)), ready)
+                                .values(claimed_by=self.worker_id, claimed_at=now)
+                                .returning(OutboxRow)).all()
+            return [(row, previous.get(row.id)) for row in claimed]
+
+    def _pace(self, recipient: str) -> float:
+        """Seconds to wait before `recipient` may get another message."""
+        with self._pace_lock:
+            last = self._last_sent.get(recipient)
+            wait = 0.0 if last is None else max(0.0, last + CHANNEL_PACE - time.monotonic())
+            if wait == 0.0:
+                self._last_sent[recipient] = time.monotonic()
+            return wait
+
+    def _mark(self, row_id: int, **values: Any) -> None:
+        with self.sessions.begin() as s:
+            s.execute(update(OutboxRow).where(OutboxRow.id == row_id,
+                                              OutboxRow.claimed_by == self.worker_id)
+                      .values(**values))
+
+    def deliver_one(self, row: OutboxRow, clock: Callable[[], datetime],
+                    recovered_since: datetime | None = None) -> str:
+        """Send one claimed row: 'sent', 'deferred', 'retry' or 'parked'."""
+        wait = self._pace(row.recipient)
+        if wait > 0:
+            self._mark(row.id, claimed_by=None, claimed_at=None,
+                       next_attempt_at=clock() + timedelta(seconds=wait))
+            return "deferred"
+        transport = self.transports.get(row.transport)
+        try:
+            if transport is None:
+                raise TransportError(f"no transport {row.transport}", permanent=True)
+            check = getattr(transport, "already_delivered", None)
+            if recovered_since is not None and check is not None and check(
+                    row.recipient, row.key, recovered_since - timedelta(seconds=5)):
+                self._mark(row.id, sent_at=clock(), claimed_by=None)
+                return "sent"
+            transport.send(row.recipient, {**row.payload, "key": row.key})
+        except TransportError as err:
+            return self._failed(row, err, clock())
+        except Exception as err:  # a timeout, a refused connection: retry like a 500
+            return self._failed(row, TransportError(type(err).__name__), clock())
+        self._mark(row.id, sent_at=clock(), claimed_by=None)
+        return "sent"
+
+    def _failed(self, row: OutboxRow, err: TransportError, now: datetime) -> str:
+        attempts = row.attempts + 1
+        if err.retry_after is not None:
+            with self._pace_lock:
+                self._last_sent[row.recipient] = time.monotonic() + err.retry_after
+        if attempts >= MAX_ATTEMPTS or err.permanent:
+            self._mark(row.id, attempts=attempts, parked_at=now, claimed_by=None,
+                       last_error=str(err)[:500])
+            self._alert_admins(row, now)
+            log.warning("outbox row %d parked after %d attempts", row.id, attempts)
+            return "parked"
+        delay = err.retry_after if err.retry_after is not None else min(
+            MAX_BACKOFF, BASE_BACKOFF * 2 ** (attempts - 1)) * random.uniform(0.5, 1.5)
+        self._mark(row.id, attempts=attempts, claimed_by=None, claimed_at=None,
+                   last_error=str(err)[:500], next_attempt_at=now + timedelta(seconds=delay))
+        return "retry"
+
+    def _alert_admins(self, row: OutboxRow, now: datetime) -> None:
+        with self.sessions.begin() as s:
+            admins = s.scalars(select(Staff.name).where(Staff.role == "admin",
+                                                        Staff.active.is_(True))).all()
+            for name in admins:
+                recipient = f"staff:{name}"
+                stmt = (pg_insert if s.get_bind().dialect.name == "postgresql"
+                        else sqlite_insert)(OutboxRow).values(
+                    key=f"admin_alert:{row.id}:{recipient}", stage="exception", case_ref="",
+                    rule="admin_alert", seq=0, recipient=recipient, team=row.team,
+                    transport=self.transport_for(recipient), urgent=False,
+                    payload={"text": f"caseclock could not deliver notification {row.id} "
+                                     f"({row.stage}) after {MAX_ATTEMPTS} attempts; it is "
+                                     "parked. Check the transport's settings."},
+                    created_at=now, next_attempt_at=now, attempts=0,
+                ).on_conflict_do_nothing(index_elements=["key"])
+                s.execute(stmt)
+
+    def deliver(self, clock: Callable[[], datetime], limit: int = 50) -> dict[str, int]:
+        """Claim and send what is ready now; returns counts by outcome."""
+        counts: dict[str, int] = defaultdict(int)
+        for row, recovered in self.claim(clock(), limit):
+            counts[self.deliver_one(row, clock, recovered)] += 1
+        return dict(counts)
+
+    def counts(self) -> dict[str, int]:
+        """Rows by state (for checks and the admin's view)."""
+        with self.sessions() as s:
+            total = s.scalar(select(func.count()).select_from(OutboxRow)) or 0
+            sent = s.scalar(select(func.count()).select_from(OutboxRow)
+                            .where(OutboxRow.sent_at.is_not(None))) or 0
+            parked = s.scalar(select(func.count()).select_from(OutboxRow)
+                              .where(OutboxRow.parked_at.is_not(None))) or 0
+            withdrawn = s.scalar(select(func.count()).select_from(OutboxRow)
+                                 .where(OutboxRow.withdrawn_at.is_not(None))) or 0
+        return {"total": total, "sent": sent, "parked": parked, "withdrawn": withdrawn}
+
+
+def utc_now() -> datetime:
+    """The real time."""
+    return datetime.now(UTC)
+
+
+__all__: Sequence[str] = ("Outbox", "Transport", "TransportError", "utc_now")
