@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 from scheduler.timescales.calendar import LONDON, WorkingCalendar, local_date
 from scheduler.timescales.engine import Deadline
@@ -98,11 +98,14 @@ def stage_times(d: Deadline, rule: Rule, cal: WorkingCalendar,
                 escalate_after: int) -> StageTimes:
     """The start of each stage of deadline `d` (see the module's docstring)."""
     if d.hourly:
-        window = d.due - d.anchor_at
+        # In UTC: aware datetimes sharing a zone subtract as wall-clock times, which is an
+        # hour out across a clock change.
+        due_utc = d.due.astimezone(UTC)
+        window = due_utc - d.anchor_at.astimezone(UTC)
         due_day = local_date(d.due)
         return StageTimes(
-            upcoming=d.due - window / 2, due_today=None, overdue=d.due,
-            escalated=morning(cal.add_working_days(due_day, max(escalate_after, 1))))
+            upcoming=due_utc - window / 2, due_today=None, overdue=due_utc,
+            escalated=morning(cal.add_working_days(due_day, 1 + escalate_after)))
     due_day = local_date(d.due)
     lead = rule.lead_days if rule.lead_days is not None else DEFAULT_LEAD_DAYS
     last_working = cal.on_or_before(due_day)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -64,8 +64,12 @@ def effective_events(events: Iterable[Event], now: datetime) -> list[Event]:
             target = e.fields.get("event_id")
             if isinstance(target, str):
                 voided.add(target)
+    # Instants are compared in UTC: aware datetimes sharing a zone compare by wall clock,
+    # which is wrong inside the hour that repeats when the clocks go back.
+    now = now.astimezone(UTC)
     kept = [
-        e for e in by_order
+        e if e.at.tzinfo is UTC else replace(e, at=e.at.astimezone(UTC))
+        for e in by_order
         if e.id not in voided and e.type != "event_voided" and e.at <= now
     ]
     kept.sort(key=lambda e: (e.at, e.order))
@@ -267,6 +271,7 @@ def compute_case(
     pack: Pack, cal: WorkingCalendar, case_ref: str, events: Iterable[Event], now: datetime
 ) -> list[Deadline]:
     """Every deadline of one case at `now`, sorted by due moment."""
+    now = now.astimezone(UTC)
     case = _Case(effective_events(events, now))
     builder = _Builder(case_ref, case, cal, now)
     out: list[Deadline] = []
