@@ -58,6 +58,7 @@ LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = 1.0  # seconds; doubled each attempt, with jitter
 MAX_BACKOFF = 300.0
+AMBIGUOUS = "ambiguous"  # a failure after which the message may still have been delivered
 CHANNEL_PACE = 1.0  # seconds between two messages to one channel (Slack's guidance)
 
 
@@ -132,12 +133,14 @@ class Outbox:
     def __init__(self, sessions: sessionmaker[Session], library: PackLibrary,
                  transports: dict[str, Transport] | None = None,
                  transport_for: Callable[[str], str] | None = None,
-                 worker_id: str | None = None) -> None:
+                 worker_id: str | None = None, lease: timedelta = LEASE,
+                 pace: float = CHANNEL_PACE, base_backoff: float = BASE_BACKOFF) -> None:
         self.sessions = sessions
         self.library = library
         self.transports = transports or {}
         self.transport_for = transport_for or (lambda _recipient: "console")
         self.worker_id = worker_id or uuid.uuid4().hex[:12]
+        self.lease, self.pace, self.base_backoff = lease, pace, base_backoff
         self._last_sent: dict[str, float] = {}
         self._pace_lock = threading.Lock()
 
@@ -212,8 +215,8 @@ class Outbox:
                     recipient=p.recipient, team=p.team, transport=self.transport_for(
                         p.recipient), urgent=p.urgent, payload=message, created_at=now,
                     next_attempt_at=now, attempts=0,
-                ).on_conflict_do_nothing(index_elements=["key"])
-                result.created += getattr(s.execute(stmt), "rowcount", 0) or 0
+                ).on_conflict_do_nothing(index_elements=["key"]).returning(OutboxRow.id)
+                result.created += len(s.execute(stmt).all())  # 0 when it already existed
             result.withdrawn = self._withdraw(s, now)
         if result.created or result.withdrawn:
             log.info("sweep: %d created, %d withdrawn", result.created, result.withdrawn)
@@ -254,7 +257,8 @@ class Outbox:
         """
         ready = and_(OutboxRow.sent_at.is_(None), OutboxRow.withdrawn_at.is_(None),
                      OutboxRow.parked_at.is_(None), OutboxRow.next_attempt_at <= now,
-                     or_(OutboxRow.claimed_at.is_(None), OutboxRow.claimed_at < now - LEASE))
+                     or_(OutboxRow.claimed_at.is_(None),
+                         OutboxRow.claimed_at < now - self.lease))
         with self.sessions.begin() as s:
             candidates = select(OutboxRow.id, OutboxRow.claimed_at).where(ready).order_by(
                 OutboxRow.urgent.desc(), OutboxRow.id).limit(limit)
@@ -273,7 +277,7 @@ class Outbox:
         """Seconds to wait before `recipient` may get another message."""
         with self._pace_lock:
             last = self._last_sent.get(recipient)
-            wait = 0.0 if last is None else max(0.0, last + CHANNEL_PACE - time.monotonic())
+            wait = 0.0 if last is None else max(0.0, last + self.pace - time.monotonic())
             if wait == 0.0:
                 self._last_sent[recipient] = time.monotonic()
             return wait
@@ -297,15 +301,20 @@ class Outbox:
             if transport is None:
                 raise TransportError(f"no transport {row.transport}", permanent=True)
             check = getattr(transport, "already_delivered", None)
-            if recovered_since is not None and check is not None and check(
-                    row.recipient, row.key, recovered_since - timedelta(seconds=5)):
+            # After a crash mid-send or an ambiguous failure (a timeout: the message may have
+            # arrived), ask the other side before sending again.
+            since = recovered_since or (row.created_at if (row.last_error or "").startswith(
+                AMBIGUOUS) else None)
+            if since is not None and check is not None and check(
+                    row.recipient, row.key, since - timedelta(seconds=5)):
                 self._mark(row.id, sent_at=clock(), claimed_by=None)
                 return "sent"
             transport.send(row.recipient, {**row.payload, "key": row.key})
         except TransportError as err:
             return self._failed(row, err, clock())
-        except Exception as err:  # a timeout, a refused connection: retry like a 500
-            return self._failed(row, TransportError(type(err).__name__), clock())
+        except Exception as err:  # a timeout, a dropped connection: it may have got through
+            return self._failed(row, TransportError(f"{AMBIGUOUS}: {type(err).__name__}"),
+                                clock())
         self._mark(row.id, sent_at=clock(), claimed_by=None)
         return "sent"
 
@@ -321,7 +330,7 @@ class Outbox:
             log.warning("outbox row %d parked after %d attempts", row.id, attempts)
             return "parked"
         delay = err.retry_after if err.retry_after is not None else min(
-            MAX_BACKOFF, BASE_BACKOFF * 2 ** (attempts - 1)) * random.uniform(0.5, 1.5)
+            MAX_BACKOFF, self.base_backoff * 2 ** (attempts - 1)) * random.uniform(0.5, 1.5)
         self._mark(row.id, attempts=attempts, claimed_by=None, claimed_at=None,
                    last_error=str(err)[:500], next_attempt_at=now + timedelta(seconds=delay))
         return "retry"

@@ -1,0 +1,216 @@
+"""The outbox delivers every reminder exactly once: across faults, crashes and processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.directory import Directory
+from bot.notify_transports import SlackTransport
+from scheduler.casebook import Casebook
+from scheduler.outbox import MAX_ATTEMPTS, Outbox
+from scheduler.packs import PackLibrary
+from tests.builders import at
+from tests.conftest import FakeClock
+from tests.mock_slack import MockSlack
+from tests.test_cli_deadlines import ROOT
+
+
+@dataclass
+class Rig:
+    casebook: Casebook
+    slack: MockSlack
+    clock: FakeClock
+    transport: SlackTransport
+
+    def outbox(self, **kw: object) -> Outbox:
+        params: dict[str, object] = {"pace": 0.0, "base_backoff": 0.01}
+        params.update(kw)
+        return Outbox(self.casebook.sessions, self.casebook.library, {"slack": self.transport},
+                      transport_for=lambda _r: "slack", **params)  # type: ignore[arg-type]
+
+    def drain(self, outbox: Outbox, rounds: int = 200) -> None:
+        """Deliver until nothing is left, moving the clock past every back-off."""
+        for _ in range(rounds):
+            outbox.deliver(self.clock)
+            c = outbox.counts()
+            if c["sent"] + c["parked"] + c["withdrawn"] == c["total"]:
+                return
+            self.clock.now += timedelta(seconds=5)
+            time.sleep(0.01)
+        raise AssertionError(f"not drained: {outbox.counts()}")
+
+
+@pytest.fixture
+def rig(casebook: Casebook, clock: FakeClock, library: PackLibrary) -> Iterator[Rig]:
+    directory = Directory(casebook.sessions)
+    casebook.add_team("north", "bexley", slack_channel="CNORTH")
+    directory.add("jo", "worker", "north", "UJO")
+    directory.add("priya", "manager", "north", "UPRIYA")
+    directory.add("morgan", "service_manager", None, "UMORGAN")
+    directory.add("ada", "admin", None, "UADA")
+    clock.now = at(2026, 12, 18, 12)
+    for i in range(6):  # six cases referred Fri 18 Dec 2026, allocated to jo
+        ref = f"12345{i}"
+        casebook.log(ref, "referral_received", at(2026, 12, 18, 10), {"track": "s17"},
+                     actor="priya", source="test", team="north")
+        casebook.log(ref, "allocated", at(2026, 12, 18, 11), {"worker": "jo"}, actor="priya",
+                     source="test")
+    with MockSlack() as slack:
+        client = WebClient(token="xoxb-test", base_url=slack.url, timeout=1, retry_handlers=[])
+        yield Rig(casebook, slack, clock, SlackTransport(client, directory))
+
+
+def assert_each_once(rig: Rig, outbox: Outbox) -> None:
+    keys = Counter(rig.slack.delivered_keys())
+    assert keys and max(keys.values()) == 1, [k for k, n in keys.items() if n > 1]
+    assert len(keys) == outbox.counts()["sent"]
+
+
+def test_sweeping_twice_creates_each_reminder_once_and_delivery_sends_it_once(rig: Rig) -> None:
+    rig.clock.now = at(2026, 12, 30, 9)  # child visits overdue since this morning
+    outbox = rig.outbox()
+    first = outbox.sweep(rig.clock.now)
+    again = outbox.sweep(rig.clock.now)
+    # Six overdue visits to jo, the team's digest and the manager's morning summary.
+    assert first.created == 8 and again.created == 0 and again.planned == first.planned
+    rig.drain(outbox)
+    assert_each_once(rig, outbox)
+    channels = Counter(c.body["channel"] for c in rig.slack.of("chat.postMessage"))
+    assert channels == {"DUJO": 6, "CNORTH": 1, "DUPRIYA": 1}
+    digest = next(c for c in rig.slack.of("chat.postMessage") if c.body["channel"] == "CNORTH")
+    assert digest.body["text"].startswith("north, Wed 30 Dec: 6 overdue")
+    outbox.sweep(rig.clock.now)
+    outbox.deliver(rig.clock)
+    assert len(rig.slack.of("chat.postMessage")) == 8
+
+
+def test_a_met_deadline_withdraws_its_unsent_reminder(rig: Rig) -> None:
+    rig.clock.now = at(2026, 12, 29, 9)
+    outbox = rig.outbox()
+    assert outbox.sweep(rig.clock.now).created == 8  # six due today, two digests
+    rig.casebook.log("123450", "child_seen", at(2026, 12, 29, 8), {}, actor="jo", source="t")
+    assert outbox.sweep(rig.clock.now).withdrawn == 1
+    rig.drain(outbox)
+    to_jo = [c for c in rig.slack.of("chat.postMessage") if c.body["channel"] == "DUJO"]
+    assert len(to_jo) == 5 and all("123450" not in c.body["text"] for c in to_jo)
+
+
+def test_500s_429_with_retry_after_and_timeouts_still_deliver_exactly_once(rig: Rig) -> None:
+    rig.clock.now = at(2026, 12, 30, 9)
+    outbox = rig.outbox()
+    outbox.sweep(rig.clock.now)
+    rig.slack.fail_next("chat.postMessage", 500, times=3)
+    rig.slack.fail_next("chat.postMessage", 429, retry_after=1, times=2)
+    rig.drain(outbox)
+    assert_each_once(rig, outbox)
+    # A timeout: Slack got the message but the answer came too late. The retry asks Slack
+    # (message metadata) before sending again, so the message is not duplicated.
+    rig.clock.now = at(2026, 12, 31, 9)  # escalations to priya are due now
+    created = outbox.sweep(rig.clock.now).created
+    assert created >= 6
+    rig.slack.delay = 1.5  # longer than the client's 1 s timeout
+    outbox.deliver(rig.clock, limit=1)
+    rig.slack.delay = 0.0
+    rig.clock.now += timedelta(seconds=30)
+    time.sleep(1.6)  # let the slow answer land in the mock
+    rig.drain(outbox)
+    assert_each_once(rig, outbox)
+
+
+def test_a_message_that_keeps_failing_is_parked_and_the_admins_are_told(rig: Rig) -> None:
+    rig.clock.now = at(2026, 12, 30, 9)
+    outbox = rig.outbox()
+    outbox.sweep(rig.clock.now)
+    rig.slack.fail_next("chat.postMessage", 503, times=MAX_ATTEMPTS)
+    for _ in range(MAX_ATTEMPTS + 2):
+        outbox.deliver(rig.clock, limit=1)
+        rig.clock.now += timedelta(minutes=10)
+    rig.drain(outbox)
+    counts = outbox.counts()
+    assert counts["parked"] == 1
+    alerts = [c for c in rig.slack.of("chat.postMessage") if c.body["channel"] == "DUADA"]
+    assert len(alerts) == 1 and "parked" in alerts[0].body["text"]
+
+
+def test_two_workers_at_once_never_send_the_same_reminder_twice(rig: Rig) -> None:
+    rig.clock.now = at(2026, 12, 31, 9)
+    a, b = rig.outbox(worker_id="a"), rig.outbox(worker_id="b")
+    a.sweep(rig.clock.now)
+    b.sweep(rig.clock.now)
+    total = a.counts()["total"]
+    rig.slack.delay = 0.02  # widen the window in which both could pick the same row
+
+    def work(o: Outbox) -> None:
+        for _ in range(40):
+            o.deliver(rig.clock, limit=2)
+
+    threads = [threading.Thread(target=work, args=(o,)) for o in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rig.slack.delay = 0.0
+    rig.drain(a)
+    assert a.counts()["sent"] == total
+    assert_each_once(rig, a)
+
+
+def _worker(database_url: str, slack: MockSlack, now: datetime) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.outbox_worker", database_url, slack.url, now.isoformat()],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_a_process_killed_mid_delivery_loses_and_duplicates_nothing(
+    rig: Rig, database_url: str
+) -> None:
+    for i in range(6, 30):  # more cases, so the kill lands mid-way
+        rig.casebook.log(f"22345{i}", "referral_received", at(2026, 12, 18, 10),
+                         {"track": "s17"}, actor="priya", source="test", team="north")
+    now = at(2026, 12, 31, 9)
+    rig.slack.delay = 0.05
+    first = _worker(database_url, rig.slack, now)
+    deadline = time.monotonic() + 30
+    while len(rig.slack.of("chat.postMessage")) < 8 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    delivered_at_kill = len(rig.slack.of("chat.postMessage"))
+    time.sleep(1.2)  # the dead process's claims expire (1 s lease in the worker)
+    rig.slack.delay = 0.0
+    second = _worker(database_url, rig.slack, now)
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err
+    outbox = rig.outbox()
+    counts = outbox.counts()
+    assert 0 < delivered_at_kill < counts["total"]
+    assert counts["sent"] == counts["total"]
+    assert_each_once(rig, outbox)
+
+
+def test_two_processes_on_one_database_send_each_reminder_once(
+    rig: Rig, database_url: str
+) -> None:
+    now = at(2026, 12, 31, 9)
+    rig.slack.delay = 0.01
+    procs = [_worker(database_url, rig.slack, now) for _ in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    outbox = rig.outbox()
+    assert outbox.counts()["sent"] == outbox.counts()["total"] > 0
+    assert_each_once(rig, outbox)
+    assert datetime.now(UTC)  # the processes used the real clock for claims
