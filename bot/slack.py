@@ -24,6 +24,9 @@ from slack_sdk import WebClient
 from bot.commands.handler import CommandHandler
 from bot.directory import Actor, Directory
 from scheduler.casebook import Casebook
+from scheduler.prompt_actions import set_ticks, snooze
+from scheduler.timescales.calendar import LONDON
+from scheduler.timescales.vocabulary import EventError
 from store import repo
 from store.settings import Settings
 
@@ -32,6 +35,8 @@ log = logging.getLogger("caseclock.slack")  # never logs case content: ids and o
 LAZY_WORKERS = 4
 COMMANDS = ("/referral", "/seen", "/strategy", "/case", "/due")
 MODAL_ID = "caseclock_log"
+REASON_ID = "caseclock_reason_modal"
+NOT_ALLOWED = "You are not in caseclock's staff directory, so nothing was changed."
 MODAL_EVENTS = (
     ("referral", "Referral received"), ("seen", "Child seen"),
     ("strategy", "Strategy discussion held"), ("review", "Manager review held"),
@@ -201,6 +206,94 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
             return
         ack()
         client.chat_postEphemeral(channel=user, user=user, text=reply.text)
+
+    def _parts(value: str) -> tuple[str, str, int, str, list[str]]:
+        case, rule, seq, stage, *rest = value.split("|")
+        return case, rule, int(seq), stage, rest
+
+    @app.action("caseclock_log_it")
+    def log_it(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
+               client: WebClient) -> None:
+        ack()
+        case, _rule, _seq, _stage, rest = _parts(action["value"])
+        view = _modal("/" + (rest[0] if rest else "seen"))
+        view["blocks"][0]["element"]["initial_value"] = case
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action("caseclock_reason")
+    def reason(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
+               client: WebClient) -> None:
+        ack()
+        client.views_open(trigger_id=body["trigger_id"], view={
+            "type": "modal", "callback_id": REASON_ID, "private_metadata": action["value"],
+            "title": {"type": "plain_text", "text": "Record a reason"},
+            "submit": {"type": "plain_text", "text": "Record"},
+            "blocks": [{"type": "input", "block_id": "reason",
+                        "label": {"type": "plain_text", "text": "Why the timescale was or "
+                                                                "will be missed"},
+                        "element": {"type": "plain_text_input", "action_id": "v",
+                                    "multiline": True}}]})
+
+    @app.view(REASON_ID)
+    def submit_reason(ack: Callable[..., None], body: dict[str, Any],
+                      client: WebClient) -> None:
+        case, rule, _seq, _stage, _ = _parts(body["view"]["private_metadata"])
+        text = (body["view"]["state"]["values"]["reason"]["v"].get("value") or "").strip()
+        user = body["user"]["id"]
+        reply = handler.handle(actor_of(user), "/case", f"{case} reason {rule} {text}",
+                               source=f"slack:{user}", request_id=body["view"].get("id"))
+        if not reply.ok:
+            ack(response_action="errors", errors={"reason": reply.text[:150]})
+            return
+        ack()
+        client.chat_postEphemeral(channel=user, user=user, text=reply.text)
+
+    @app.action("caseclock_snooze")
+    def snooze_prompt(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
+                      respond: Callable[..., Any]) -> None:
+        ack()
+        case, rule, seq, stage, _ = _parts(action["value"])
+        actor = actor_of(body["user"]["id"])
+        if actor is None:
+            respond(text=NOT_ALLOWED, response_type="ephemeral", replace_original=False)
+            return
+        casebook = handler.casebook
+        try:
+            until = snooze(casebook.sessions, casebook.calendar_of(case), case, rule, seq, stage,
+                           actor.name, casebook.clock())
+        except EventError as err:
+            respond(text=f"Not snoozed: {err}", response_type="ephemeral",
+                    replace_original=False)
+            return
+        local = until.astimezone(LONDON)
+        respond(text=f"Snoozed: it comes back {local:%a} {local.day} {local:%b} at "
+                     f"{local:%H:%M}.", response_type="ephemeral", replace_original=False)
+
+    @app.action("caseclock_tick")
+    def tick(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        actor = actor_of(body["user"]["id"])
+        selected = action.get("selected_options") or []
+        values = [o["value"] for o in selected]
+        first = values[0] if values else (action.get("options") or [{}])[0].get("value") or (
+            body.get("actions", [{}])[0].get("block_id", ""))
+        if actor is None or "|" not in str(first):
+            return
+        case, rule, seq, _stage, _ = _parts(str(first))
+        set_ticks(handler.casebook.sessions, case, rule, seq,
+                  (int(v.rsplit("|", 1)[1]) for v in values), actor.name)
+
+    @app.action("caseclock_quote")
+    def quote(ack: Callable[..., None], action: dict[str, Any],
+              respond: Callable[..., Any]) -> None:
+        ack()
+        case, rule_id, _seq, _stage, _ = _parts(action["value"])
+        casebook = handler.casebook
+        pack = casebook.library.get(casebook.case_summary(case).policy)
+        rule = pack.rule(rule_id)
+        respond(text=f"{rule.title}: \u201c{rule.source.quote}\u201d "
+                     f"({rule.source.document})", response_type="ephemeral",
+                replace_original=False)
 
     @app.event("app_home_opened")
     def home(event: dict[str, Any], client: WebClient) -> None:

@@ -1,0 +1,111 @@
+"""A simulated fortnight, Mon 23 Mar to Mon 6 Apr 2026: the clocks go forward on Sunday
+29 March, Good Friday (3 Apr) and Easter Monday (6 Apr) are bank holidays. Time moves in
+half-hour steps under time-machine; every step sweeps and delivers, as the scheduler would.
+Every prompt, escalation and digest is asserted, and none is sent twice."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import time_machine
+from slack_sdk import WebClient
+
+from bot.directory import Directory
+from bot.notify_transports import SlackTransport
+from scheduler.casebook import Casebook
+from scheduler.outbox import Outbox
+from scheduler.timescales.calendar import LONDON
+from tests.builders import at
+from tests.mock_slack import MockSlack
+
+# (when, case, type, fields): what the team logs, as it happens.
+SCRIPT = [
+    (at(2026, 3, 23, 10), "300001", "referral_received", {"track": "s17"}),
+    (at(2026, 3, 23, 11), "300001", "allocated", {"worker": "jo"}),
+    (at(2026, 3, 28, 20), "300002", "referral_received", {"track": "s47"}),  # Saturday night
+    (at(2026, 3, 31, 10), "300001", "child_seen", {"alone": True}),
+]
+
+
+def test_a_fortnight_of_reminders_across_the_clock_change_and_easter(casebook: Casebook) -> None:
+    directory = Directory(casebook.sessions)
+    casebook.add_team("north", "bexley", slack_channel="CNORTH")
+    with casebook.sessions.begin() as s:  # the out-of-hours channel
+        from store.models import Team
+        team = s.query(Team).filter_by(name="north").one()
+        team.ooh_channel = "COOH"
+    directory.add("jo", "worker", "north", "UJO")
+    directory.add("priya", "manager", "north", "UPRIYA")
+    directory.add("morgan", "service_manager", None, "UMORGAN")
+    sent: list[tuple[str, str]] = []  # (local time, key)
+
+    def clock() -> datetime:
+        return datetime.now(UTC)
+
+    casebook.clock = clock
+    with MockSlack() as slack:
+        client = WebClient(token="xoxb-test", base_url=slack.url, timeout=5, retry_handlers=[])
+        outbox = Outbox(casebook.sessions, casebook.library,
+                        {"slack": SlackTransport(client, directory)},
+                        transport_for=lambda _r: "slack", pace=0.0)
+        now = at(2026, 3, 23, 0, 0)
+        end = at(2026, 4, 6, 23, 30)
+        script = list(SCRIPT)
+        while now <= end:
+            with time_machine.travel(now, tick=False):
+                while script and script[0][0] <= now:
+                    when, case, etype, fields = script.pop(0)
+                    casebook.log(case, etype, when, fields, actor="jo", source="test",
+                                 team="north")
+                before = len(slack.of("chat.postMessage"))
+                outbox.sweep(now)
+                for _ in range(5):
+                    outbox.deliver(clock)
+                for call in slack.of("chat.postMessage")[before:]:
+                    key = call.body["metadata"]["event_payload"]["key"]
+                    sent.append((now.astimezone(LONDON).strftime("%a %d %b %H:%M %Z"), key))
+            now = (now.astimezone(UTC) + timedelta(minutes=30)).astimezone(LONDON)
+
+    keys = Counter(k for _, k in sent)
+    assert max(keys.values()) == 1, [k for k, n in keys.items() if n > 1]
+
+    def short(key: str) -> str:
+        parts = key.split(":")
+        if parts[0] == "digest":
+            return f"digest {parts[2]} -> {parts[-1]}"
+        case, rule, _seq, *_due, stage, kind, who = parts
+        return f"{case} {rule} {stage} -> {who}"
+
+    got = [f"{when}  {short(k)}" for when, k in sent]
+    working_days = ["Mon 23 Mar", "Tue 24 Mar", "Wed 25 Mar", "Thu 26 Mar", "Fri 27 Mar",
+                    "Mon 30 Mar", "Tue 31 Mar", "Wed 01 Apr", "Thu 02 Apr"]
+    zone = {d: ("GMT" if d.endswith("Mar") and int(d[4:6]) < 29 else "BST")
+            for d in working_days}
+    digests = []
+    for d in working_days:
+        iso = datetime.strptime(f"{d} 2026", "%a %d %b %Y").date().isoformat()
+        digests += [f"{d} 08:30 {zone[d]}  digest {iso} -> CNORTH",
+                    f"{d} 08:30 {zone[d]}  digest {iso} -> priya"]
+    prompts = [
+        # Case 300001: referred Mon 23 Mar, child visit due Mon 30 Mar (5 working days).
+        "Thu 26 Mar 08:30 GMT  300001 child_visited upcoming -> jo",
+        "Mon 30 Mar 08:30 BST  300001 child_visited due_today -> jo",
+        "Tue 31 Mar 08:30 BST  300001 child_visited overdue -> jo",
+        # (seen at 10:00 on Tue 31: no escalation on Wed 1 Apr.)
+        # Case 300002: a section 47 referral at 20:00 on Saturday 28 March, nobody allocated.
+        # Allocation within 24 hours: due 21:00 BST Sunday, the clocks having gone forward.
+        "Sun 29 Mar 09:00 BST  300002 allocation upcoming -> COOH",
+        "Sun 29 Mar 21:00 BST  300002 allocation overdue -> COOH",
+        "Mon 30 Mar 08:30 BST  300002 allocation overdue -> priya",
+        "Tue 31 Mar 08:30 BST  300002 allocation escalated -> priya",
+        # Child visited within 5 working days of Sat 28 Mar: Tue 7 Apr (Good Friday and
+        # Easter Monday skipped); two working days before it, skipping them again, is
+        # Wed 1 Apr. Nobody is allocated, so it goes to the team's duty channel.
+        "Wed 01 Apr 08:30 BST  300002 child_visited upcoming -> CNORTH",
+    ]
+    assert sorted(got) == sorted(digests + prompts), "\n".join(sorted(got))
+    # Nothing at all on Good Friday, the weekend or Easter Monday but the urgent prompts.
+    quiet = [g for g in got if g[:3] in ("Fri", "Sat", "Mon") and ("03 Apr" in g or "04 Apr"
+             in g or "06 Apr" in g)]
+    assert quiet == []
