@@ -74,7 +74,7 @@ def test_a_fortnight_of_reminders_across_the_clock_change_and_easter(casebook: C
         parts = key.split(":")
         if parts[0] == "digest":
             return f"digest {parts[2]} -> {parts[-1]}"
-        case, rule, _seq, *_due, stage, kind, who = parts
+        case, rule, _seq, *_due, stage, _kind, who = parts
         return f"{case} {rule} {stage} -> {who}"
 
     got = [f"{when}  {short(k)}" for when, k in sent]
