@@ -80,7 +80,8 @@ def deadline_row(d: Deadline) -> DeadlineRow:
     """The stored form of a computed deadline."""
     return DeadlineRow(rule=d.rule, seq=d.seq, title=d.title, due=d.due, status=d.status,
                        met_at=d.met_at, met_by_event=d.met_by_event, owner=d.owner,
-                       anchor_at=d.anchor_at, hourly=d.hourly, delay_reason=d.delay_reason)
+                       anchor_at=d.anchor_at, hourly=d.hourly, delay_reason=d.delay_reason,
+                       unit=d.unit)
 
 
 class Casebook:

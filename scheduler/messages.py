@@ -70,7 +70,8 @@ def render_prompt(p: Planned, rule: Rule | None, pack: Pack, cal: WorkingCalenda
         return {"text": text, "blocks": [{"type": "section",
                                           "text": {"type": "mrkdwn", "text": text}}]}
     title = rule.title if rule else p.rule
-    when = due_words(p.due, rule.hourly if rule else False, now, cal) if p.due else ""
+    when = due_words(p.due, rule.hourly if rule else False, now, cal, p.anchor_at,
+                     p.unit) if p.due else ""
     head = f"{STAGE_WORDS.get(p.stage, p.stage)}: case {p.case}, {title}, {when}."
     extra = []
     if p.details.get("extension_decision"):

@@ -66,6 +66,8 @@ class Planned:
     team: str
     urgent: bool = False
     details: Mapping[str, object] = field(default_factory=dict)
+    anchor_at: datetime | None = None  # for "day 9 of 10"
+    unit: str = "working_days"
 
     @property
     def recipient_label(self) -> str:
@@ -172,7 +174,7 @@ class Planner:
                 if not urgent and not working:
                     continue  # direct messages and channel prompts wait for working hours
                 out.append(Planned(self._key(d, stage, r), stage, d.case, d.rule, d.seq, d.due,
-                                   r, team.name, urgent, details))
+                                   r, team.name, urgent, details, d.anchor_at, d.unit))
 
         main = _latest([("upcoming", times.upcoming), ("due_today", times.due_today),
                         ("overdue", times.overdue)], now)

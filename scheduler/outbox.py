@@ -115,7 +115,7 @@ def _deadline(row: DeadlineRow, ref: str) -> Deadline:
                     status=row.status,  # type: ignore[arg-type]
                     met_at=row.met_at, met_by_event=row.met_by_event, owner=row.owner,
                     anchor_at=row.anchor_at, anchor_event="", hourly=row.hourly,
-                    delay_reason=row.delay_reason)
+                    delay_reason=row.delay_reason, unit=row.unit)
 
 
 @dataclass

@@ -28,9 +28,11 @@ def snooze(sessions: sessionmaker[Session], cal: WorkingCalendar, case: str, rul
         else:
             existing.until, existing.by = until, by
         # The prompt comes back then: a copy of the sent row, due at `until`.
+        # Only the snoozer's own prompt: a manager's copy of it is theirs to snooze.
         sent = s.scalars(select(OutboxRow).where(
             OutboxRow.case_ref == case, OutboxRow.rule == rule, OutboxRow.seq == seq,
-            OutboxRow.stage == stage, OutboxRow.sent_at.is_not(None))).all()
+            OutboxRow.stage == stage, OutboxRow.recipient == f"staff:{by}",
+            OutboxRow.sent_at.is_not(None))).all()
         for row in sent:
             key = f"{row.key}:snoozed:{until.date().isoformat()}"
             if s.scalar(select(OutboxRow.id).where(OutboxRow.key == key)) is None:

@@ -131,6 +131,7 @@ class DeadlineRow(Base):
     anchor_at: Mapped[datetime] = mapped_column(UTCDateTime())
     hourly: Mapped[bool] = mapped_column(Boolean, default=False)
     delay_reason: Mapped[str | None] = mapped_column(Text)
+    unit: Mapped[str] = mapped_column(String(16), default="working_days")
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

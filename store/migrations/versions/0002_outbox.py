@@ -1,4 +1,5 @@
-"""Notifications: outbox, snoozes, checklist ticks; teams get an out-of-hours channel.
+"""Notifications: outbox, snoozes, checklist ticks; teams get an out-of-hours channel and
+deadlines their counting unit (for "day 9 of 10").
 
 Revision ID: 0002
 Revises: 0001
@@ -17,6 +18,8 @@ TS = sa.DateTime(timezone=True)
 
 def upgrade() -> None:
     op.add_column("teams", sa.Column("ooh_channel", sa.String(64)))
+    op.add_column("deadlines", sa.Column("unit", sa.String(16), nullable=False,
+                                         server_default="working_days"))
     op.create_table(
         "outbox",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -68,3 +71,4 @@ def downgrade() -> None:
     for table in ("checklist_ticks", "snoozes", "outbox"):
         op.drop_table(table)
     op.drop_column("teams", "ooh_channel")
+    op.drop_column("deadlines", "unit")

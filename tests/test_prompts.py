@@ -1,0 +1,191 @@
+"""What people do with reminders: buttons in Slack, checklists, digests within Slack's limits,
+and the dry-run preview managers and checks use."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import select
+
+from scheduler.casebook import Casebook
+from scheduler.outbox import Outbox
+from store.models import ChecklistTick, OutboxRow, Snooze
+from tests.builders import at
+from tests.conftest import FakeClock
+from tests.test_cli_deadlines import caseclock
+from tests.test_slack import SlackRig, rig  # noqa: F401  (the Slack fixture)
+
+
+def click(rig: SlackRig, user: str, action: dict[str, Any]) -> None:  # noqa: F811
+    payload = {"type": "block_actions", "user": {"id": user}, "team": {"id": "T1"},
+               "trigger_id": f"trig-{time.time_ns()}", "api_app_id": "A1",
+               "response_url": rig.slack.response_url(f"act{time.time_ns()}"),
+               "container": {"type": "message"}, "actions": [action]}
+    assert rig.post(urlencode({"payload": json.dumps(payload)})) == 200
+
+
+@pytest.fixture
+def prompted(rig: SlackRig, clock: FakeClock) -> Iterator[tuple[SlackRig, Outbox]]:  # noqa: F811
+    # A referral on Mon 2 Nov 2026 with a North-Yorkshire-style checklist: Bexley has the
+    # assessment-review checklist on its 15-day rule.
+    rig.casebook.log("123456", "referral_received", at(2026, 11, 2, 10), {"track": "s17"},
+                     actor="priya", source="test", team="north")
+    rig.casebook.log("123456", "allocated", at(2026, 11, 2, 11), {"worker": "jo"},
+                     actor="priya", source="test")
+    clock.now = at(2026, 11, 23, 9)  # the 15 days fall due today
+    outbox = Outbox(rig.casebook.sessions, rig.casebook.library, {}, lambda _r: "slack")
+    outbox.sweep(clock.now)
+    with rig.casebook.sessions.begin() as s:  # as if delivered
+        for row in s.scalars(select(OutboxRow)):
+            row.sent_at = clock.now
+    yield rig, outbox
+
+
+def _row(rig: SlackRig, rule: str, recipient: str) -> OutboxRow:
+    with rig.casebook.sessions() as s:
+        row = s.scalar(select(OutboxRow).where(OutboxRow.rule == rule,
+                                               OutboxRow.recipient == recipient))
+        assert row is not None
+        return row
+
+
+def test_a_due_today_prompt_carries_title_date_checklist_and_buttons(
+    prompted: tuple[SlackRig, Outbox]
+) -> None:
+    rig, _ = prompted
+    row = _row(rig, "assessment_initial_15", "staff:jo")
+    text = row.payload["text"]
+    assert text.startswith("Due today: case 123456, Assessment completed within the first 15")
+    assert "Mon 23 Nov, day 15 of 15" in text
+    assert "Checklist (Regular review of the assessment): 0 of 8 done." in text
+    buttons = [e["action_id"] for b in row.payload["blocks"] if b.get("block_id") == "buttons"
+               for e in b["elements"]]
+    assert buttons == ["caseclock_log_it", "caseclock_reason", "caseclock_snooze",
+                       "caseclock_quote"]
+    manager = _row(rig, "assessment_initial_15", "staff:priya")
+    assert "Decide today whether to extend" in manager.payload["text"]
+
+
+def test_ticks_are_stored_and_shown_in_the_next_prompt(prompted: tuple[SlackRig, Outbox],
+                                                        clock: FakeClock) -> None:
+    rig, outbox = prompted
+    value = "123456|assessment_initial_15|1|due_today"
+    click(rig, "UJO", {"action_id": "caseclock_tick", "block_id": "checklist",
+                       "type": "checkboxes", "selected_options": [
+                           {"value": f"{value}|0"}, {"value": f"{value}|2"}]})
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with rig.casebook.sessions() as s:
+            items = sorted(t.item for t in s.scalars(select(ChecklistTick)))
+        if items:
+            break
+        time.sleep(0.05)
+    assert items == [0, 2]
+    clock.now = at(2026, 11, 24, 9)  # overdue now: the next prompt shows the progress
+    planned = {p.key: m for p, m in outbox.plan(clock.now)}
+    overdue = next(m for k, m in planned.items()
+                   if ":assessment_initial_15:" in k and ":overdue:staff:jo" in k)
+    assert "2 of 8 done" in overdue["text"] and "[x] Child seen alone" in overdue["text"]
+
+
+def test_snooze_brings_the_prompt_back_next_working_morning(
+    prompted: tuple[SlackRig, Outbox], clock: FakeClock
+) -> None:
+    rig, outbox = prompted
+    clock.now = at(2026, 11, 27, 14)  # a Friday: it comes back on Monday
+    rig.casebook.log("654321", "referral_received", at(2026, 11, 27, 9), {"track": "s17"},
+                     actor="priya", source="test", team="north")
+    click(rig, "UJO", {"action_id": "caseclock_snooze", "type": "button",
+                       "value": "123456|assessment_initial_15|1|due_today"})
+    reply = rig.slack.wait_for("response_url")[-1]
+    assert "Snoozed: it comes back Mon 30 Nov at 08:30" in reply.body["text"]
+    with rig.casebook.sessions() as s:
+        assert s.scalar(select(Snooze.stage)) == "due_today"
+        again = s.scalars(select(OutboxRow).where(OutboxRow.key.like("%:snoozed:%"))).all()
+    assert len(again) == 1  # jo's prompt comes back; the manager's copy is not jo's to snooze
+    assert again[0].next_attempt_at == at(2026, 11, 30, 8, 30)
+
+
+def test_escalations_cannot_be_snoozed(prompted: tuple[SlackRig, Outbox]) -> None:
+    rig, _ = prompted
+    click(rig, "UPRIYA", {"action_id": "caseclock_snooze", "type": "button",
+                          "value": "123456|allocation|1|escalated"})
+    reply = rig.slack.wait_for("response_url")[-1]
+    assert "cannot be snoozed" in reply.body["text"]
+
+
+def test_record_a_reason_stores_a_delay_reason(prompted: tuple[SlackRig, Outbox]) -> None:
+    rig, _ = prompted
+    payload = {"type": "view_submission", "user": {"id": "UJO"}, "team": {"id": "T1"},
+               "view": {"id": "V9", "type": "modal", "callback_id": "caseclock_reason_modal",
+                        "private_metadata": "123456|assessment_initial_15|1|due_today",
+                        "state": {"values": {"reason": {"v": {
+                            "value": "awaiting health information"}}}}}}
+    assert rig.post(urlencode({"payload": json.dumps(payload)})) == 200
+    rig.slack.wait_for("chat.postEphemeral")
+    d = {x.rule: x for x in rig.casebook.deadlines("123456")}["assessment_initial_15"]
+    assert d.delay_reason == "awaiting health information"
+
+
+def test_the_procedure_sentence_on_request(prompted: tuple[SlackRig, Outbox]) -> None:
+    rig, _ = prompted
+    click(rig, "UJO", {"action_id": "caseclock_quote", "type": "button",
+                       "value": "123456|assessment_initial_15|1|due_today"})
+    reply = rig.slack.wait_for("response_url")[-1]
+    assert "All assessments are initially allocated to be completed within 15 days" in (
+        reply.body["text"])
+
+
+def test_a_big_teams_digest_stays_within_50_blocks(casebook: Casebook, clock: FakeClock) -> None:
+    casebook.add_team("big", "bexley", slack_channel="CBIG")
+    from bot.directory import Directory
+    directory = Directory(casebook.sessions)
+    directory.add("lead", "manager", "big", "ULEAD")
+    clock.now = at(2026, 11, 2, 12)
+    for i in range(60):
+        worker = f"w{i:02d}"
+        directory.add(worker, "worker", "big", None)
+        casebook.log(f"9{i:05d}", "referral_received", at(2026, 11, 2, 9), {"track": "s17"},
+                     actor="lead", source="test", team="big")
+        casebook.log(f"9{i:05d}", "allocated", at(2026, 11, 2, 10), {"worker": worker},
+                     actor="lead", source="test")
+    clock.now = at(2026, 11, 10, 9)
+    outbox = Outbox(casebook.sessions, casebook.library, {}, lambda _r: "slack")
+    digest = next(m for p, m in outbox.plan(clock.now) if p.rule == "digest")
+    assert len(digest["blocks"]) <= 50
+    assert digest["text"].startswith("big, Tue 10 Nov: 60 overdue, ")
+    assert "more, see `/due team`" in json.dumps(digest["blocks"])
+
+
+def test_notify_dry_run_json_is_the_preview_contract(tmp_path: Path, database_url: str) -> None:
+    env = {"DATABASE_URL": database_url, "HOME": str(tmp_path)}
+    for args in (("team", "add", "north", "--policy", "bexley", "--slack-channel", "CNORTH"),
+                 ("staff", "add", "jo", "--team", "north", "--role", "worker"),
+                 ("staff", "add", "priya", "--team", "north", "--role", "manager"),
+                 ("log", "123456", "referral_received", "track=s17", "--at",
+                  "2026-11-02T10:00"),
+                 ("log", "123456", "allocated", "worker=jo", "--at", "2026-11-02T11:00")):
+        assert caseclock(*args, env=env, cwd=tmp_path).returncode == 0
+    out = caseclock("notify", "--now", "2026-11-10T09:00", "--dry-run", "--json", env=env,
+                    cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    got = {(r["stage"], r["rule"], r["case"], r["recipient"], r["transport"]) for r in rows}
+    assert ("overdue", "child_visited", "123456", "jo", "console") in got
+    assert not any(r[0] == "escalated" for r in got)  # overdue since this morning only
+    assert ("digest", "digest", "", "CNORTH", "console") in got
+    next_day = caseclock("notify", "--now", "2026-11-11T09:00", "--dry-run", "--json",
+                         env=env, cwd=tmp_path)
+    assert ("escalated", "child_visited", "123456", "priya", "console") in {
+        (r["stage"], r["rule"], r["case"], r["recipient"], r["transport"])
+        for r in json.loads(next_day.stdout)}
+    # A preview changes nothing: running it again gives the same list.
+    again = caseclock("notify", "--now", "2026-11-10T09:00", "--dry-run", "--json", env=env,
+                      cwd=tmp_path)
+    assert json.loads(again.stdout) == rows
