@@ -47,8 +47,8 @@ def prompted(rig: SlackRig, clock: FakeClock) -> Iterator[tuple[SlackRig, Outbox
     yield rig, outbox
 
 
-def _row(rig: SlackRig, rule: str, recipient: str) -> OutboxRow:
-    with rig.casebook.sessions() as s:
+def _row(slack_rig: SlackRig, rule: str, recipient: str) -> OutboxRow:
+    with slack_rig.casebook.sessions() as s:
         row = s.scalar(select(OutboxRow).where(OutboxRow.rule == rule,
                                                OutboxRow.recipient == recipient))
         assert row is not None
