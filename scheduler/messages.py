@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -117,49 +117,66 @@ def render_prompt(p: Planned, rule: Rule | None, pack: Pack, cal: WorkingCalenda
             "quote": rule.source.quote if rule else None}
 
 
-def _digest_lines(s: Session, team_name: str, now: datetime, library: PackLibrary
-                  ) -> dict[str, dict[str, list[str]]]:
-    """Section -> worker -> lines, for one team's open deadlines."""
-    team = s.scalar(select(Team).where(Team.name == team_name))
-    out: dict[str, dict[str, list[str]]] = {k: defaultdict(list) for k in (
-        "Overdue", "Due today", "Due in the next 3 working days", "Awaiting authorisation")}
-    if team is None:
+Sections = dict[str, dict[str, list[str]]]
+SECTION_NAMES = ("Overdue", "Due today", "Due in the next 3 working days",
+                 "Awaiting authorisation")
+
+
+def digest_sections(s: Session, now: datetime, library: PackLibrary,
+                    teams: Iterable[str] | None = None) -> dict[str, Sections]:
+    """Team -> section -> worker -> lines, from one query over every open deadline.
+
+    Built once per sweep and shared by the team digest and the managers' summaries.
+    """
+    wanted = set(teams) if teams is not None else None
+    team_rows = [t for t in s.scalars(select(Team)) if wanted is None or t.name in wanted]
+    by_id = {t.id: t for t in team_rows}
+    out: dict[str, Sections] = {t.name: {k: defaultdict(list) for k in SECTION_NAMES}
+                                for t in team_rows}
+    if not by_id:
         return out
-    cal = library.calendar(team.policy)
     today = now.astimezone(LONDON).date()
-    horizon: date = cal.add_working_days(today, 3)
-    rows = s.execute(select(DeadlineRow, Case).join(Case, Case.id == DeadlineRow.case_id)
-                     .where(Case.team_id == team.id,
+    horizons = {t.id: library.calendar(t.policy).add_working_days(today, 3) for t in team_rows}
+    rows = s.execute(select(Case.team_id, Case.reference, Case.allocated_worker,
+                            DeadlineRow.title, DeadlineRow.due, DeadlineRow.hourly)
+                     .join(Case, Case.id == DeadlineRow.case_id)
+                     .where(Case.team_id.in_(list(by_id)),
                             DeadlineRow.status.in_(("pending", "overdue")))
                      .order_by(DeadlineRow.due)).all()
-    for d, c in rows:
-        worker = c.allocated_worker or "unallocated"
-        day = local_date(d.due)
-        line = f"{c.reference} {d.title} ({due_words(d.due, d.hourly, now, cal)})"
-        if d.due < now:
-            out["Overdue"][worker].append(line)
+    for team_id, ref, worker, title, due, hourly in rows:
+        sections = out[by_id[team_id].name]
+        local = due.astimezone(LONDON)
+        day = local.date()
+        when = f"{local:%H:%M} {local:%a} {day.day} {local:%b}" if hourly else (
+            f"{local:%a} {day.day} {local:%b}")
+        line = f"{ref} {title} ({when})"
+        name = worker or "unallocated"
+        if due < now:
+            sections["Overdue"][name].append(line)
         elif day == today:
-            out["Due today"][worker].append(line)
-        elif day <= horizon:
-            out["Due in the next 3 working days"][worker].append(line)
-    completed: dict[int, tuple[str, str]] = {}
-    for e, c in s.execute(select(EventRow, Case).join(Case, Case.id == EventRow.case_id)
-                          .where(Case.team_id == team.id, EventRow.type.in_(
-                              ("assessment_completed", "assessment_authorised")))
-                          .order_by(EventRow.at)).all():
-        if e.type == "assessment_completed":
-            completed[c.id] = (c.reference, c.allocated_worker or "unallocated")
+            sections["Due today"][name].append(line)
+        elif day <= horizons[team_id]:
+            sections["Due in the next 3 working days"][name].append(line)
+    completed: dict[int, tuple[int, str, str]] = {}
+    for team_id, case_id, ref, worker, etype in s.execute(
+            select(Case.team_id, Case.id, Case.reference, Case.allocated_worker, EventRow.type)
+            .join(Case, Case.id == EventRow.case_id)
+            .where(Case.team_id.in_(list(by_id)), EventRow.type.in_(
+                ("assessment_completed", "assessment_authorised")))
+            .order_by(EventRow.at)).all():
+        if etype == "assessment_completed":
+            completed[case_id] = (team_id, ref, worker or "unallocated")
         else:
-            completed.pop(c.id, None)
-    for ref, worker in completed.values():
-        out["Awaiting authorisation"][worker].append(f"{ref} assessment completed")
+            completed.pop(case_id, None)
+    for team_id, ref, worker in completed.values():
+        out[by_id[team_id].name]["Awaiting authorisation"][worker].append(
+            f"{ref} assessment completed")
     return out
 
 
-def render_digest(s: Session, p: Planned, team: TeamPeople, now: datetime,
-                  library: PackLibrary) -> dict[str, Any]:
+def render_digest(sections: Sections, p: Planned, team: TeamPeople,
+                  now: datetime) -> dict[str, Any]:
     """The team's morning digest (or a manager's summary), counts first, within 50 blocks."""
-    sections = _digest_lines(s, team.name, now, library)
     day = now.astimezone(LONDON).date()
     counts = {k: sum(len(v) for v in by_worker.values()) for k, by_worker in sections.items()}
     keep: tuple[str, ...]

@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from scheduler.messages import render_digest, render_prompt
+from scheduler.messages import digest_sections, render_digest, render_prompt
 from scheduler.notify import (
     CaseInfo,
     Planned,
@@ -60,6 +60,7 @@ BASE_BACKOFF = 1.0  # seconds; doubled each attempt, with jitter
 MAX_BACKOFF = 300.0
 AMBIGUOUS = "ambiguous"  # a failure after which the message may still have been delivered
 CHANNEL_PACE = 1.0  # seconds between two messages to one channel (Slack's guidance)
+HOLD_FOR_PACE = 2.0  # seconds a worker waits for a channel's turn before deferring a row
 
 
 class TransportError(Exception):
@@ -191,12 +192,14 @@ class Outbox:
                 out.append((p, render_prompt(p, rule, pack, planner.cal, now, checklist,
                                              ticks.get((p.case, p.rule, p.seq), set()))))
         cal = self.library.calendar("working-together-2023")
-        for team in teams.values():
-            day = digest_due(team, cal, now)
-            if day is None:
-                continue
-            for p in digest_plans(team, day):
-                out.append((p, render_digest(s, p, team, now, self.library)))
+        due_teams = {name: day for name, team in teams.items()
+                     if (day := digest_due(team, cal, now)) is not None}
+        if due_teams:
+            sections = digest_sections(s, now, self.library, due_teams)
+            for name, day in due_teams.items():
+                team = teams[name]
+                for p in digest_plans(team, day):
+                    out.append((p, render_digest(sections[name], p, team, now)))
         return out
 
     # --- the sweep -----------------------------------------------------------------------
@@ -292,6 +295,11 @@ class Outbox:
                     recovered_since: datetime | None = None) -> str:
         """Send one claimed row: 'sent', 'deferred', 'retry' or 'parked'."""
         wait = self._pace(row.recipient)
+        while 0 < wait <= HOLD_FOR_PACE:
+            # Hold the claim and wait for the channel's turn: cheaper than a write to defer
+            # it, and the claim's lease is far longer.
+            time.sleep(wait)
+            wait = self._pace(row.recipient)
         if wait > 0:
             self._mark(row.id, claimed_by=None, claimed_at=None,
                        next_attempt_at=clock() + timedelta(seconds=wait))
@@ -310,6 +318,8 @@ class Outbox:
                 self._mark(row.id, sent_at=clock(), claimed_by=None)
                 return "sent"
             transport.send(row.recipient, {**row.payload, "key": row.key})
+            with self._pace_lock:  # pace from the answer: the other side counts arrivals
+                self._last_sent[row.recipient] = time.monotonic()
         except TransportError as err:
             return self._failed(row, err, clock())
         except Exception as err:  # a timeout, a dropped connection: it may have got through

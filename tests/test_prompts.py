@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (`rig` is the Slack fixture imported from test_slack, used by name)
 """What people do with reminders: buttons in Slack, checklists, digests within Slack's limits,
 and the dry-run preview managers and checks use."""
 
@@ -22,7 +23,7 @@ from tests.test_cli_deadlines import caseclock
 from tests.test_slack import SlackRig, rig  # noqa: F401  (the Slack fixture)
 
 
-def click(rig: SlackRig, user: str, action: dict[str, Any]) -> None:  # noqa: F811
+def click(rig: SlackRig, user: str, action: dict[str, Any]) -> None:
     payload = {"type": "block_actions", "user": {"id": user}, "team": {"id": "T1"},
                "trigger_id": f"trig-{time.time_ns()}", "api_app_id": "A1",
                "response_url": rig.slack.response_url(f"act{time.time_ns()}"),
@@ -31,7 +32,7 @@ def click(rig: SlackRig, user: str, action: dict[str, Any]) -> None:  # noqa: F8
 
 
 @pytest.fixture
-def prompted(rig: SlackRig, clock: FakeClock) -> Iterator[tuple[SlackRig, Outbox]]:  # noqa: F811
+def prompted(rig: SlackRig, clock: FakeClock) -> Iterator[tuple[SlackRig, Outbox]]:
     # A referral on Mon 2 Nov 2026 with a North-Yorkshire-style checklist: Bexley has the
     # assessment-review checklist on its 15-day rule.
     rig.casebook.log("123456", "referral_received", at(2026, 11, 2, 10), {"track": "s17"},
@@ -97,7 +98,7 @@ def test_ticks_are_stored_and_shown_in_the_next_prompt(prompted: tuple[SlackRig,
 def test_snooze_brings_the_prompt_back_next_working_morning(
     prompted: tuple[SlackRig, Outbox], clock: FakeClock
 ) -> None:
-    rig, outbox = prompted
+    rig, _ = prompted
     clock.now = at(2026, 11, 27, 14)  # a Friday: it comes back on Monday
     rig.casebook.log("654321", "referral_received", at(2026, 11, 27, 9), {"track": "s17"},
                      actor="priya", source="test", team="north")
