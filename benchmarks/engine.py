@@ -17,7 +17,7 @@ import statistics
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -84,7 +84,8 @@ def synthetic_case(i: int, rnd: random.Random) -> list[Event]:
     events = []
     for n, (etype, fields) in enumerate(seq[: rnd.randrange(8, len(seq) + 1)]):
         t += timedelta(hours=rnd.randrange(2, 24 * 6))
-        events.append(Event(f"{ref}-{n}", ref, etype, t, fields, n))
+        # In UTC, as the store hands events to the engine.
+        events.append(Event(f"{ref}-{n}", ref, etype, t.astimezone(UTC), fields, n))
     return events
 
 

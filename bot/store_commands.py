@@ -57,7 +57,8 @@ def cmd_team(args: argparse.Namespace) -> int:
         raise EventError(f"'{args.digest_at}' is not a time of day: type --digest-at 08:30.")
     app.library.get(args.policy)  # an unknown pack is refused before anything is written
     team = app.casebook.add_team(args.team, args.policy, slack_channel=args.slack_channel,
-                                 digest_at=args.digest_at, actor=_cli_actor())
+                                 digest_at=args.digest_at, actor=_cli_actor(),
+                                 ooh_channel=args.ooh_channel)
     print(f"Added team {team.name} working under {team.policy}.")
     return 0
 

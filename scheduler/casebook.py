@@ -98,7 +98,8 @@ class Casebook:
     # --- teams --------------------------------------------------------------------------
 
     def add_team(self, name: str, policy: str, slack_channel: str | None = None,
-                 digest_at: str | None = None, actor: str = "system") -> Team:
+                 digest_at: str | None = None, actor: str = "system",
+                 ooh_channel: str | None = None) -> Team:
         """A team working under one pack (an unknown pack is refused)."""
         if not name or not name.replace("-", "").replace("_", "").isalnum():
             raise EventError(f"'{name}' is not a team name: use letters, digits and dashes, "
@@ -106,6 +107,7 @@ class Casebook:
         self.library.get(policy)
         with self.sessions.begin() as s:
             team = repo.add_team(s, name, policy, slack_channel, digest_at)
+            team.ooh_channel = ooh_channel
             repo.audit(s, actor, "cli", "team_added", team=name, policy=policy)
         return team
 

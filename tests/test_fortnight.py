@@ -30,11 +30,7 @@ SCRIPT = [
 
 def test_a_fortnight_of_reminders_across_the_clock_change_and_easter(casebook: Casebook) -> None:
     directory = Directory(casebook.sessions)
-    casebook.add_team("north", "bexley", slack_channel="CNORTH")
-    with casebook.sessions.begin() as s:  # the out-of-hours channel
-        from store.models import Team
-        team = s.query(Team).filter_by(name="north").one()
-        team.ooh_channel = "COOH"
+    casebook.add_team("north", "bexley", slack_channel="CNORTH", ooh_channel="COOH")
     directory.add("jo", "worker", "north", "UJO")
     directory.add("priya", "manager", "north", "UPRIYA")
     directory.add("morgan", "service_manager", None, "UMORGAN")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -133,6 +134,12 @@ class WorkingCalendar:
 def end_of_day(d: date) -> datetime:
     """23:59:59 London time on `d`, as an aware datetime (the due moment of a day rule)."""
     return datetime.combine(d, END_OF_DAY, tzinfo=LONDON)
+
+
+@lru_cache(maxsize=65536)
+def end_of_day_utc(d: date) -> datetime:
+    """`end_of_day(d)` in UTC; cached, since many deadlines share a due day."""
+    return end_of_day(d).astimezone(UTC)
 
 
 def local_date(instant: datetime) -> date:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from .calendar import LONDON, WorkingCalendar, add_months, end_of_day, local_date
+from .calendar import WorkingCalendar, add_months, end_of_day_utc, local_date
 from .rules import Match, Pack, Rule, Unit
 from .vocabulary import Event
 
@@ -34,7 +34,7 @@ class Deadline:
     rule: str
     seq: int
     title: str
-    due: datetime  # aware, Europe/London
+    due: datetime  # aware, UTC (views show it in London time)
     status: Status
     met_at: datetime | None
     met_by_event: str | None
@@ -68,7 +68,8 @@ def effective_events(events: Iterable[Event], now: datetime) -> list[Event]:
     # which is wrong inside the hour that repeats when the clocks go back.
     now = now.astimezone(UTC)
     kept = [
-        e if e.at.tzinfo is UTC else replace(e, at=e.at.astimezone(UTC))
+        e if e.at.tzinfo is UTC else Event(e.id, e.case, e.type, e.at.astimezone(UTC),
+                                           e.fields, e.order)
         for e in by_order
         if e.id not in voided and e.type != "event_voided" and e.at <= now
     ]
@@ -143,16 +144,20 @@ def _count(rule: Rule, case: _Case, anchor: Event) -> int:
 
 
 def due_at(rule: Rule, cal: WorkingCalendar, anchor: Event, count: int | None) -> datetime:
-    """The due moment of `rule` for this anchor and count (timescales.md §1)."""
+    """The due moment of `rule` for this anchor and count (timescales.md §1), in UTC.
+
+    UTC inside the engine: comparing instants that share one zone object is fast and never
+    misreads the repeated autumn hour; views show London time.
+    """
     unit = rule.due.unit
     if unit is Unit.HOURS:
         assert count is not None
         # Elapsed hours: add in UTC, since aware arithmetic in a zone adds wall-clock time.
-        return (anchor.at.astimezone(UTC) + timedelta(hours=count)).astimezone(LONDON)
+        return anchor.at.astimezone(UTC) + timedelta(hours=count)
     if unit is Unit.ON_DATE:
         assert rule.due.field is not None
         day: date = anchor.fields[rule.due.field]
-        return end_of_day(day)
+        return end_of_day_utc(day)
     assert count is not None
     start = local_date(anchor.at)
     if unit is Unit.WORKING_DAYS:
@@ -169,7 +174,7 @@ def due_at(rule: Rule, cal: WorkingCalendar, anchor: Event, count: int | None) -
         assert rule.due.field is not None
         target: date = anchor.fields[rule.due.field]
         day = cal.on_or_before(target - timedelta(weeks=count))
-    return end_of_day(day)
+    return end_of_day_utc(day)
 
 
 def _schedule(rule: Rule, k: int) -> int:
