@@ -7,7 +7,6 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from bot.render import deadline_json, deadlines_table
 from scheduler.packs import PackLibrary, check_pack_file, default_library
@@ -198,10 +197,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (Refused, EventError, PackError, StoreError, CalendarRangeError) as err:
         print(f"caseclock: {err}", file=sys.stderr)
         return EXIT_REFUSED
-
-
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2))
 
 
 if __name__ == "__main__":

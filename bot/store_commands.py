@@ -8,7 +8,7 @@ import getpass
 import json
 import re
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.app import App, build_app
 from bot.console import run_console
@@ -268,14 +268,7 @@ def cmd_staff(args: argparse.Namespace) -> int:
     return 0
 
 
-def utc_now() -> datetime:
-    """Now, aware."""
-    return datetime.now(UTC)
-
-
 SAMPLE_FIRST_CASE = "100202"
 
 __all__ = ["cmd_case", "cmd_console", "cmd_log", "cmd_notify", "cmd_run", "cmd_serve",
-           "cmd_staff",
-           "cmd_team",
-           "iso_local", "utc_now"]
+           "cmd_staff", "cmd_team"]

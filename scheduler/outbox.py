@@ -226,11 +226,14 @@ class Outbox:
         return result
 
     def _withdraw(self, s: Session, now: datetime) -> int:
-        open_prefixes = {
-            f"{c.reference}:{d.rule}:{d.seq}:{d.due.isoformat()}:"
-            for d, c in s.execute(select(DeadlineRow, Case)
-                                  .join(Case, Case.id == DeadlineRow.case_id)
-                                  .where(DeadlineRow.status.in_(("pending", "overdue"))))
+        # A row still applies if its deadline is open with the same due moment (its key
+        # starts "case:rule:seq:due:"); a moved due date makes a new key and retires the old.
+        open_deadlines = {
+            f"{ref}:{rule}:{seq}:{due.isoformat()}:"
+            for ref, rule, seq, due in s.execute(
+                select(Case.reference, DeadlineRow.rule, DeadlineRow.seq, DeadlineRow.due)
+                .join(Case, Case.id == DeadlineRow.case_id)
+                .where(DeadlineRow.status.in_(("pending", "overdue"))))
         }
         awaiting = {c.reference for c in s.scalars(select(Case).where(
             Case.id.in_(list(_awaiting_authorisation(s)))))}
@@ -243,8 +246,11 @@ class Outbox:
             if row.rule == "awaiting_authorisation":
                 still = row.case_ref in awaiting
             else:
-                still = any(row.key.startswith(p) for p in open_prefixes
-                            if p.startswith(f"{row.case_ref}:{row.rule}:{row.seq}:"))
+                # The due part holds colons of its own (an ISO time): cut it out between the
+                # row's known fields rather than splitting the key on colons.
+                head = f"{row.case_ref}:{row.rule}:{row.seq}:"
+                due = row.key[len(head):].split(f":{row.stage}:", 1)[0]
+                still = f"{head}{due}:" in open_deadlines
             if not still:
                 row.withdrawn_at = now
                 n += 1
