@@ -10,14 +10,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler.notify import Planned, TeamPeople, snoozable
 from scheduler.packs import PackLibrary
 from scheduler.timescales.calendar import LONDON, WorkingCalendar, local_date
 from scheduler.timescales.rules import Checklist, Pack, Rule
-from store.models import Case, DeadlineRow, EventRow, Team
+from store.models import Case, ChecklistTick, DeadlineRow, EventRow, Team
 
 MAX_BLOCKS = 50  # Slack's limit for one message
 STAGE_WORDS = {
@@ -137,19 +137,32 @@ def digest_sections(s: Session, now: datetime, library: PackLibrary,
         return out
     today = now.astimezone(LONDON).date()
     horizons = {t.id: library.calendar(t.policy).add_working_days(today, 3) for t in team_rows}
+    ticks: dict[tuple[str, str, int], int] = {
+        (ref, rule, seq): n for ref, rule, seq, n in s.execute(
+            select(ChecklistTick.case_ref, ChecklistTick.rule, ChecklistTick.seq,
+                   func.count()).group_by(ChecklistTick.case_ref, ChecklistTick.rule,
+                                          ChecklistTick.seq)).all()}
+    sizes: dict[tuple[str, str], int] = {}
+    for t in team_rows:
+        for r in library.get(t.policy).rules:
+            if r.checklist and r.checklist in library.checklists:
+                sizes[(t.policy, r.id)] = len(library.checklists[r.checklist].items)
     rows = s.execute(select(Case.team_id, Case.reference, Case.allocated_worker,
-                            DeadlineRow.title, DeadlineRow.due, DeadlineRow.hourly)
+                            DeadlineRow.title, DeadlineRow.due, DeadlineRow.hourly,
+                            DeadlineRow.rule, DeadlineRow.seq, Case.policy)
                      .join(Case, Case.id == DeadlineRow.case_id)
                      .where(Case.team_id.in_(list(by_id)),
                             DeadlineRow.status.in_(("pending", "overdue")))
                      .order_by(DeadlineRow.due)).all()
-    for team_id, ref, worker, title, due, hourly in rows:
+    for team_id, ref, worker, title, due, hourly, rule, seq, policy in rows:
         sections = out[by_id[team_id].name]
         local = due.astimezone(LONDON)
         day = local.date()
         when = f"{local:%H:%M} {local:%a} {day.day} {local:%b}" if hourly else (
             f"{local:%a} {day.day} {local:%b}")
-        line = f"{ref} {title} ({when})"
+        size = sizes.get((policy, rule))
+        progress = f", checklist {ticks.get((ref, rule, seq), 0)}/{size}" if size else ""
+        line = f"{ref} {title} ({when}{progress})"
         name = worker or "unallocated"
         if due < now:
             sections["Overdue"][name].append(line)

@@ -40,6 +40,7 @@ class TeamPeople:
     channel: str | None = None  # the team's private channel: duty and digests
     ooh_channel: str | None = None  # out of hours, for urgent prompts
     digest_at: time = WORK_START
+    policy: str = "working-together-2023"  # whose closure days the digest skips
 
 
 @dataclass(frozen=True)

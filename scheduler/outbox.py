@@ -90,7 +90,7 @@ def _teams(s: Session) -> dict[str, TeamPeople]:
                                 if st.team_id == t.id and st.role == "manager"))
         hh, mm = (int(x) for x in (t.digest_at or "08:30").split(":"))
         out[t.name] = TeamPeople(t.name, managers, service, t.slack_channel, t.ooh_channel,
-                                 dtime(hh, mm))
+                                 dtime(hh, mm), t.policy)
     return out
 
 
@@ -191,9 +191,9 @@ class Outbox:
                     rule.checklist) else None
                 out.append((p, render_prompt(p, rule, pack, planner.cal, now, checklist,
                                              ticks.get((p.case, p.rule, p.seq), set()))))
-        cal = self.library.calendar("working-together-2023")
         due_teams = {name: day for name, team in teams.items()
-                     if (day := digest_due(team, cal, now)) is not None}
+                     if (day := digest_due(team, self.library.calendar(team.policy), now))
+                     is not None}
         if due_teams:
             sections = digest_sections(s, now, self.library, due_teams)
             for name, day in due_teams.items():

@@ -190,3 +190,32 @@ def test_notify_dry_run_json_is_the_preview_contract(tmp_path: Path, database_ur
     again = caseclock("notify", "--now", "2026-11-10T09:00", "--dry-run", "--json", env=env,
                       cwd=tmp_path)
     assert json.loads(again.stdout) == rows
+
+
+def test_the_digest_shows_checklist_progress(prompted: tuple[SlackRig, Outbox],
+                                              clock: FakeClock) -> None:
+    rig, outbox = prompted
+    from scheduler.prompt_actions import set_ticks
+    set_ticks(rig.casebook.sessions, "123456", "assessment_initial_15", 1, [0, 2, 5], "jo")
+    clock.now = at(2026, 11, 24, 9)
+    digest = next(m for p, m in outbox.plan(clock.now) if p.rule == "digest")
+    assert "123456 Assessment completed within the first 15 days" in digest["text"]
+    assert "checklist 3/8" in digest["text"]
+
+
+def test_digests_skip_the_packs_closure_days(casebook: Casebook, clock: FakeClock,
+                                             tmp_path: Path) -> None:
+    from scheduler.packs import BUILTIN_DIR, PackLibrary
+    (tmp_path / "closed-xmas.yaml").write_text(
+        "name: closed-xmas\ntitle: Closed between Christmas and New Year\n"
+        "extends: working-together-2023\nclosure_days: [2026-12-29, 2026-12-30, 2026-12-31]\n",
+        encoding="utf-8")
+    library = PackLibrary([BUILTIN_DIR, tmp_path])
+    own = Casebook(casebook.sessions, library, clock)
+    own.add_team("xmas", "closed-xmas", slack_channel="CXMAS")
+    outbox = Outbox(casebook.sessions, library, {}, lambda _r: "slack")
+    for day, expected in ((24, True), (29, False), (30, False), (31, False)):
+        planned = [p for p, _ in outbox.plan(at(2026, 12, day, 9)) if p.stage == "digest"]
+        assert bool(planned) is expected, day
+    planned = [p for p, _ in outbox.plan(at(2027, 1, 4, 9)) if p.stage == "digest"]
+    assert [p.recipient for p in planned] == ["channel:CXMAS"]
