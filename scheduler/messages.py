@@ -17,7 +17,8 @@ from scheduler.notify import Planned, TeamPeople, snoozable
 from scheduler.packs import PackLibrary
 from scheduler.timescales.calendar import LONDON, WorkingCalendar, local_date
 from scheduler.timescales.rules import Checklist, Pack, Rule
-from store.models import Case, ChecklistTick, DeadlineRow, EventRow, Team
+from store.models import Case, ChecklistTick, DeadlineRow, Team
+from store.repo import awaiting_authorisation, open_deadline_clause
 
 MAX_BLOCKS = 50  # Slack's limit for one message
 STAGE_WORDS = {
@@ -152,7 +153,7 @@ def digest_sections(s: Session, now: datetime, library: PackLibrary,
                             DeadlineRow.rule, DeadlineRow.seq, Case.policy)
                      .join(Case, Case.id == DeadlineRow.case_id)
                      .where(Case.team_id.in_(list(by_id)),
-                            DeadlineRow.status.in_(("pending", "overdue")))
+                            open_deadline_clause())
                      .order_by(DeadlineRow.due)).all()
     for team_id, ref, worker, title, due, hourly, rule, seq, policy in rows:
         sections = out[by_id[team_id].name]
@@ -170,20 +171,13 @@ def digest_sections(s: Session, now: datetime, library: PackLibrary,
             sections["Due today"][name].append(line)
         elif day <= horizons[team_id]:
             sections["Due in the next 3 working days"][name].append(line)
-    completed: dict[int, tuple[int, str, str]] = {}
-    for team_id, case_id, ref, worker, etype in s.execute(
-            select(Case.team_id, Case.id, Case.reference, Case.allocated_worker, EventRow.type)
-            .join(Case, Case.id == EventRow.case_id)
-            .where(Case.team_id.in_(list(by_id)), EventRow.type.in_(
-                ("assessment_completed", "assessment_authorised")))
-            .order_by(EventRow.at)).all():
-        if etype == "assessment_completed":
-            completed[case_id] = (team_id, ref, worker or "unallocated")
-        else:
-            completed.pop(case_id, None)
-    for team_id, ref, worker in completed.values():
-        out[by_id[team_id].name]["Awaiting authorisation"][worker].append(
-            f"{ref} assessment completed")
+    waiting = awaiting_authorisation(s, list(by_id))
+    if waiting:
+        for team_id, ref, worker in s.execute(
+                select(Case.team_id, Case.reference, Case.allocated_worker)
+                .where(Case.id.in_(list(waiting))).order_by(Case.reference)).all():
+            out[by_id[team_id].name]["Awaiting authorisation"][worker or "unallocated"].append(
+                f"{ref} assessment completed")
     return out
 
 

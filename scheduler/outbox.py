@@ -45,12 +45,12 @@ from store.models import (
     Case,
     ChecklistTick,
     DeadlineRow,
-    EventRow,
     OutboxRow,
     Snooze,
     Staff,
     Team,
 )
+from store.repo import awaiting_authorisation, open_deadline_clause
 
 log = logging.getLogger("caseclock.outbox")  # ids and counts only, never case content
 
@@ -95,20 +95,7 @@ def _teams(s: Session) -> dict[str, TeamPeople]:
 
 
 def _awaiting_authorisation(s: Session) -> dict[int, datetime]:
-    rows = s.execute(select(EventRow.case_id, EventRow.id, EventRow.type, EventRow.at,
-                            EventRow.fields)
-                     .where(EventRow.type.in_(("assessment_completed", "assessment_authorised",
-                                               "event_voided")))
-                     .order_by(EventRow.seq)).all()
-    voided = {str(r.fields.get("event_id")) for r in rows if r.type == "event_voided"}
-    since: dict[int, datetime] = {}
-    for r in sorted((r for r in rows if r.type != "event_voided" and r.id not in voided),
-                    key=lambda r: r.at):
-        if r.type == "assessment_completed":
-            since.setdefault(r.case_id, r.at)
-        else:
-            since.pop(r.case_id, None)
-    return since
+    return awaiting_authorisation(s)
 
 
 def _deadline(row: DeadlineRow, ref: str) -> Deadline:
@@ -162,7 +149,7 @@ class Outbox:
         for t in s.scalars(select(ChecklistTick)).all():
             ticks[(t.case_ref, t.rule, t.seq)].add(t.item)
         rows = s.execute(select(DeadlineRow, Case).join(Case, Case.id == DeadlineRow.case_id)
-                         .where(DeadlineRow.status.in_(("pending", "overdue")))).all()
+                         .where(open_deadline_clause())).all()
         by_case: dict[int, tuple[Case, list[DeadlineRow]]] = {}
         for d, c in rows:
             by_case.setdefault(c.id, (c, []))[1].append(d)
@@ -233,7 +220,7 @@ class Outbox:
             for ref, rule, seq, due in s.execute(
                 select(Case.reference, DeadlineRow.rule, DeadlineRow.seq, DeadlineRow.due)
                 .join(Case, Case.id == DeadlineRow.case_id)
-                .where(DeadlineRow.status.in_(("pending", "overdue"))))
+                .where(open_deadline_clause()))
         }
         awaiting = {c.reference for c in s.scalars(select(Case).where(
             Case.id.in_(list(_awaiting_authorisation(s)))))}

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from store.models import AuditEntry, Case, DeadlineRow, EventRow, Staff, Team
@@ -158,11 +158,51 @@ def list_staff(session: Session) -> Sequence[Staff]:
     return session.scalars(select(Staff).where(Staff.active.is_(True)).order_by(Staff.name)).all()
 
 
+def open_deadline_clause() -> ColumnElement[bool]:
+    """The stored deadlines that still ask something of someone (pending or overdue).
+
+    Every query for "what is open" goes through here, so the notifier, digests and `/due`
+    can never disagree about it.
+    """
+    return DeadlineRow.status.in_(("pending", "overdue"))
+
+
+AWAITING_TYPES = ("assessment_completed", "assessment_authorised", "case_closed", "event_voided")
+
+
+def awaiting_authorisation(session: Session,
+                           team_ids: Iterable[int] | None = None) -> dict[int, datetime]:
+    """Case id -> when its assessment was completed, for every case still awaiting sign-off.
+
+    Voids apply as the engine applies them (a void of a void restores the event); an
+    authorisation or a closure ends the wait, and a later completion starts a new one.
+    """
+    stmt = (select(EventRow.case_id, EventRow.id, EventRow.type, EventRow.at, EventRow.fields,
+                   EventRow.seq)
+            .where(EventRow.type.in_(AWAITING_TYPES)).order_by(EventRow.seq))
+    if team_ids is not None:
+        stmt = stmt.join(Case, Case.id == EventRow.case_id).where(
+            Case.team_id.in_(list(team_ids)))
+    rows = session.execute(stmt).all()
+    voided: set[str] = set()
+    for r in reversed(rows):
+        if r.type == "event_voided" and r.id not in voided:
+            voided.add(str(r.fields.get("event_id")))
+    since: dict[int, datetime] = {}
+    for r in sorted((r for r in rows if r.type != "event_voided" and r.id not in voided),
+                    key=lambda r: (r.at, r.seq)):
+        if r.type == "assessment_completed":
+            since.setdefault(r.case_id, r.at)
+        else:
+            since.pop(r.case_id, None)
+    return since
+
+
 def open_deadline_rows(session: Session, team_id: int | None = None,
                        worker: str | None = None) -> Sequence[tuple[DeadlineRow, Case]]:
     """Stored deadlines still open (pending or overdue), with their case."""
     stmt = (select(DeadlineRow, Case).join(Case, Case.id == DeadlineRow.case_id)
-            .where(DeadlineRow.status.in_(("pending", "overdue")))
+            .where(open_deadline_clause())
             .order_by(DeadlineRow.due))
     if team_id is not None:
         stmt = stmt.where(Case.team_id == team_id)
