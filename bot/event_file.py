@@ -10,7 +10,6 @@ from typing import Any
 
 from scheduler.timescales.consistency import check_new_event
 from scheduler.timescales.vocabulary import (
-    DEFAULT_CASE_PATTERN,
     Event,
     EventError,
     check_case_reference,
@@ -21,7 +20,7 @@ from scheduler.timescales.vocabulary import (
 RESERVED = ("case", "type", "at", "id")
 
 
-def parse_event(raw: Any, order: int, case_pattern: str = DEFAULT_CASE_PATTERN) -> Event:
+def parse_event(raw: Any, order: int, case_pattern: str | None = None) -> Event:
     """One event from a decoded JSON object; raises EventError with one sentence."""
     if not isinstance(raw, dict):
         raise EventError('each line must be a JSON object such as {"case": "123456", '
@@ -37,7 +36,7 @@ def parse_event(raw: Any, order: int, case_pattern: str = DEFAULT_CASE_PATTERN) 
 
 
 def read_events(lines: Iterable[str], now: datetime,
-                case_pattern: str = DEFAULT_CASE_PATTERN) -> list[Event]:
+                case_pattern: str | None = None) -> list[Event]:
     """Parse and check every line; the first problem raises EventError naming its line."""
     events: list[Event] = []
     for n, line in enumerate(lines, start=1):
@@ -60,9 +59,25 @@ def read_events(lines: Iterable[str], now: datetime,
     for e in events:
         by_case[e.case].append(e)
     for e in events:
-        others = [o for o in by_case[e.case] if o is not e]
+        if e.type == "event_voided":
+            # A void withdraws what was logged before it: checked against earlier lines
+            # only, so two lines voiding each other (a cycle) cannot both stand.
+            others = [o for o in by_case[e.case] if o.order < e.order]
+            _check_void_target(e, others)
+        else:
+            others = [o for o in by_case[e.case] if o is not e]
         try:
             check_new_event(others, e, now)
         except EventError as err:
             raise EventError(f"line {e.order}: {err}") from None
     return events
+
+
+def _check_void_target(void: Event, earlier: list[Event]) -> None:
+    """Refuse a void naming no event of an earlier line of its case."""
+    target = str(void.fields.get("event_id"))
+    if not any(o.id == target for o in earlier):
+        raise EventError(
+            f'line {void.order}: event_voided names "{target}", which is not an event of case '
+            f"{void.case} on an earlier line: put the event first, then its void."
+        )

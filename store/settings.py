@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import re
 
-# Same default as scheduler.timescales.vocabulary; `store` imports nothing of the project.
-DEFAULT_CASE_PATTERN = r"[A-Za-z0-9]{3,20}"
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -18,7 +17,9 @@ class Settings(BaseSettings):
                               validation_alias=AliasChoices("DATABASE_URL", "database_url"))
     policy_dir: str | None = Field(None, validation_alias=AliasChoices(
         "CASECLOCK_POLICY_DIR", "policy_dir"))
-    case_pattern: str = Field(DEFAULT_CASE_PATTERN, validation_alias=AliasChoices(
+    # None means the default of scheduler.timescales.vocabulary (DEFAULT_CASE_PATTERN), the
+    # one place it is written: `store` imports nothing of the project, so it is not copied.
+    case_pattern: str | None = Field(None, validation_alias=AliasChoices(
         "CASECLOCK_CASE_PATTERN", "case_pattern"))
     slack_bot_token: str | None = Field(None, validation_alias=AliasChoices(
         "SLACK_BOT_TOKEN", "slack_bot_token"))
@@ -28,6 +29,19 @@ class Settings(BaseSettings):
         "SLACK_APP_TOKEN", "slack_app_token"))
     slack_api_url: str = Field("https://slack.com/api/", validation_alias=AliasChoices(
         "SLACK_API_URL", "slack_api_url"))
+
+    @field_validator("case_pattern")
+    @classmethod
+    def _pattern_compiles(cls, v: str | None) -> str | None:
+        # A typo in the pattern should stop start-up with its cause, not fail at first use.
+        if v is not None and v.strip():
+            try:
+                re.compile(v)
+            except re.error as err:
+                raise ValueError(f"CASECLOCK_CASE_PATTERN is not a regular expression: {err}"
+                                 ) from None
+            return v
+        return None
 
     @property
     def slack_configured(self) -> bool:

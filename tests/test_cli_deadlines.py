@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from scheduler.timescales.vocabulary import looks_like_case
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -85,6 +87,8 @@ def test_a_void_line_withdraws_the_event_it_names(tmp_path: Path) -> None:
          (), "not a date and time"),
         ({"case": "Jane Smith", "type": "referral_received", "at": "2026-11-02T10:00",
           "track": "s17"}, (), "not a case reference"),
+        ({"case": "JohnSmith", "type": "referral_received", "at": "2026-11-02T10:00",
+          "track": "s17"}, (), "not a case reference"),
         ({"case": "123456", "type": "referral_received", "at": "2026-12-02T10:00",
           "track": "s17"}, ("--now", "2026-11-04T12:00"), "in the future"),
         ({"case": "123456", "type": "assessment_authorised", "at": "2026-11-02T10:00"}, (),
@@ -102,6 +106,74 @@ def test_bad_events_are_refused_with_one_sentence_and_exit_2(
     assert says in out.stderr and "line 1" in out.stderr
     assert out.stdout == ""
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_custom_case_pattern_is_named_in_the_refusal(tmp_path: Path) -> None:
+    # An authority whose references are two letters and six digits: the refusal names
+    # that shape, not the default's "3-20 letters and digits".
+    env = {"CASECLOCK_CASE_PATTERN": "[A-Z]{2}[0-9]{6}"}
+    f = write_events(tmp_path / "ev.jsonl", {"case": "123456", "type": "contact_received",
+                                             "at": "2026-11-02T10:00"})
+    out = caseclock("deadlines", "--policy", "bexley", "--events", str(f), env=env)
+    assert out.returncode == 2 and out.stdout == ""
+    assert "[A-Z]{2}[0-9]{6}" in out.stderr and "3-20" not in out.stderr
+    write_events(f, {"case": "AB123456", "type": "contact_received", "at": "2026-11-02T10:00"})
+    out = caseclock("deadlines", "--policy", "bexley", "--events", str(f), "--now",
+                    "2026-11-02T12:00", "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    assert {d["case"] for d in json.loads(out.stdout)} == {"AB123456"}
+
+
+def test_looks_like_case_needs_the_pattern_and_a_digit() -> None:
+    # The chat grammar's test for "is this token a case?": words and names never are.
+    assert looks_like_case("123456") and looks_like_case("AB1234")
+    for word in ("Smith", "JohnSmith", "alone", "12", "1234567890123456789012", "12 34"):
+        assert not looks_like_case(word), word
+    assert looks_like_case("AB123456", "[A-Z]{2}[0-9]{6}")
+    assert not looks_like_case("123456", "[A-Z]{2}[0-9]{6}")
+    assert not looks_like_case("ABCDEF", "[A-Z]{6}")  # a digit is needed under any pattern
+
+
+@pytest.mark.parametrize(
+    ("lines", "says"),
+    [
+        # Two lines voiding each other: neither names an event on an earlier line.
+        ([{"id": "a", "case": "123456", "type": "event_voided", "at": "2026-11-03T10:00",
+           "event_id": "b", "reason": "x"},
+          {"id": "b", "case": "123456", "type": "event_voided", "at": "2026-11-03T10:00",
+           "event_id": "a", "reason": "x"}], 'line 1: event_voided names "b"'),
+        # A void dated before the event it withdraws (its line comes after it).
+        ([{"id": "ok", "case": "123456", "type": "contact_received", "at": "2026-11-03T10:00"},
+          {"case": "123456", "type": "event_voided", "at": "2026-11-02T10:00",
+           "event_id": "ok", "reason": "x"}], "line 2: the void at 02/11/2026 10:00 is earlier"),
+    ],
+)
+def test_voids_must_follow_what_they_withdraw(
+    tmp_path: Path, lines: list[dict[str, object]], says: str
+) -> None:
+    f = write_events(tmp_path / "ev.jsonl", *lines)
+    out = caseclock("deadlines", "--policy", "bexley", "--events", str(f), "--now",
+                    "2026-11-04T12:00", "--json")
+    assert out.returncode == 2 and out.stdout == ""
+    assert says in out.stderr, out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_void_of_a_void_on_later_lines_restores_the_event(tmp_path: Path) -> None:
+    f = write_events(
+        tmp_path / "ev.jsonl",
+        {"case": "123456", "type": "referral_received", "at": "2026-11-02T10:00", "track": "s17"},
+        {"id": "auth", "case": "123456", "type": "assessment_authorised",
+         "at": "2026-11-03T10:00"},
+        {"id": "v1", "case": "123456", "type": "event_voided", "at": "2026-11-03T11:00",
+         "event_id": "auth", "reason": "thought it was the wrong case"},
+        {"case": "123456", "type": "event_voided", "at": "2026-11-03T12:00",
+         "event_id": "v1", "reason": "it was the right case"},
+    )
+    out = caseclock("deadlines", "--policy", "working-together-2023", "--events", str(f),
+                    "--now", "2026-11-04T12:00", "--json")
+    assert out.returncode == 0, out.stderr
+    assert {d["rule"]: d["status"] for d in json.loads(out.stdout)}["assessment_45"] == "met"
 
 
 def test_unknown_policy_names_the_known_ones(tmp_path: Path) -> None:

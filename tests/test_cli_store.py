@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from store import repo
+from store.db import open_database
 from tests.test_cli_deadlines import caseclock
 
 
@@ -42,7 +44,7 @@ def test_team_log_and_case_json(env: dict[str, str], tmp_path: Path) -> None:
 
 
 def test_refusals_from_the_store_commands_exit_2_and_store_nothing(
-    env: dict[str, str], tmp_path: Path
+    env: dict[str, str], tmp_path: Path, database_url: str
 ) -> None:
     caseclock("team", "add", "north", "--policy", "bexley", env=env, cwd=tmp_path)
     caseclock("team", "add", "south", "--policy", "suffolk", env=env, cwd=tmp_path)
@@ -55,6 +57,10 @@ def test_refusals_from_the_store_commands_exit_2_and_store_nothing(
         (("log", "123456", "referral_received", "s17", "--team", "north"), "name=value"),
         (("log", "J Smith", "referral_received", "track=s17", "--team", "north"),
          "not a case reference"),
+        # A name of letters only fits "3-20 letters and digits" but is still refused.
+        (("log", "Smith", "referral_received", "track=s17", "--team", "north"),
+         "never a name"),
+        (("log", "JohnSmith", "child_seen", "--team", "north"), "not a case reference"),
         (("log", "123456", "assessment_authorised", "--team", "north"), "cannot be logged"),
         (("log", "123456", "referral_received", "track=s17", "--team", "north", "--at",
           "2999-01-01T10:00"), "in the future"),
@@ -68,6 +74,10 @@ def test_refusals_from_the_store_commands_exit_2_and_store_nothing(
     listed = caseclock("team", "list", env=env, cwd=tmp_path).stdout
     assert "east" not in listed and "north: policy bexley" in listed
     assert caseclock("case", "123456", env=env, cwd=tmp_path).returncode == 2
+    engine, sessions = open_database(database_url)
+    with sessions() as s:
+        assert repo.case_references(s) == [] and repo.count_rows(s)["events"] == 0
+    engine.dispose()
 
 
 def test_run_loads_samples_on_a_first_run_then_answers_commands(tmp_path: Path) -> None:

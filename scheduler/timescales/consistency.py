@@ -57,6 +57,13 @@ def check_new_event(existing: Sequence[Event], new: Event, now: datetime) -> Non
                 f"there is no event {target} on case {new.case}: check the id in the case's "
                 f"timeline (/case {new.case})."
             )
+        withdrawn = next(e for e in existing if e.id == target)
+        if new.at < withdrawn.at:
+            # A withdrawal dated before what it withdraws would rewrite the past unseen.
+            raise EventError(
+                f"the void at {_local(new.at)} is earlier than event {target} it withdraws "
+                f"({_local(withdrawn.at)}): give the void a time at or after it."
+            )
         voids = [e for e in existing if e.id == target and e.type == "event_voided"]
         if target not in live and not voids:
             raise EventError(f"event {target} is already voided: nothing to do.")

@@ -51,6 +51,9 @@ def _t(name: str, meaning: str, **fields: FieldSpec) -> EventType:
 
 _B = FieldSpec(FieldKind.BOOL)
 TRACKS = ("s17", "s47", "early_help")
+# The statutory tracks: before a referral says otherwise, a case is on one of these, so
+# rules limited to early help wait for an early_help referral (timescales.md §4 "Track").
+STATUTORY_TRACKS = ("s17", "s47")
 OUTCOMES = ("nfa", "cin", "cp", "early_help")
 
 EVENT_TYPES: Mapping[str, EventType] = {
@@ -134,7 +137,10 @@ EVENT_TYPES: Mapping[str, EventType] = {
     )
 }
 
-DEFAULT_CASE_PATTERN = r"[A-Za-z0-9]{3,20}"
+# Digits and letters only, 3-20 characters, at least one digit: so a name (Smith,
+# JohnSmith) is refused. The one default of the project: settings leave the pattern unset
+# (None) unless CASECLOCK_CASE_PATTERN is given, and every check falls back to this.
+DEFAULT_CASE_PATTERN = r"(?=.*\d)[A-Za-z0-9]{3,20}"
 _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0", "off"}
 
@@ -155,14 +161,31 @@ class Event:
     order: int = 0  # recording order, breaks ties between events logged for the same instant
 
 
-def check_case_reference(ref: str, pattern: str = DEFAULT_CASE_PATTERN) -> str:
-    """Return `ref` if it is a case reference of the configured shape, else raise EventError."""
-    if not isinstance(ref, str) or not re.fullmatch(pattern, ref):
-        raise EventError(
-            f"'{ref}' is not a case reference: use the authority's own reference "
-            "(3-20 letters and digits, no spaces or names), for example 123456."
-        )
-    return ref
+def looks_like_case(token: str, pattern: str | None = None) -> bool:
+    """True iff `token` is a whole case reference of `pattern` (default: the built-in one)
+    and holds a digit, so a word or a name is never read as a case, whatever the pattern."""
+    return (isinstance(token, str)
+            and re.fullmatch(pattern or DEFAULT_CASE_PATTERN, token) is not None
+            and any(c.isdigit() for c in token))
+
+
+def check_case_reference(ref: str, pattern: str | None = None) -> str:
+    """Return `ref` if it is a case reference of the configured shape, else raise EventError.
+
+    `pattern` is CASECLOCK_CASE_PATTERN when set, else the default. A reference must hold a
+    digit under any pattern, as in the chat grammar, so the CLI and chat accept the same cases.
+    """
+    if looks_like_case(ref, pattern):
+        return ref
+    if pattern is None or pattern == DEFAULT_CASE_PATTERN:
+        shape = "3-20 letters and digits, at least one a digit, no spaces), for example 123456"
+    else:
+        # A custom pattern: name its shape; the default's description or example may not fit.
+        shape = f"the configured shape {pattern}, at least one character a digit)"
+    raise EventError(
+        f"'{ref}' is not a case reference: use the authority's own reference, never a name "
+        f"({shape}."
+    )
 
 
 def parse_instant(value: Any, what: str = "at") -> datetime:
