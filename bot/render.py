@@ -81,6 +81,7 @@ def deadline_json(d: Deadline) -> dict[str, Any]:
         "anchor_at": iso_local(d.anchor_at),
         "hourly": d.hourly,
         "delay_reason": d.delay_reason,
+        "stopped_at": iso_local(d.stopped_at),
     }
 
 

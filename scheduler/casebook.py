@@ -19,7 +19,6 @@ from scheduler.timescales.calendar import WorkingCalendar
 from scheduler.timescales.consistency import check_new_event
 from scheduler.timescales.engine import Deadline, compute_case, effective_events
 from scheduler.timescales.vocabulary import (
-    DEFAULT_CASE_PATTERN,
     Event,
     EventError,
     check_case_reference,
@@ -81,7 +80,7 @@ def deadline_row(d: Deadline) -> DeadlineRow:
     return DeadlineRow(rule=d.rule, seq=d.seq, title=d.title, due=d.due, status=d.status,
                        met_at=d.met_at, met_by_event=d.met_by_event, owner=d.owner,
                        anchor_at=d.anchor_at, hourly=d.hourly, delay_reason=d.delay_reason,
-                       unit=d.unit)
+                       unit=d.unit, stopped_at=d.stopped_at, stopped_by_event=d.stopped_by_event)
 
 
 class Casebook:
@@ -89,11 +88,11 @@ class Casebook:
 
     def __init__(self, sessions: sessionmaker[Session], library: PackLibrary,
                  clock: Callable[[], datetime],
-                 case_pattern: str = DEFAULT_CASE_PATTERN) -> None:
+                 case_pattern: str | None = None) -> None:
         self.sessions = sessions
         self.library = library
         self.clock = clock
-        self.case_pattern = case_pattern
+        self.case_pattern = case_pattern  # None: the vocabulary's default
 
     # --- teams --------------------------------------------------------------------------
 

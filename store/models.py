@@ -132,6 +132,10 @@ class DeadlineRow(Base):
     hourly: Mapped[bool] = mapped_column(Boolean, default=False)
     delay_reason: Mapped[str | None] = mapped_column(Text)
     unit: Mapped[str] = mapped_column(String(16), default="working_days")
+    # Set when a closure (or another cancelling event) came after the due moment: the row
+    # stays overdue, a breach on the record, but is no longer open (see repo.open_deadline_clause).
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    stopped_by_event: Mapped[str | None] = mapped_column(String(16))
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

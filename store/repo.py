@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, func, select
 from sqlalchemy.orm import Session
 
 from store.models import AuditEntry, Case, DeadlineRow, EventRow, Staff, Team
@@ -159,12 +159,14 @@ def list_staff(session: Session) -> Sequence[Staff]:
 
 
 def open_deadline_clause() -> ColumnElement[bool]:
-    """The stored deadlines that still ask something of someone (pending or overdue).
+    """The stored deadlines that still ask something of someone: pending or overdue, and
+    not stopped (an overdue deadline of a since-closed case is a breach, not a task).
 
     Every query for "what is open" goes through here, so the notifier, digests and `/due`
     can never disagree about it.
     """
-    return DeadlineRow.status.in_(("pending", "overdue"))
+    return and_(DeadlineRow.status.in_(("pending", "overdue")),
+                DeadlineRow.stopped_at.is_(None))
 
 
 AWAITING_TYPES = ("assessment_completed", "assessment_authorised", "case_closed", "event_voided")
@@ -200,7 +202,7 @@ def awaiting_authorisation(session: Session,
 
 def open_deadline_rows(session: Session, team_id: int | None = None,
                        worker: str | None = None) -> Sequence[tuple[DeadlineRow, Case]]:
-    """Stored deadlines still open (pending or overdue), with their case."""
+    """Stored deadlines still open (pending or overdue, not stopped), with their case."""
     stmt = (select(DeadlineRow, Case).join(Case, Case.id == DeadlineRow.case_id)
             .where(open_deadline_clause())
             .order_by(DeadlineRow.due))

@@ -48,6 +48,26 @@ def test_deadlines_json_for_a_section_47_referral(tmp_path: Path) -> None:
         assert {"case", "rule", "seq", "title", "due", "status", "met_at"} <= d.keys()
 
 
+def test_deadlines_json_keeps_a_breach_missed_before_the_case_closed(tmp_path: Path) -> None:
+    # Bexley: the child was to be visited by Mon 9 Nov 2026; the case closed Thu 12 Nov.
+    f = write_events(
+        tmp_path / "ev.jsonl",
+        {"case": "123456", "type": "referral_received", "at": "2026-11-02T10:00", "track": "s17"},
+        {"case": "123456", "type": "allocated", "at": "2026-11-02T11:00", "worker": "jo"},
+        {"case": "123456", "type": "case_closed", "at": "2026-11-12T10:00", "reason": "moved"},
+    )
+    out = caseclock("deadlines", "--policy", "bexley", "--events", str(f),
+                    "--now", "2026-11-20T12:00", "--json")
+    assert out.returncode == 0, out.stderr
+    got = {d["rule"]: d for d in json.loads(out.stdout)}
+    assert got["child_visited"]["status"] == "overdue"
+    assert got["child_visited"]["stopped_at"] == "2026-11-12T10:00:00+00:00"
+    # Not yet due when the case closed: no longer applies.
+    assert got["assessment_initial_15"]["status"] == "cancelled"
+    assert got["assessment_initial_15"]["stopped_at"] is None
+    assert got["allocation"]["status"] == "met" and got["allocation"]["stopped_at"] is None
+
+
 def test_deadlines_table_uses_uk_dates_and_weekdays(tmp_path: Path) -> None:
     f = write_events(tmp_path / "ev.jsonl",
                      {"case": "AB1234", "type": "referral_received", "at": "2026-11-02T10:00",

@@ -133,6 +133,80 @@ def test_case_closed_cancels_everything_not_yet_met() -> None:
     assert got == {"seen": "met", "assessment_45": "cancelled"}
 
 
+def test_closure_after_the_due_day_keeps_the_breach_but_stops_chasing_it() -> None:
+    # Referral Mon 2 Nov 2026; child to be seen within 5 WD, by Mon 9 Nov. Closed Wed 11 Nov.
+    p = pack(rule("seen", {"unit": "working_days", "count": 5}, "referral_received",
+                  "child_seen"))
+    ref = ev("referral_received", at(2026, 11, 2), track="s17")
+    closed = ev("case_closed", at(2026, 11, 11), reason="moved out of area")
+    d = one(p, [ref, closed], at(2026, 11, 20))
+    assert (d.status, d.stopped_at, d.stopped_by_event) == ("overdue", closed.at, closed.id)
+    assert not d.open  # no reminders, digests or escalations for a closed case
+    # Closed on the due day itself, before its end: the deadline never fell due, cancelled.
+    on_the_day = ev("case_closed", at(2026, 11, 9, 23, 59), reason="nfa")
+    d = one(p, [ref, on_the_day], at(2026, 11, 20))
+    assert (d.status, d.stopped_at, d.open) == ("cancelled", None, False)
+
+
+def test_a_rule_cancelled_after_its_due_moment_stays_overdue_and_stopped() -> None:
+    # ICPC within 15 WD of the strategy discussion Mon 2 Nov 2026: by Mon 23 Nov. The s47
+    # outcome "no conference needed" came on Wed 25 Nov, after the conference was due.
+    p = pack(rule("icpc_15", {"unit": "working_days", "count": 15}, "strategy_discussion_held",
+                  "icpc_held",
+                  cancelled_by=[{"event": "s47_outcome", "where": {"icpc_required": False}}]))
+    sd = ev("strategy_discussion_held", at(2026, 11, 2))
+    late = ev("s47_outcome", at(2026, 11, 25), icpc_required=False)
+    d = one(p, [sd, late], at(2026, 11, 30))
+    assert d.status == "overdue" and d.stopped_by_event == late.id and not d.open
+
+
+def test_day_rule_met_at_23_59_59_on_the_due_day_is_met_and_at_midnight_late() -> None:
+    # Referral Mon 2 Nov 2026, 5 WD: due end of Mon 9 Nov, 23:59:59 London time.
+    p = pack(rule("seen", {"unit": "working_days", "count": 5}, "referral_received",
+                  "child_seen"))
+    ref = ev("referral_received", at(2026, 11, 2), track="s17")
+    last_second = ev("child_seen", at(2026, 11, 9, 23, 59).replace(second=59))
+    assert one(p, [ref, last_second], at(2026, 11, 12)).status == "met"
+    midnight = ev("child_seen", at(2026, 11, 10, 0, 0))
+    assert one(p, [ref, midnight], at(2026, 11, 12)).status == "met_late"
+    # In summer time too: the end of the day is 23:59:59 BST, not GMT.
+    ref_bst = ev("referral_received", at(2026, 6, 1), track="s17")
+    bst_last = ev("child_seen", at(2026, 6, 8, 23, 59).replace(second=59))
+    assert one(p, [ref_bst, bst_last], at(2026, 6, 12)).status == "met"
+    assert one(p, [ref_bst, ev("child_seen", at(2026, 6, 9, 0, 0))],
+               at(2026, 6, 12)).status == "met_late"
+
+
+def test_one_working_day_over_christmas_2027_and_new_year_2028() -> None:
+    # 25 Dec 2027 is a Saturday: Christmas moves to Mon 27 and Boxing Day to Tue 28 Dec.
+    p = pack(rule("referral_decision", {"unit": "working_days", "count": 1}, "contact_received",
+                  "referral_received"))
+    d = one(p, [ev("contact_received", at(2027, 12, 24, 16))], at(2027, 12, 24, 17))
+    assert local(d) == "2027-12-29T23:59:59+00:00"  # Wed 29 Dec
+    # 1 Jan 2028 is a Saturday: the substitute bank holiday is Mon 3 Jan.
+    d = one(p, [ev("contact_received", at(2027, 12, 31, 16))], at(2027, 12, 31, 17))
+    assert local(d) == "2028-01-04T23:59:59+00:00"  # Tue 4 Jan
+
+
+def test_before_any_referral_early_help_rules_wait_and_statutory_ones_apply() -> None:
+    # A contact, then allocation, with no referral yet: the case is heading for a statutory
+    # assessment, so rules for early help alone do not start.
+    eh = rule("eh_family_contact", {"unit": "working_days", "count": 3}, "allocated",
+              "family_contacted", tracks=["early_help"])
+    s47 = rule("s47_visit", {"unit": "working_days", "count": 1}, "allocated", "child_seen",
+               tracks=["s47"])
+    anyone = rule("any_visit", {"unit": "working_days", "count": 8}, "allocated", "child_seen",
+                  tracks="any")
+    p = pack(eh, s47, anyone)
+    events = [ev("contact_received", at(2026, 11, 2, 10)),
+              ev("allocated", at(2026, 11, 2, 11), worker="jo")]
+    assert {d.rule for d in deadlines(p, events, at(2026, 11, 3, 9))} == {"s47_visit",
+                                                                        "any_visit"}
+    events.append(ev("referral_received", at(2026, 11, 3, 10), track="early_help"))
+    assert {d.rule for d in deadlines(p, events, at(2026, 11, 3, 11))} == {"eh_family_contact",
+                                                                         "any_visit"}
+
+
 def test_a_new_referral_after_closure_starts_fresh_deadlines() -> None:
     p = pack(WD45)
     events = [ev("referral_received", at(2026, 9, 1), track="s17"),
@@ -194,11 +268,13 @@ def test_recurring_reviews_after_10_then_25_then_every_5_until_authorised() -> N
         (3, "2026-10-13", "overdue"),   # 30 WD
         (4, "2026-10-20", "pending"),   # 35 WD: the next one, nothing further yet
     ]
-    events.append(ev("assessment_authorised", at(2026, 10, 16)))
-    got = [(d.seq, d.status) for d in deadlines(p, events, at(2026, 11, 30))]
-    # Authorised Fri 16 Oct: review 3 (overdue) and review 4 (in flight) no longer apply,
-    # and no review 5 is generated.
-    assert got == [(1, "met"), (2, "met_late"), (3, "cancelled"), (4, "cancelled")]
+    auth = ev("assessment_authorised", at(2026, 10, 16))
+    events.append(auth)
+    got = [(d.seq, d.status, d.stopped_at, d.open) for d in deadlines(p, events, at(2026, 11, 30))]
+    # Authorised Fri 16 Oct: review 3, missed on Tue 13 Oct, stays missed but is stopped;
+    # review 4 (due Tue 20 Oct, still in flight) no longer applies; no review 5.
+    assert got == [(1, "met", None, False), (2, "met_late", None, False),
+                   (3, "overdue", auth.at, False), (4, "cancelled", None, False)]
 
 
 def test_each_anchor_gives_its_own_deadline_for_each_agency() -> None:

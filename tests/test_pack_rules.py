@@ -192,6 +192,16 @@ def test_ny_early_help_rules_do_not_apply_to_section_17() -> None:
     assert "assessment_45" in rules  # the statutory baseline is inherited
 
 
+def test_ny_early_help_rules_wait_for_an_early_help_referral() -> None:
+    # A contact Mon 2 Nov 2026 10:00, allocated at 11:00, no referral yet: the contact's
+    # one-working-day decision is running, but no early-help contact or visit is due.
+    events = [ev("contact_received", at(2026, 11, 2, 10)),
+              ev("allocated", at(2026, 11, 2, 11), worker="jo")]
+    rules = {d.rule for d in run(NY, events, at(2026, 11, 3, 9))}
+    assert "referral_decision" in rules and "child_seen_initial_visit" in rules
+    assert not {r for r in rules if r.startswith("eh_")}
+
+
 # --- relational-practice ------------------------------------------------------------------
 
 RP = "relational-practice"
@@ -387,10 +397,15 @@ def test_mw_regular_reviews_after_10_and_25_working_days_then_weekly() -> None:
     assert got == [(1, "2026-11-18"), (2, "2026-12-09"), (3, "2026-12-16"),
                    (4, "2026-12-23"), (5, "2027-01-04")]
     assert LIBRARY.get(MW).rule("assessment_review").checklist == "assessment-review"
-    events.append(ev("assessment_authorised", at(2026, 12, 10)))
-    got = [(d.seq, d.status) for d in run(MW, events, at(2027, 1, 1))
+    auth = ev("assessment_authorised", at(2026, 12, 10))
+    events.append(auth)
+    got = [(d.seq, d.status, d.stopped_at) for d in run(MW, events, at(2027, 1, 1))
            if d.rule == "assessment_review"]
-    assert got == [(1, "cancelled"), (2, "cancelled"), (3, "cancelled")]
+    # "Stops when the assessment is authorised" (Thu 10 Dec): the reviews missed on 18 Nov
+    # and 9 Dec stay missed, stopped; the one due Wed 16 Dec no longer applies.
+    assert got == [(1, "overdue", auth.at), (2, "overdue", auth.at), (3, "cancelled", None)]
+    assert not any(d.open for d in run(MW, events, at(2027, 1, 1))
+                   if d.rule == "assessment_review")
 
 
 def test_mw_prebirth_assessment_four_weeks_before_delivery() -> None:

@@ -202,3 +202,56 @@ def test_unique_event_ids_are_enforced_by_the_database(casebook: Casebook, team:
         assert case is not None
         s.add(EventRow(id=r.event_id, case_id=case.id, type="child_seen",
                        at=at(2026, 11, 3), fields={}, recorded_by="x", source="cli"))
+
+
+def test_a_closure_after_a_missed_visit_keeps_it_overdue_stopped_and_out_of_open_queries(
+    casebook: Casebook, team: str
+) -> None:
+    # Bexley: child visited within 5 WD of the referral Mon 2 Nov 2026, so by Mon 9 Nov.
+    # Closed Thu 12 Nov with the visit missed: the breach stays, nobody is chased for it.
+    casebook.log("123456", "referral_received", at(2026, 11, 2), {"track": "s17"},
+                 actor="jo", source="cli", team=team)
+    assert ("child_visited", 1) in open_keys(casebook)
+    closed = casebook.log("123456", "case_closed", at(2026, 11, 12), {"reason": "moved away"},
+                          actor="jo", source="cli")
+    with casebook.sessions() as s:
+        row = s.scalar(select(DeadlineRow).where(DeadlineRow.rule == "child_visited"))
+        assert row is not None
+        assert (row.status, row.stopped_at, row.stopped_by_event) == (
+            "overdue", at(2026, 11, 12), closed.event_id)
+    assert open_keys(casebook) == set()  # every open query goes through one clause
+
+
+def open_keys(cb: Casebook) -> set[tuple[str, int]]:
+    with cb.sessions() as s:
+        return {(d.rule, d.seq) for d, _ in repo.open_deadline_rows(s)}
+
+
+def test_recomputing_every_case_leaves_the_stored_rows_identical(
+    casebook: Casebook, team: str, clock: FakeClock
+) -> None:
+    casebook.add_team("south", "medway", actor="admin")
+    casebook.log("123456", "referral_received", at(2026, 11, 2), {"track": "s17"},
+                 actor="jo", source="cli", team=team)
+    casebook.log("123456", "child_seen", at(2026, 11, 4), {"alone": "yes"}, actor="jo",
+                 source="cli")
+    casebook.log("654321", "referral_received", at(2026, 10, 1), {"track": "s47"},
+                 actor="jo", source="cli", team="south")
+    casebook.log("654321", "assessment_started", at(2026, 10, 2), {}, actor="jo", source="cli")
+    casebook.log("654321", "case_closed", at(2026, 11, 20), {"reason": "nfa"}, actor="jo",
+                 source="cli")
+
+    def stored() -> list[tuple[object, ...]]:
+        with casebook.sessions() as s:
+            return sorted(
+                (d.case_id, d.rule, d.seq, d.title, d.due, d.status, d.met_at, d.met_by_event,
+                 d.owner, d.anchor_at, d.hourly, d.delay_reason, d.unit, d.stopped_at,
+                 d.stopped_by_event)
+                for d in s.scalars(select(DeadlineRow)))
+
+    first = stored()
+    assert any(r[13] is not None for r in first)  # the closed case has stopped reviews
+    assert casebook.recompute_all() == 2
+    assert stored() == first
+    assert casebook.recompute_all() == 2
+    assert stored() == first

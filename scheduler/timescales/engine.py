@@ -6,7 +6,11 @@ Conventions (timescales.md §1-3) in one place:
 - a deadline is met by the first matching event after its anchor (for `match: nth`, the
   seq-th), and met on time when that event's `at` is at or before `due`;
 - a rule's own cancelling events, a `case_closed` and, for recurring rules, a stopping event
-  cancel every deadline that was not met before them.
+  cancel every deadline not met before them whose due moment they came at or before; one
+  already overdue when they came stays `overdue` (a missed timescale is never erased) but is
+  stopped: it records the stopping event and is no longer open, so nobody is chased for it;
+- a rule limited to tracks applies on the latest referral's track; before any referral, only
+  rules for a statutory track (s17, s47) or any track apply: early help waits for its referral.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any, Literal
 
 from .calendar import WorkingCalendar, add_months, end_of_day_utc, local_date
 from .rules import Match, Pack, Rule, Unit
-from .vocabulary import Event
+from .vocabulary import STATUTORY_TRACKS, Event
 
 Status = Literal["pending", "overdue", "met", "met_late", "cancelled"]
 STATUSES: tuple[Status, ...] = ("pending", "overdue", "met", "met_late", "cancelled")
@@ -44,11 +48,15 @@ class Deadline:
     hourly: bool
     delay_reason: str | None = None
     unit: str = "working_days"  # how the rule counts, so views can say "day 9 of 10" its way
+    # Set when a cancelling event came after the due moment: the deadline stays overdue
+    # (missed) but is stopped, e.g. a case closed with its assessment already late.
+    stopped_at: datetime | None = None
+    stopped_by_event: str | None = None
 
     @property
     def open(self) -> bool:
-        """True while the deadline still asks something of someone."""
-        return self.status in ("pending", "overdue")
+        """True while the deadline still asks something of someone (not met, not stopped)."""
+        return self.status in ("pending", "overdue") and self.stopped_at is None
 
 
 def effective_events(events: Iterable[Event], now: datetime) -> list[Event]:
@@ -213,10 +221,15 @@ class _Builder:
         met: Event | None, cancel: Event | None,
     ) -> Deadline:
         status: Status
+        stop: Event | None = None
         if met is not None and (cancel is None or (met.at, met.order) <= (cancel.at, cancel.order)):
             status = "met" if met.at <= due else "met_late"
-        elif cancel is not None:
+        elif cancel is not None and cancel.at <= due:
             status, met = "cancelled", None
+        elif cancel is not None:
+            # Already overdue when cancelled: still missed (a breach stays on the record),
+            # but stopped, so no one is reminded about a closed case.
+            status, met, stop = "overdue", None, cancel
         else:
             status, met = ("pending" if self.now <= due else "overdue"), None
         return Deadline(
@@ -234,12 +247,22 @@ class _Builder:
             hourly=rule.hourly,
             delay_reason=self.reasons.get(rule.id),
             unit=rule.due.unit.value,
+            stopped_at=stop.at if stop is not None else None,
+            stopped_by_event=stop.id if stop is not None else None,
         )
 
+    def applies(self, rule: Rule) -> bool:
+        """Whether the rule's tracks admit this case (timescales.md §4 "Track")."""
+        if rule.tracks == "any":
+            return True
+        if self.case.track is None:
+            # No referral yet: the case is heading for a statutory assessment unless a
+            # referral says early help, so early-help-only rules wait for that referral.
+            return any(t in STATUTORY_TRACKS for t in rule.tracks)
+        return self.case.track in rule.tracks
+
     def rule(self, rule: Rule) -> list[Deadline]:
-        if rule.tracks != "any" and self.case.track is not None and (
-            self.case.track not in rule.tracks
-        ):
+        if not self.applies(rule):
             return []
         anchors = _anchors(rule, self.case)
         if not anchors:
