@@ -239,6 +239,11 @@ def test_policy_check_names_file_rule_and_field_of_a_typo(tmp_path: Path) -> Non
         "working_days", "workdays"), encoding="utf-8")
     out = caseclock("policy", "check", str(bad))
     assert out.returncode == 2 and "due.unit" in out.stderr and "workdays" in out.stderr
+    bad.write_text(bad.read_text().replace("workdays", "working_days").replace(
+        "{event: child_seen}", "{event: child_seen, where: {alone: ture}}"), encoding="utf-8")
+    out = caseclock("policy", "check", str(bad))
+    assert out.returncode == 2 and "met_by[0].where.alone" in out.stderr
+    assert "'ture'" in out.stderr and "true or false" in out.stderr
 
 
 def test_an_authority_adds_a_pack_without_code(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from scheduler.packs import BUILTIN_DIR, CHECKLISTS_FILE, PackLibrary
+from scheduler.timescales.rules import PackError, parse_pack_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = Path(os.environ.get("CASECLOCK_SEEDS_DIR", ROOT.parent / "shared" / "seeds"))
@@ -82,3 +83,62 @@ def test_every_rule_id_of_the_spec_is_in_the_resolved_pack(pack: str) -> None:
 
 def test_every_built_in_pack_is_checked() -> None:
     assert {f.stem for f in PACK_FILES} == set(EXPECTED)
+
+
+def _pack_with(**rule_changes: object) -> dict[str, object]:
+    rule: dict[str, object] = {
+        "id": "child_seen_local", "title": "Child seen within 4 working days",
+        "due": {"unit": "working_days", "count": 4},
+        "anchor": {"event": "referral_received"},
+        "met_by": [{"event": "child_seen"}], "owner": "worker",
+        "source": {"document": "mine.txt", "quote": "the child must be seen within four days"},
+    }
+    rule.update(rule_changes)
+    return {"name": "mine", "title": "Mine", "rules": [rule]}
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        # A typo'd boolean is read by YAML as the text "ture": the rule could never be met.
+        ({"met_by": [{"event": "child_seen", "where": {"alone": "ture"}}]},
+         "met_by[0].where.alone: 'ture' is not a value of child_seen's alone: use true or false"),
+        ({"met_by": [{"event": "child_seen", "where": {"home_visited": "true"}}]},
+         "use true or false"),
+        ({"anchor": {"event": "referral_received", "where": {"track": "S47"}}},
+         "anchor.where.track: 'S47' is not a value of referral_received's track: use one of "
+         "s17, s47, early_help"),
+        ({"cancelled_by": [{"event": "assessment_completed", "where": {"outcome": "closed"}}]},
+         "cancelled_by[0].where.outcome"),
+        ({"cancelled_by": [{"event": "s47_outcome", "where": {"icpc_required": 0}}]},
+         "use true or false"),
+        ({"anchor": {"event": "management_decision", "where": {"seen_by_day": True}}},
+         "use a whole number"),
+        ({"anchor": {"event": "extension_agreed", "where": {"until": "2027-01-29"}}},
+         "is a date, which a rule cannot match on"),
+        ({"source": {"document": "", "quote": "the child must be seen within four days"}},
+         "is not a procedure's file name"),
+        ({"source": {"document": "procedure", "quote": "the child must be seen within four days"}},
+         "ending in .txt, .md, .pdf"),
+        ({"source": {"document": "seeds/mine.docx",
+                     "quote": "the child must be seen within four days"}},
+         "is not a procedure's file name"),
+    ],
+)
+def test_a_pack_condition_or_source_that_can_never_be_right_is_refused(
+    changes: dict[str, object], says: str
+) -> None:
+    with pytest.raises(PackError) as err:
+        parse_pack_file("mine.yaml", _pack_with(**changes), {})
+    assert says in str(err.value)
+    assert "mine.yaml" in str(err.value) and "child_seen_local" in str(err.value)
+
+
+@pytest.mark.parametrize("document", ["mine.txt", "Procedure v2.PDF", "notes.md"])
+def test_well_formed_conditions_and_documents_are_accepted(document: str) -> None:
+    pf = parse_pack_file("mine.yaml", _pack_with(
+        met_by=[{"event": "child_seen", "where": {"alone": True}}],
+        anchor={"event": "referral_received", "where": {"track": "s47"}},
+        source={"document": document, "quote": "the child must be seen within four days"}),
+        {})
+    assert pf.rules[0].met_by[0].where == {"alone": True}

@@ -40,11 +40,29 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+DOCUMENT_SUFFIXES = (".txt", ".md", ".pdf")
+
+
 class Source(_Model):
     """Where a rule comes from: the procedure's file under shared/seeds and its sentence."""
 
     document: str
     quote: str = Field(min_length=10)
+
+    @field_validator("document")
+    @classmethod
+    def _document(cls, v: str) -> str:
+        # Existence cannot be checked here (no I/O; an authority's seeds live elsewhere);
+        # the quote test checks the built-ins. A practice lead must at least be told a file.
+        name = v.strip()
+        stem, dot, suffix = name.rpartition(".")
+        if (not stem or not dot or f".{suffix.lower()}" not in DOCUMENT_SUFFIXES
+                or "/" in name or "\\" in name):
+            raise ValueError(
+                f"'{v}' is not a procedure's file name: give the file's name, ending in "
+                f"{', '.join(DOCUMENT_SUFFIXES)}, for example my-procedure.txt"
+            )
+        return name
 
 
 class CountFrom(_Model):
@@ -211,11 +229,33 @@ def _check_fields(where: str, event: str, fields: Iterable[str]) -> None:
             )
 
 
+def _check_values(where: str, event: str, conditions: Mapping[str, Scalar]) -> None:
+    """Each `where` value must be one the field can hold, or the condition never matches."""
+    known = EVENT_TYPES[event].fields
+    for name, value in conditions.items():
+        spec = known[name]
+        if spec.kind is FieldKind.BOOL:
+            ok, want = isinstance(value, bool), "true or false"
+        elif spec.kind is FieldKind.CHOICE:
+            ok, want = value in spec.choices, f"one of {', '.join(spec.choices)}"
+        elif spec.kind is FieldKind.INT:
+            ok, want = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+        elif spec.kind is FieldKind.DATE:
+            raise PackError(f"{where}.{name}: {event}'s {name} is a date, which a rule cannot "
+                            "match on: remove the condition")
+        else:
+            ok, want = isinstance(value, str) and bool(value.strip()), "some text"
+        if not ok:
+            raise PackError(f"{where}.{name}: {value!r} is not a value of {event}'s {name}: "
+                            f"use {want}")
+
+
 def _check_rule(path: str, rule: Rule, checklists: Mapping[str, Checklist]) -> None:
     at = f"{path}: rule {rule.id}"
     for i, ev in enumerate(rule.anchor.events):
         _check_event(f"{at}, field anchor.events[{i}]", ev)
         _check_fields(f"{at}, field anchor.where", ev, rule.anchor.where)
+        _check_values(f"{at}, field anchor.where", ev, rule.anchor.where)
     for key, matches in (
         ("met_by", rule.met_by),
         ("cancelled_by", rule.cancelled_by),
@@ -224,6 +264,7 @@ def _check_rule(path: str, rule: Rule, checklists: Mapping[str, Checklist]) -> N
         for i, m in enumerate(matches):
             _check_event(f"{at}, field {key}[{i}].event", m.event)
             _check_fields(f"{at}, field {key}[{i}].where", m.event, m.where)
+            _check_values(f"{at}, field {key}[{i}].where", m.event, m.where)
             _check_fields(f"{at}, field {key}[{i}].same", m.event, m.same)
             for ev in rule.anchor.events:
                 _check_fields(f"{at}, field {key}[{i}].same (anchor {ev})", ev, m.same)
