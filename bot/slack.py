@@ -1,13 +1,16 @@
 """Slack transport (slack-bolt): slash commands, the logging modal, the App Home tab.
 
 Bolt verifies every request's signature (with Slack's 5-minute replay window) before any
-listener reads it. Commands are acknowledged at once and carried out in lazy listeners; the
-reply is ephemeral, through the command's response_url. A retried delivery never stores an
-event twice: the command's trigger_id is the event's request id in the store.
+listener reads it. Every listener acknowledges at once and does its work (the store, a
+recompute, a reply, a view) in a lazy listener afterwards: Slack gives up after 3 seconds,
+and a slow Slack API must never slow the acknowledgement. Replies are ephemeral, through the
+command's response_url. A retried delivery never stores an event twice: the command's
+trigger_id (a modal's view id) is the event's request id in the store.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections import OrderedDict
@@ -20,9 +23,12 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from slack_bolt import App as BoltApp
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
-from bot.commands.handler import CommandHandler
+from bot.commands.grammar import parse
+from bot.commands.handler import NOT_IN_DIRECTORY, CommandHandler
 from bot.directory import Actor, Directory
+from bot.slack_home import home_view
 from scheduler.casebook import Casebook
 from scheduler.prompt_actions import set_ticks, snooze
 from scheduler.timescales.calendar import LONDON
@@ -78,13 +84,16 @@ class _Seen:
             return True
 
 
-def _modal(command: str) -> dict[str, Any]:
+def _modal(command: str, channel: str | None = None) -> dict[str, Any]:
+    """The logging modal, preset to `command`'s event; `channel` is where to confirm it."""
     options: list[dict[str, Any]] = [
         {"text": {"type": "plain_text", "text": label}, "value": value}
         for value, label in MODAL_EVENTS]
     initial = next((o for o in options if f"/{o['value']}" == command), options[0])
     return {
         "type": "modal", "callback_id": MODAL_ID,
+        # Slack hands private_metadata back on submission: the channel the command came from.
+        "private_metadata": json.dumps({"channel": channel} if channel else {}),
         "title": {"type": "plain_text", "text": "Log for a case"},
         "submit": {"type": "plain_text", "text": "Log it"},
         "blocks": [
@@ -136,14 +145,58 @@ def modal_to_command(values: dict[str, Any]) -> tuple[str, str]:
     return "/case", " ".join(x for x in (case, what, when, tail) if x)
 
 
+def reply_blocks(text: str) -> list[dict[str, Any]]:
+    """A reply as Block Kit: its headline, then the rest as a monospace block so timelines and
+    tables keep their columns. Text is escaped (&, <, >) so nothing a person typed turns
+    into a mention or a link."""
+    def esc(t: str) -> str:
+        return t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    head, _, rest = text.partition("\n")
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": esc(head)[:2900]}}]
+    body = esc(rest.strip("\n"))
+    while body and len(blocks) < 20:  # Slack's limits: 3,000 characters a section
+        chunk, body = body[:2800], body[2800:]
+        blocks.append({"type": "section", "text": {"type": "mrkdwn",
+                                                   "text": f"```{chunk}```"}})
+    return blocks
+
+
+def _metadata_channel(view: dict[str, Any]) -> str | None:
+    """The invoking channel carried in a logging modal's private_metadata, if any."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return None
+    channel = meta.get("channel") if isinstance(meta, dict) else None
+    return str(channel) if channel else None
+
+
+def confirm(client: WebClient, user: str, channel: str | None, text: str) -> None:
+    """Tell one person privately: ephemeral in the channel they worked in, else a direct
+    message (the bot cannot post ephemerally where it is not a member, nor to a user id)."""
+    if channel and not channel.startswith(("U", "W")):
+        try:
+            client.chat_postEphemeral(channel=channel, user=user, text=text)
+            return
+        except SlackApiError as err:
+            log.info("ephemeral refused in %s (%s): sending a direct message", channel,
+                     err.response.get("error"))
+    client.chat_postMessage(channel=user, text=text)
+
+
 def build_slack_app(settings: Settings, handler: CommandHandler, directory: Directory,
                     client: WebClient | None = None) -> BoltApp:
     """The Bolt app with every listener; `client` points at Slack or a local mock."""
     client = client or WebClient(token=settings.slack_bot_token,
                                  base_url=settings.slack_api_url.rstrip("/") + "/")
-    # process_before_response=True runs the (instant) ack in the request's own thread; with
-    # False, Bolt runs it on the listener pool behind the slow work and polls every 10 ms.
-    # The slow work (store, recompute, reply) still runs on the pool as lazy listeners.
+    # process_before_response=True is Bolt's setting for FaaS; here it is kept because it
+    # runs each listener's ack function in the request's own thread and answers as soon as
+    # it returns. With False, Bolt queues the ack function on the same pool as the lazy work
+    # and polls every 10 ms for it, so under a burst the acknowledgements wait behind the
+    # stores and replies. Every ack function below is therefore instant (parsing at most) and
+    # every slow step runs on the pool as a lazy listener.
     app = BoltApp(token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret,
                   client=client, token_verification_enabled=False,
                   request_verification_enabled=True, process_before_response=True,
@@ -168,14 +221,27 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
     def ack_now(ack: Callable[..., None]) -> None:
         ack()
 
+    def lazy_action(action_id: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+        """Register a button's listener to run after an instant ack (it may ack() again:
+        in a lazy listener that is a no-op)."""
+        def register(func: Callable[..., None]) -> Callable[..., None]:
+            app.action(action_id)(ack=ack_now, lazy=[func])
+            return func
+        return register
+
     def run_command(body: dict[str, Any], respond: Callable[..., Any],
                     client: WebClient) -> None:
         command, text = body.get("command", ""), body.get("text", "") or ""
         user = body.get("user_id")
-        if not text.strip() and command != "/due":
-            client.views_open(trigger_id=body["trigger_id"], view=_modal(command))
-            return
         actor = actor_of(user)
+        if not text.strip() and command != "/due":
+            if actor is None:  # refused before the modal: nothing to fill in, nothing stored
+                respond(text=NOT_IN_DIRECTORY, blocks=reply_blocks(NOT_IN_DIRECTORY),
+                        response_type="ephemeral")
+                return
+            client.views_open(trigger_id=body["trigger_id"],
+                              view=_modal(command, body.get("channel_id")))
+            return
         reply = handler.handle(actor, command, text, source=f"slack:{user}",
                                request_id=body.get("trigger_id"))
         log.info("command %s from %s: %s", command, user, "ok" if reply.ok else "refused")
@@ -189,29 +255,43 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
                 respond(text="Nothing was posted: a case can only be shared in its team's "
                              "own channel.", response_type="ephemeral")
             return
-        respond(text=reply.text, response_type="ephemeral")
+        respond(text=reply.text, blocks=reply_blocks(reply.text), response_type="ephemeral")
 
     for name in COMMANDS:
         app.command(name)(ack=ack_now, lazy=[run_command])
 
-    @app.view(MODAL_ID)
-    def submit_modal(ack: Callable[..., None], body: dict[str, Any], client: WebClient) -> None:
-        values = body["view"]["state"]["values"]
-        command, text = modal_to_command(values)
+    def check_modal(ack: Callable[..., None], body: dict[str, Any]) -> None:
+        # Slack shows errors only from the acknowledgement, so the grammar's checks (case
+        # reference, dates) answer here; they parse and touch neither store nor network.
+        command, text = modal_to_command(body["view"]["state"]["values"])
+        now = handler.clock()
+        try:
+            intent = parse(command, text, now)
+            for draft in intent.events:
+                if draft.at > now:  # the store would refuse it too, after the modal closed
+                    raise EventError(f"{draft.at.astimezone(LONDON):%d/%m/%Y %H:%M} is in the "
+                                     "future: log what has happened, with a time up to now.")
+        except EventError as err:
+            block = "day" if "date" in str(err) or "future" in str(err) else "case"
+            ack(response_action="errors", errors={block: str(err)[:150]})
+            return
+        ack()
+
+    def store_modal(body: dict[str, Any], client: WebClient) -> None:
+        command, text = modal_to_command(body["view"]["state"]["values"])
         user = body["user"]["id"]
         reply = handler.handle(actor_of(user), command, text, source=f"slack:{user}",
                                request_id=body["view"].get("id"))
-        if not reply.ok:
-            ack(response_action="errors", errors={"case": reply.text[:150]})
-            return
-        ack()
-        client.chat_postEphemeral(channel=user, user=user, text=reply.text)
+        log.info("modal from %s: %s", user, "ok" if reply.ok else "refused")
+        confirm(client, user, _metadata_channel(body["view"]), reply.text)
+
+    app.view(MODAL_ID)(ack=check_modal, lazy=[store_modal])
 
     def _parts(value: str) -> tuple[str, str, int, str, list[str]]:
         case, rule, seq, stage, *rest = value.split("|")
         return case, rule, int(seq), stage, rest
 
-    @app.action("caseclock_log_it")
+    @lazy_action("caseclock_log_it")
     def log_it(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
                client: WebClient) -> None:
         ack()
@@ -220,7 +300,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         view["blocks"][0]["element"]["initial_value"] = case
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    @app.action("caseclock_reason")
+    @lazy_action("caseclock_reason")
     def reason(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
                client: WebClient) -> None:
         ack()
@@ -234,21 +314,27 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
                         "element": {"type": "plain_text_input", "action_id": "v",
                                     "multiline": True}}]})
 
-    @app.view(REASON_ID)
-    def submit_reason(ack: Callable[..., None], body: dict[str, Any],
-                      client: WebClient) -> None:
+    def check_reason(ack: Callable[..., None], body: dict[str, Any]) -> None:
+        case, rule, _seq, _stage, _ = _parts(body["view"]["private_metadata"])
+        text = (body["view"]["state"]["values"]["reason"]["v"].get("value") or "").strip()
+        try:  # parsing only: the store's answer comes after the acknowledgement
+            parse("/case", f"{case} reason {rule} {text}", handler.clock())
+        except EventError as err:
+            ack(response_action="errors", errors={"reason": str(err)[:150]})
+            return
+        ack()
+
+    def submit_reason(body: dict[str, Any], client: WebClient) -> None:
         case, rule, _seq, _stage, _ = _parts(body["view"]["private_metadata"])
         text = (body["view"]["state"]["values"]["reason"]["v"].get("value") or "").strip()
         user = body["user"]["id"]
         reply = handler.handle(actor_of(user), "/case", f"{case} reason {rule} {text}",
                                source=f"slack:{user}", request_id=body["view"].get("id"))
-        if not reply.ok:
-            ack(response_action="errors", errors={"reason": reply.text[:150]})
-            return
-        ack()
-        client.chat_postEphemeral(channel=user, user=user, text=reply.text)
+        confirm(client, user, None, reply.text)  # a prompt's modal: the answer comes by DM
 
-    @app.action("caseclock_snooze")
+    app.view(REASON_ID)(ack=check_reason, lazy=[submit_reason])
+
+    @lazy_action("caseclock_snooze")
     def snooze_prompt(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
                       respond: Callable[..., Any]) -> None:
         ack()
@@ -269,7 +355,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         respond(text=f"Snoozed: it comes back {local:%a} {local.day} {local:%b} at "
                      f"{local:%H:%M}.", response_type="ephemeral", replace_original=False)
 
-    @app.action("caseclock_tick")
+    @lazy_action("caseclock_tick")
     def tick(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         actor = actor_of(body["user"]["id"])
@@ -283,7 +369,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         set_ticks(handler.casebook.sessions, case, rule, seq,
                   (int(v.rsplit("|", 1)[1]) for v in values), actor.name)
 
-    @app.action("caseclock_quote")
+    @lazy_action("caseclock_quote")
     def quote(ack: Callable[..., None], action: dict[str, Any],
               respond: Callable[..., Any]) -> None:
         ack()
@@ -295,23 +381,13 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
                      f"({rule.source.document})", response_type="ephemeral",
                 replace_original=False)
 
-    @app.event("app_home_opened")
-    def home(event: dict[str, Any], client: WebClient) -> None:
+    def publish_home(event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return  # the messages tab opened: nothing to draw
         user = event.get("user", "")
-        actor = actor_of(user)
-        if actor is None:
-            text = "You are not in caseclock's staff directory yet: ask your team manager."
-            sections = [text]
-        else:
-            sections = [handler.handle(actor, "/due", "", source=f"slack:{user}").text]
-            if actor.is_manager:
-                sections.append("*Awaiting my authorisation and overdue in my team*\n"
-                                + handler.handle(actor, "/due", "team",
-                                                 source=f"slack:{user}").text)
-        blocks = [{"type": "header", "text": {"type": "plain_text", "text": "caseclock"}}]
-        for s in sections:
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": s[:2900]}})
-        client.views_publish(user_id=user, view={"type": "home", "blocks": blocks})
+        client.views_publish(user_id=user, view=home_view(handler, actor_of(user), user))
+
+    app.event("app_home_opened")(ack=ack_now, lazy=[publish_home])
 
     return app
 

@@ -2,7 +2,8 @@
 
 Also serves response_url endpoints (`/response/<id>`), so a slash command's ephemeral reply
 can be asserted. `fail_next(method, status, retry_after)` makes it answer errors, for the
-reliability tests of the notifier.
+reliability tests of the notifier. Calls Slack itself would refuse (see `misuse`) are
+answered `{"ok": false}` as Slack does, and kept in `refused` instead of `calls`.
 """
 
 from __future__ import annotations
@@ -10,10 +11,26 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
+
+
+def misuse(method: str, body: dict[str, Any]) -> str | None:
+    """The error Slack would answer for a call caseclock must never make, or None."""
+    if method == "chat.postEphemeral":
+        channel, user = str(body.get("channel") or ""), str(body.get("user") or "")
+        if not channel or not user:
+            return "invalid_arguments"  # both the channel and the user are required
+        if channel.startswith(("U", "W")):
+            return "channel_not_found"  # a user id is not a channel for an ephemeral
+    if method == "views.open" and not (body.get("trigger_id") and body.get("view")):
+        return "invalid_arguments"
+    if method == "views.publish" and not (body.get("user_id") and body.get("view")):
+        return "invalid_arguments"
+    return None
 
 
 @dataclass
@@ -31,6 +48,7 @@ class MockSlack:
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.refused: list[Call] = []  # calls answered {"ok": false} for misuse
         self.pace: float | None = None  # seconds between messages to one channel, if enforced
         self.last_post: dict[str, float] = {}
         self.rate_limited = 0
@@ -67,9 +85,19 @@ class MockSlack:
                             failure = (429, 1)
                         else:
                             mock.last_post[channel] = time.monotonic()
+                    refusal = misuse(method, body) if failure is None else None
                     if failure is None:
                         body["_ts"] = f"{time.time():.6f}"
-                        mock.calls.append(Call(path, method, body, dict(self.headers)))
+                        (mock.refused if refusal else mock.calls).append(
+                            Call(path, method, body, dict(self.headers)))
+                if failure is None and refusal is not None:
+                    payload = json.dumps({"ok": False, "error": refusal}).encode()
+                    self.send_response(200)  # Slack answers misuse with 200 and ok: false
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
                 if failure is not None:
                     status, retry_after = failure
                     self.send_response(status)
@@ -142,6 +170,17 @@ class MockSlack:
                 return found
             time.sleep(0.02)
         raise AssertionError(f"expected {count} {method} call(s), got {len(self.of(method))}")
+
+    def wait_until(self, method: str, matches: Callable[[Call], bool],
+                   timeout: float = 10.0) -> Call:
+        """Wait for the first call of `method` that `matches` (e.g. a reply to one user)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [c for c in self.of(method) if matches(c)]
+            if found:
+                return found[0]
+            time.sleep(0.02)
+        raise AssertionError(f"no matching {method} call among {len(self.of(method))}")
 
     def __enter__(self) -> MockSlack:
         self._thread.start()

@@ -10,13 +10,14 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+import slack_sdk.signature
 from slack_sdk.signature import SignatureVerifier
 
 from bot.commands.handler import CommandHandler
@@ -50,7 +51,7 @@ def sign(body: str, ts: int, secret: str = SECRET) -> str:
 
 
 def test_slacks_documented_signing_example_verifies() -> None:
-    class Clock:
+    class Clock(slack_sdk.signature.Clock):
         def now(self) -> float:
             return float(DOC_TIMESTAMP)
 
@@ -59,6 +60,48 @@ def test_slacks_documented_signing_example_verifies() -> None:
     assert sign(DOC_BODY, int(DOC_TIMESTAMP), DOC_SECRET) == DOC_SIGNATURE
     assert not verifier.is_valid(DOC_BODY.replace("foobar", "foobaz"), DOC_TIMESTAMP,
                                  DOC_SIGNATURE)
+
+
+def test_slacks_documented_example_is_accepted_by_the_apps_own_endpoint(
+    monkeypatch: pytest.MonkeyPatch, casebook: Casebook
+) -> None:
+    """The request of Slack's worked example, sent over HTTP to caseclock's /slack/events,
+    passes the app's verification at the example's moment; one changed byte does not."""
+    monkeypatch.setattr(slack_sdk.signature.Clock, "now", lambda _self: float(DOC_TIMESTAMP))
+    directory = Directory(casebook.sessions)
+    settings = Settings(slack_bot_token="xoxb-test", slack_signing_secret=DOC_SECRET)
+    with MockSlack() as slack:
+        settings = settings.model_copy(update={"slack_api_url": slack.url})
+        bolt = build_slack_app(settings, CommandHandler(casebook, directory), directory)
+        heard: list[str] = []
+
+        def collect(ack: Callable[[], None], body: dict[str, Any]) -> None:
+            heard.append(body["user_name"])  # the example's command, heard only if verified
+            ack()
+
+        bolt.command("/webhook-collect")(collect)
+        server = make_http_server(bolt, "127.0.0.1", 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
+
+        def post(body: str) -> int:
+            req = urllib.request.Request(url, data=body.encode(), headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": DOC_TIMESTAMP, "X-Slack-Signature": DOC_SIGNATURE})
+            try:
+                with urllib.request.urlopen(req, timeout=10) as resp:
+                    return int(resp.status)
+            except urllib.error.HTTPError as err:
+                return err.code
+
+        try:
+            assert post(DOC_BODY.replace("foobar", "foobaz")) == 401
+            assert heard == []
+            assert post(DOC_BODY) == 200
+            assert heard == ["roadrunner"]
+        finally:
+            server.shutdown()
+            server.server_close()
 
 
 @dataclass
@@ -77,7 +120,7 @@ class SlackRig:
             "X-Slack-Signature": signature or sign(body, ts), **(headers or {})})
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
-                return resp.status
+                return int(resp.status)
         except urllib.error.HTTPError as err:
             return err.code
 
@@ -105,6 +148,39 @@ class SlackRig:
                     return c.body
             time.sleep(0.02)
         raise AssertionError(f"no reply to {command} {text}")
+
+    def post_timed(self, payload: dict[str, Any]) -> float:
+        """Post an interactivity payload (or, with "event", an Events API body); seconds to
+        the HTTP answer."""
+        if payload.get("type") == "event_callback":
+            body, ctype = json.dumps(payload), "application/json"
+        else:
+            body, ctype = urlencode({"payload": json.dumps(payload)}), (
+                "application/x-www-form-urlencoded")
+        started = time.monotonic()
+        assert self.post(body, content_type=ctype) == 200
+        return time.monotonic() - started
+
+    def home_sections(self, user: str) -> dict[str, str]:
+        """Open the App Home as `user`; the published view's text under each header."""
+        before = len(self.slack.of("views.publish"))
+        self.post_timed({"type": "event_callback", "team_id": "T1",
+                         "event_id": f"Ev{time.time_ns()}",
+                         "event": {"type": "app_home_opened", "user": user, "tab": "home"}})
+        published = self.slack.wait_for("views.publish", before + 1)[before]
+        assert published.body["user_id"] == user
+        view = published.body["view"]
+        view = json.loads(view) if isinstance(view, str) else view
+        assert view["type"] == "home"
+        sections: dict[str, str] = {}
+        title = ""
+        for block in view["blocks"]:
+            if block["type"] == "header":
+                title = block["text"]["text"]
+                sections[title] = ""
+            elif block["type"] == "section":
+                sections[title] = sections.get(title, "") + block["text"]["text"]
+        return sections
 
     def events(self) -> int:
         with self.casebook.sessions() as s:
@@ -223,30 +299,118 @@ def test_a_manager_authorises_and_the_worker_sees_their_due_list(rig: SlackRig) 
     assert "Met: Assessment completed and authorised" in reply["text"]
 
 
+def seen_values(case: str = "123456", day: str | None = None) -> dict[str, Any]:
+    """The logging modal's state as Slack submits it: child seen, alone, home visited."""
+    return {
+        "case": {"v": {"value": case}},
+        "what": {"v": {"selected_option": {"value": "seen"}}},
+        "day": {"v": {"selected_date": day}},
+        "time": {"v": {"selected_time": None}},
+        "track": {"v": {"selected_option": None}},
+        "flags": {"v": {"selected_options": [{"value": "alone"}, {"value": "home"}]}},
+    }
+
+
+def submission(values: dict[str, Any], view_id: str, metadata: str = "",
+               user: str = "UJO") -> dict[str, Any]:
+    return {"type": "view_submission", "user": {"id": user}, "team": {"id": "T1"},
+            "trigger_id": f"trig-{view_id}",
+            "view": {"id": view_id, "type": "modal", "callback_id": "caseclock_log",
+                     "private_metadata": metadata, "state": {"values": values}}}
+
+
 def test_empty_command_opens_the_modal_and_its_submission_logs_the_event(
     rig: SlackRig
 ) -> None:
-    body, _ = rig.command_body("/seen", "", trigger="trig-modal-1")
+    body, _ = rig.command_body("/seen", "", channel="CNORTH", trigger="trig-modal-1")
     assert rig.post(body) == 200
     opened = rig.slack.wait_for("views.open")[0]
     view = json.loads(opened.body["view"]) if isinstance(opened.body["view"], str) else (
         opened.body["view"])
     assert opened.body["trigger_id"] == "trig-modal-1" and view["callback_id"] == "caseclock_log"
     rig.command("/referral", "123456 s17")
-    values = {
-        "case": {"v": {"value": "123456"}},
-        "what": {"v": {"selected_option": {"value": "seen"}}},
-        "day": {"v": {"selected_date": None}},
-        "time": {"v": {"selected_time": None}},
-        "track": {"v": {"selected_option": None}},
-        "flags": {"v": {"selected_options": [{"value": "alone"}, {"value": "home"}]}},
-    }
-    payload = {"type": "view_submission", "user": {"id": "UJO"}, "team": {"id": "T1"},
-               "view": {"id": "V123", "type": "modal", "callback_id": "caseclock_log",
-                        "state": {"values": values}}}
+    # Slack hands the view's private_metadata back with the submission.
+    payload = submission(seen_values(), "V123", view["private_metadata"])
     assert rig.post(urlencode({"payload": json.dumps(payload)})) == 200
     note = rig.slack.wait_for("chat.postEphemeral")[0]
+    assert note.body["channel"] == "CNORTH" and note.body["user"] == "UJO"
     assert "Logged child seen (alone, home) for 123456" in note.body["text"]
+    assert [e.type for e in rig.casebook.timeline("123456")] == ["referral_received",
+                                                                 "child_seen"]
+    assert not rig.slack.refused  # no call Slack would have refused
+
+
+def test_a_modal_without_a_channel_confirms_by_direct_message(rig: SlackRig) -> None:
+    rig.command("/referral", "123456 s17")
+    payload = submission(seen_values(), "V124")  # opened from a prompt button: no channel
+    assert rig.post(urlencode({"payload": json.dumps(payload)})) == 200
+    # The bot's direct message with jo (a user id as the channel: Slack's documented way).
+    dm = rig.slack.wait_until("chat.postMessage", lambda c: c.body["channel"] == "UJO")
+    assert "Logged child seen (alone, home) for 123456" in dm.body["text"]
+    assert not rig.slack.of("chat.postEphemeral") and not rig.slack.refused
+
+
+def test_a_modal_with_a_bad_date_is_refused_in_the_modal_and_stores_nothing(
+    rig: SlackRig
+) -> None:
+    rig.command("/referral", "123456 s17")
+    future = time.strftime("%Y-%m-%d", time.localtime(time.time() + 86400 * 3))
+    body = urlencode({"payload": json.dumps(submission(seen_values(day=future), "V125"))})
+    ts = int(time.time())
+    req = urllib.request.Request(rig.url + "/slack/events", data=body.encode(), headers={
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": sign(body, ts)})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        answer = json.loads(resp.read())
+    assert answer["response_action"] == "errors"
+    assert "in the future" in answer["errors"]["day"]
+    time.sleep(0.3)
+    assert rig.events() == 1 and not rig.slack.of("chat.postEphemeral")
+
+
+def test_someone_not_in_the_directory_is_refused_before_any_modal(rig: SlackRig) -> None:
+    reply = rig.command("/seen", "", user="UNOBODY")
+    assert "not in caseclock's staff directory" in reply["text"]
+    assert reply["response_type"] == "ephemeral"
+    assert not rig.slack.of("views.open") and rig.events() == 0
+
+
+def test_a_command_reply_is_ephemeral_block_kit_with_the_outcome_first(rig: SlackRig) -> None:
+    reply = rig.command("/referral", "123456 s47")
+    assert reply["response_type"] == "ephemeral"
+    blocks = reply["blocks"]
+    assert blocks[0]["type"] == "section" and blocks[0]["text"]["type"] == "mrkdwn"
+    assert blocks[0]["text"]["text"].startswith("Logged referral received (s47) for 123456")
+    assert "Next:" in blocks[0]["text"]["text"] and blocks[0]["text"]["text"] == reply["text"]
+    view = rig.command("/case", "123456")
+    assert view["response_type"] == "ephemeral"
+    assert view["blocks"][0]["text"]["text"].startswith("Case 123456: team north")
+    timeline = view["blocks"][1]["text"]["text"]  # monospace, so the columns line up
+    assert timeline.startswith("```Timeline:") and "referral received" in timeline
+    mention = rig.command("/case", "123456 allocate <@UJO|jo>", user="UPRIYA")
+    assert "<@" not in json.dumps(mention["blocks"])  # escaped: nothing becomes a mention
+
+
+def test_every_listener_answers_slack_at_once_however_slow_slack_is(rig: SlackRig) -> None:
+    """Slack waits 3 seconds for the HTTP answer; the work (the store, views, replies) comes
+    after it, so a slow Slack API cannot make caseclock miss it."""
+    rig.command("/referral", "123456 s17")
+    rig.slack.delay = 2.0
+    home = rig.post_timed({"type": "event_callback", "team_id": "T1", "event_id": "EvSlow",
+                           "event": {"type": "app_home_opened", "user": "UJO",
+                                     "tab": "home"}})
+    view = rig.post_timed(submission(seen_values(), "VSLOW", json.dumps({"channel": "CNORTH"})))
+    button = rig.post_timed({
+        "type": "block_actions", "user": {"id": "UJO"}, "team": {"id": "T1"},
+        "trigger_id": "trig-slow-button", "response_url": rig.slack.response_url("btn"),
+        "actions": [{"action_id": "caseclock_log_it", "block_id": "b",
+                     "value": "123456|child_seen_s17|0|due|seen", "type": "button"}]})
+    assert home < 1 and view < 1 and button < 1, (home, view, button)
+    # ...and the work is still done, after the answers.
+    rig.slack.wait_for("views.publish")
+    rig.slack.wait_for("chat.postEphemeral")
+    opened = rig.slack.wait_for("views.open")[0]
+    assert "123456" in json.dumps(opened.body["view"])
     assert [e.type for e in rig.casebook.timeline("123456")] == ["referral_received",
                                                                  "child_seen"]
 
@@ -260,17 +424,42 @@ def test_modal_answers_read_as_the_same_command_line() -> None:
     assert modal_to_command(values) == ("/referral", "123456 s47 2026-11-21 14:30")
 
 
-def test_home_tab_shows_my_deadlines_and_for_managers_the_team(rig: SlackRig) -> None:
-    rig.command("/referral", "123456 s17")
-    event = {"type": "event_callback", "team_id": "T1", "event_id": "Ev1",
-             "event": {"type": "app_home_opened", "user": "UPRIYA", "tab": "home"}}
-    assert rig.post(json.dumps(event), content_type="application/json") == 200
-    published = rig.slack.wait_for("views.publish")[0]
-    view = published.body["view"]
-    view = json.loads(view) if isinstance(view, str) else view
-    text = json.dumps(view)
-    assert published.body["user_id"] == "UPRIYA" and view["type"] == "home"
-    assert "Awaiting my authorisation and overdue in my team" in text and "123456" in text
+def test_home_tab_my_deadlines_and_for_a_manager_awaiting_and_overdue(rig: SlackRig) -> None:
+    # 111111: completed, waiting for the manager's authorisation.
+    rig.command("/referral", "111111 s17")
+    rig.command("/case", "111111 allocate <@UJO|jo>", user="UPRIYA")
+    rig.command("/case", "111111 complete cin")
+    # 222222: a section 47 referral three weeks ago, jo's, with nothing done: overdue.
+    weeks_ago = time.strftime("%d/%m/%Y", time.localtime(time.time() - 21 * 86400))
+    rig.command("/referral", f"222222 s47 {weeks_ago} 10:00")
+    rig.command("/case", "222222 allocate <@UJO|jo>", user="UPRIYA")
+    # 333333: referred just now, so every deadline is still ahead of it.
+    rig.command("/referral", "333333 s17")
+    # 444444: another team's overdue case.
+    rig.command("/referral", f"444444 s47 {weeks_ago} 10:00", user="USAM")
+
+    worker = rig.home_sections("UJO")
+    assert list(worker) == ["My deadlines"]  # no manager's sections for a worker
+    assert "222222" in worker["My deadlines"] and "Overdue" in worker["My deadlines"]
+
+    manager = rig.home_sections("UPRIYA")
+    assert list(manager) == ["My deadlines", "Awaiting my authorisation",
+                             "Overdue in my team"]
+    awaiting = manager["Awaiting my authorisation"]
+    assert "111111 assessment completed" in awaiting and "222222" not in awaiting
+    overdue = manager["Overdue in my team"]
+    assert "222222" in overdue and "was due" in overdue
+    assert "333333" not in overdue  # due in the future: not in the overdue section
+    assert "444444" not in overdue  # another team's
+
+    rig.command("/case", "111111 authorise", user="UPRIYA")
+    after = rig.home_sections("UPRIYA")
+    assert after["Awaiting my authorisation"] == "Nothing is waiting for your authorisation."
+
+
+def test_home_tab_for_someone_not_in_the_directory(rig: SlackRig) -> None:
+    sections = rig.home_sections("UNOBODY")
+    assert "not in caseclock's staff directory" in "".join(sections.values())
 
 
 def test_a_case_is_shared_only_in_its_team_channel(rig: SlackRig) -> None:
