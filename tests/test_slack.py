@@ -476,3 +476,37 @@ def test_a_case_is_shared_only_in_its_team_channel(rig: SlackRig) -> None:
 def test_healthz(rig: SlackRig) -> None:
     with urllib.request.urlopen(rig.url + "/healthz", timeout=5) as resp:
         assert resp.status == 200 and resp.read() == b"ok\n"
+
+
+# Web API methods caseclock calls -> the bot scopes Slack requires for them (api.slack.com).
+METHOD_SCOPES = {
+    "chat_postMessage": {"chat:write"},
+    "chat_postEphemeral": {"chat:write"},
+    "conversations_open": {"im:write"},
+    # Read back after a crash: a team's public or private channel, or a direct message.
+    "conversations_history": {"channels:history", "groups:history", "im:history"},
+    "views_open": set(),
+    "views_publish": set(),
+}
+
+
+def test_the_manifest_grants_exactly_the_scopes_the_code_uses() -> None:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    manifest = yaml.safe_load((root / "slack-manifest.yaml").read_text(encoding="utf-8"))
+    called = {m for f in (root / "bot").glob("*.py")
+              for m in re.findall(r"client\.((?:chat|conversations|views|users|reactions|files)_\w+)\b",
+                                  f.read_text(encoding="utf-8"))}
+    assert called <= set(METHOD_SCOPES), f"scopes unknown for {called - set(METHOD_SCOPES)}"
+    needed = {"commands"}.union(*(METHOD_SCOPES[m] for m in called))
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed
+    home = manifest["features"]["app_home"]
+    # Reminders are direct messages: without the Messages tab nobody could read them.
+    assert home["home_tab_enabled"] and home["messages_tab_enabled"]
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    commands = {c["command"] for c in manifest["features"]["slash_commands"]}
+    assert commands == {"/referral", "/seen", "/strategy", "/case", "/due"}
