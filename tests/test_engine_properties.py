@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from scheduler.packs import PackLibrary
 from scheduler.timescales.calendar import LONDON, local_date
-from scheduler.timescales.engine import compute_case, compute_deadlines
+from scheduler.timescales.engine import compute_case, compute_deadlines, effective_events
 from scheduler.timescales.rules import Unit
 from scheduler.timescales.vocabulary import EVENT_TYPES, TRACKS, Event, FieldKind
 
@@ -48,15 +48,24 @@ def _fields(type_name: str, rnd: random.Random) -> dict[str, Any]:
 
 @st.composite
 def case_events(draw: st.DrawFn, case: str = "123456") -> list[Event]:
-    """A referral then up to 14 events of any type at random times over ~6 months."""
+    """A referral (or, sometimes, only a contact: no referral yet) then up to 14 events of any
+    type at random times over ~6 months, then up to 3 voids, of events or of earlier voids."""
     seed = draw(st.integers(0, 2**32 - 1))
     rnd = random.Random(seed)
-    track = draw(st.sampled_from(TRACKS))
-    events = [Event("r0", case, "referral_received", START, {"track": track}, 0)]
+    track = draw(st.sampled_from((*TRACKS, None)))
+    first = (Event("r0", case, "referral_received", START, {"track": track}, 0) if track
+             else Event("c0", case, "contact_received", START, {}, 0))
+    events = [first]
     for i in range(1, draw(st.integers(0, 14)) + 1):
         t = draw(st.sampled_from(TYPES))
         at = START + timedelta(minutes=draw(st.integers(-3000, 180 * 24 * 60)))
         events.append(Event(f"x{i}", case, t, at, _fields(t, rnd), i))
+    for j in range(draw(st.integers(0, 3))):
+        target = events[draw(st.integers(0, len(events) - 1))]
+        # A void comes at or after what it withdraws (the store refuses one before it).
+        at = target.at + timedelta(minutes=draw(st.integers(0, 20 * 24 * 60)))
+        events.append(Event(f"w{j}", case, "event_voided", at,
+                            {"event_id": target.id, "reason": "mistake"}, 100 + j))
     return events
 
 
@@ -88,7 +97,9 @@ def test_events_of_an_unrelated_case_change_nothing(
     name: str, events: list[Event], other: list[Event]
 ) -> None:
     pack, cal = LIBRARY.get(name), LIBRARY.calendar(name)
-    other = [Event("o" + e.id, e.case, e.type, e.at, e.fields, e.order + 100) for e in other]
+    other = [Event("o" + e.id, e.case, e.type, e.at,
+                   {**e.fields, "event_id": "o" + e.fields["event_id"]}
+                   if e.type == "event_voided" else e.fields, e.order + 1000) for e in other]
     alone = compute_deadlines(pack, cal, events, NOW)
     mixed = [d for d in compute_deadlines(pack, cal, events + other, NOW) if d.case == "123456"]
     assert mixed == alone
@@ -104,7 +115,7 @@ def test_voiding_an_event_is_the_same_as_never_logging_it(
     target = events[pick % len(events)]
     void_at = max(e.at for e in events) + timedelta(minutes=data.draw(st.integers(0, 600)))
     void = Event("v1", "123456", "event_voided", min(void_at, NOW),
-                 {"event_id": target.id, "reason": "wrong case"}, 1000)
+                 {"event_id": target.id, "reason": "wrong case"}, 10_000)
     without = [e for e in events if e is not target]
     assert compute_case(pack, cal, "123456", [*events, void], NOW) == compute_case(
         pack, cal, "123456", without, NOW)
@@ -122,3 +133,51 @@ def test_recomputation_is_idempotent_and_ignores_input_order(
     random.Random(shuffle_seed).shuffle(shuffled)
     assert compute_case(pack, cal, "123456", shuffled, NOW) == first
     assert compute_case(pack, cal, "123456", events, NOW) == first
+
+
+@pytest.mark.parametrize("name", PACKS)
+@PROPS
+@given(events=case_events(), gap=st.integers(1, 30 * 24 * 60))
+def test_a_closure_cancels_what_was_pending_and_stops_what_was_overdue(
+    name: str, events: list[Event], gap: int
+) -> None:
+    # timescales.md §2: a case_closed cancels every pending deadline; one already overdue
+    # stays overdue (the breach is kept) but is stopped; met, cancelled and stopped ones
+    # are untouched.
+    pack, cal = LIBRARY.get(name), LIBRARY.calendar(name)
+    closed_at = min(max(e.at for e in events) + timedelta(minutes=gap), NOW)
+    before = {(d.rule, d.seq): d for d in compute_case(pack, cal, "123456", events, closed_at)}
+    closure = Event("close", "123456", "case_closed", closed_at, {"reason": "nfa"}, 50_000)
+    after = {(d.rule, d.seq): d
+             for d in compute_case(pack, cal, "123456", [*events, closure], NOW)}
+    assert after.keys() == before.keys()
+    for key, was in before.items():
+        now = after[key]
+        assert not now.open, now
+        if not was.open:
+            assert now == was
+        elif was.status == "pending":
+            assert now.status == "cancelled" and now.stopped_at is None, now
+        else:
+            assert (now.status, now.stopped_at, now.stopped_by_event) == (
+                "overdue", closed_at.astimezone(UTC), "close"), now
+            assert now.due < now.stopped_at
+
+
+@pytest.mark.parametrize("name", PACKS)
+@PROPS
+@given(events=case_events())
+def test_track_limited_rules_follow_the_latest_referral_and_early_help_waits_for_one(
+    name: str, events: list[Event]
+) -> None:
+    pack, cal = LIBRARY.get(name), LIBRARY.calendar(name)
+    referrals = [e for e in effective_events(events, NOW) if e.type == "referral_received"]
+    track = referrals[-1].fields["track"] if referrals else None
+    for d in compute_case(pack, cal, "123456", events, NOW):
+        tracks = pack.rule(d.rule).tracks
+        if tracks == "any":
+            continue
+        if track is None:  # no referral yet: a statutory assessment is what may follow
+            assert {"s17", "s47"} & set(tracks), d
+        else:
+            assert track in tracks, d
