@@ -61,6 +61,19 @@ def test_christmas_2026_boxing_day_substitute_monday_28_december() -> None:
     assert CAL.add_working_days(date(2026, 12, 24), 1) == date(2026, 12, 29)
 
 
+def test_christmas_2027_and_new_year_2028_substitutes() -> None:
+    # 25 Dec 2027 is a Saturday: Christmas moves to Mon 27, Boxing Day to Tue 28 Dec; and
+    # 1 Jan 2028 is a Saturday too: New Year's Day moves to Mon 3 Jan 2028.
+    for day in (date(2027, 12, 27), date(2027, 12, 28), date(2028, 1, 3)):
+        assert not CAL.is_working_day(day), day
+    assert CAL.is_working_day(date(2027, 12, 29))
+    assert CAL.add_working_days(date(2027, 12, 24), 1) == date(2027, 12, 29)
+    # A contact on Fri 31 Dec 2027: the next working day is Tue 4 Jan 2028.
+    assert CAL.add_working_days(date(2027, 12, 31), 1) == date(2028, 1, 4)
+    # Suffolk's "day 1" for a referral on Christmas Day (a Saturday) is Wed 29 Dec.
+    assert CAL.day_number(date(2027, 12, 25), 1) == date(2027, 12, 29)
+
+
 def test_closure_days_of_a_pack_are_not_working_days() -> None:
     cal = WorkingCalendar({date(2026, 12, 29), date(2026, 12, 30), date(2026, 12, 31)})
     assert cal.add_working_days(date(2026, 12, 24), 1) == date(2027, 1, 4)

@@ -148,6 +148,16 @@ def test_closure_after_the_due_day_keeps_the_breach_but_stops_chasing_it() -> No
     assert (d.status, d.stopped_at, d.open) == ("cancelled", None, False)
 
 
+def test_voiding_a_mistaken_closure_reopens_the_missed_deadline() -> None:
+    p = pack(rule("seen", {"unit": "working_days", "count": 5}, "referral_received",
+                  "child_seen"))
+    ref = ev("referral_received", at(2026, 11, 2), track="s17")
+    closed = ev("case_closed", at(2026, 11, 11), reason="wrong case")
+    void = ev("event_voided", at(2026, 11, 12), event_id=closed.id, reason="wrong case")
+    d = one(p, [ref, closed, void], at(2026, 11, 20))
+    assert (d.status, d.stopped_at, d.open) == ("overdue", None, True)
+
+
 def test_a_rule_cancelled_after_its_due_moment_stays_overdue_and_stopped() -> None:
     # ICPC within 15 WD of the strategy discussion Mon 2 Nov 2026: by Mon 23 Nov. The s47
     # outcome "no conference needed" came on Wed 25 Nov, after the conference was due.
