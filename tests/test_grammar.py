@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import pytest
@@ -43,15 +44,52 @@ def one(command: str, text: str):  # type: ignore[no-untyped-def]
         ("Monday", date(2026, 11, 30)),
         ("thu", date(2026, 12, 3)),  # today is a Thursday
         ("fri", date(2026, 11, 27)),
-        ("28/12", date(2025, 12, 28)),  # a past event without a year: the last 28 December
+        ("28/06", date(2026, 6, 28)),  # no year: the nearest 28 June, five months back
     ],
 )
 def test_dates_read_day_first_and_backwards_for_events(token: str, expected: date) -> None:
     assert parse_day(token, TODAY) == expected
 
 
+@pytest.mark.parametrize(
+    ("token", "today", "expected"),
+    [
+        # On Mon 23 Nov 2026, 25/11 is this Wednesday (for the caller to refuse as future),
+        # never 25 Nov 2025 a year back.
+        ("25/11", date(2026, 11, 23), date(2026, 11, 25)),
+        ("28/12", date(2026, 12, 3), date(2026, 12, 28)),
+        # Early January: a December date is last month, not eleven months ahead.
+        ("20/12", date(2027, 1, 5), date(2026, 12, 20)),
+        ("02/01", date(2026, 12, 30), date(2027, 1, 2)),
+    ],
+)
+def test_a_day_without_a_year_is_the_nearest_such_date(token: str, today: date,
+                                                       expected: date) -> None:
+    assert parse_day(token, today) == expected
+
+
+@pytest.mark.parametrize(
+    ("token", "past", "says"),
+    [
+        ("01/01/1999", True, "outside the working calendar (2000-2060)"),
+        ("1999-12-31", True, "outside the working calendar"),
+        ("01/01/1999", False, "outside the working calendar"),
+        ("01/01/2061", False, "outside the working calendar"),
+        ("01/01/2031", False, "more than three years ahead"),
+    ],
+)
+def test_absurd_years_are_refused(token: str, past: bool, says: str) -> None:
+    with pytest.raises(EventError, match=re.escape(says)):
+        parse_day(token, TODAY, past=past)
+
+
+def test_a_due_date_within_three_years_is_accepted() -> None:
+    assert parse_day("29/01/2029", TODAY, past=False) == date(2029, 1, 29)
+
+
 def test_dates_without_a_year_read_forwards_for_due_dates() -> None:
     assert parse_day("04/01", TODAY, past=False) == date(2027, 1, 4)
+    assert parse_day("20/12", date(2027, 1, 5), past=False) == date(2027, 12, 20)
     assert parse_day("mon", TODAY, past=False) == date(2026, 12, 7)
 
 
@@ -160,6 +198,26 @@ def test_every_event_of_the_vocabulary_can_be_logged_from_chat() -> None:
                     "agency_info_requested", "agency_info_received", "case_closed",
                     "event_voided"}
     assert set(EVENT_TYPES) == via_commands | {t for t, _ in SUBCOMMANDS.values()}
+
+
+def test_a_configured_case_pattern_is_used_and_still_needs_a_digit() -> None:
+    pattern = "[A-Z]{2}-[0-9]{5}"
+    e = parse("/referral", "AB-12346 s17", NOW, case_pattern=pattern).events[0]
+    assert (e.case, e.fields) == ("AB-12346", {"track": "s17"})
+    seen = parse("/seen", "AB-12346 CD-00001 alone", NOW, case_pattern=pattern)
+    assert [x.case for x in seen.events] == ["AB-12346", "CD-00001"]
+    with pytest.raises(EventError, match="the shape"):
+        parse("/referral", "123456 s17", NOW, case_pattern=pattern)
+    # A pattern that would admit words still never reads "alone" as a case.
+    words = parse("/seen", "ab123 alone", NOW, case_pattern="[a-z0-9]+")
+    assert [x.case for x in words.events] == ["ab123"] and words.events[0].fields == {
+        "alone": True}
+
+
+@pytest.mark.parametrize("until", ["today", "01/12/2026", "01/01/1999"])
+def test_an_extension_must_end_after_today(until: str) -> None:
+    with pytest.raises(EventError, match=r"after today|outside the working calendar"):
+        parse("/case", f"123456 extend {until} awaiting health", NOW)
 
 
 def test_slack_mentions_carry_the_user_id() -> None:

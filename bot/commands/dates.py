@@ -43,7 +43,9 @@ def is_time_word(token: str) -> bool:
 def parse_day(token: str, today: date, past: bool = True) -> date:
     """A date from one token; a weekday name means the most recent one (or today).
 
-    `past=False` reads a weekday or a day without a year forwards (for due dates).
+    A day without a year is the nearest such date (which may be ahead: the caller refuses
+    an event in the future). `past=False` reads a weekday or a day without a year forwards
+    (for due dates). Dates outside 2000-2060, or due dates over three years ahead, are refused.
     """
     t = token.lower()
     if t == "today":
@@ -57,9 +59,10 @@ def parse_day(token: str, today: date, past: bool = True) -> date:
             days=(target - today.weekday()) % 7)
     if _ISO_RE.match(t):
         try:
-            return date.fromisoformat(t)
+            iso = date.fromisoformat(t)
         except ValueError:
             raise EventError(f"'{token}' is not a real date: {HINT}.") from None
+        return _in_range(token, iso, today, past)
     m = _DATE_RE.match(t)
     if not m:
         raise EventError(f"'{token}' is not a date: {HINT}.")
@@ -70,19 +73,52 @@ def parse_day(token: str, today: date, past: bool = True) -> date:
             f"'{token}' has no month {month}: dates are day first, so 21/11 is 21 November; "
             f"type {month:02d}/{day:02d} if you meant day {month} of month {day}."
         )
-    try:
-        if year_text:
-            year = int(year_text) + (2000 if len(year_text) == 2 else 0)
-            return date(year, month, day)
-        guess = date(today.year, month, day)
-    except ValueError:
-        raise EventError(f"'{token}' is not a real date: {HINT}.") from None
-    # Without a year, the nearest reading: a past event this year or last, a due date ahead.
-    if past and guess > today:
-        return guess.replace(year=today.year - 1)
-    if not past and guess < today:
-        return guess.replace(year=today.year + 1)
-    return guess
+    if year_text:
+        year = int(year_text) + (2000 if len(year_text) == 2 else 0)
+        try:
+            full = date(year, month, day)
+        except ValueError:
+            raise EventError(f"'{token}' is not a real date: {HINT}.") from None
+        return _in_range(token, full, today, past)
+    return _in_range(token, _without_year(token, day, month, today, past), today, past)
+
+
+# The working calendar covers these years; a date outside them is a typo, not a case event.
+FIRST_YEAR, LAST_YEAR = 2000, 2060
+# A due date (extension, agency deadline, expected delivery) this far ahead is a typo.
+MAX_AHEAD = timedelta(days=3 * 366)
+
+
+def _without_year(token: str, day: int, month: int, today: date, past: bool) -> date:
+    """The day and month in the year that makes sense: the nearest such date for an event
+    (so 20/12 typed on 5 January is last December, and 25/11 typed on 23 November is this
+    week's, in the future, for the caller to refuse), the next one for a due date."""
+    candidates = []
+    for year in range(today.year - 4, today.year + 5):
+        try:
+            candidates.append(date(year, month, day))
+        except ValueError:  # 29/02 outside a leap year
+            continue
+    if not candidates:
+        raise EventError(f"'{token}' is not a real date: {HINT}.")
+    if not past:
+        return min(d for d in candidates if d >= today)
+    near = [d for d in candidates if abs((d - today).days) <= 366]
+    if not near:  # 29/02 with no leap year either side: the last one, events being past
+        return max(d for d in candidates if d <= today)
+    # Nearest first; on a tie (half a year either way) the past reading, as events have happened.
+    return min(near, key=lambda d: (abs((d - today).days), d > today))
+
+
+def _in_range(token: str, d: date, today: date, past: bool) -> date:
+    """Refuse dates no event or deadline of a live case can have (typos such as 1999 or 2099)."""
+    if not FIRST_YEAR <= d.year <= LAST_YEAR:
+        raise EventError(f"'{token}' is outside the working calendar ({FIRST_YEAR}-{LAST_YEAR}): "
+                         f"{HINT}.")
+    if not past and d > today + MAX_AHEAD:
+        raise EventError(f"'{token}' is more than three years ahead: type the date you mean, "
+                         "for example 29/01/2027.")
+    return d
 
 
 def parse_time(token: str) -> time:

@@ -15,10 +15,19 @@ from typing import Any
 
 from bot.commands.dates import is_date_word, is_time_word, parse_day, when
 from scheduler.timescales.calendar import LONDON
-from scheduler.timescales.vocabulary import OUTCOMES, TRACKS, EventError
+from scheduler.timescales.vocabulary import DEFAULT_CASE_PATTERN, OUTCOMES, TRACKS, EventError
 
-# A case reference here must hold a digit, so words like "alone" are never read as cases.
-CASE_TOKEN = re.compile(r"^(?=.*\d)[A-Za-z0-9]{3,20}$")
+
+def looks_like_case(token: str, pattern: str | None = None) -> bool:
+    """True iff `token` is a whole reference of the configured pattern and holds a digit, so
+    words like "alone" or a name are never read as cases, whatever CASECLOCK_CASE_PATTERN is.
+
+    The same test as vocabulary.looks_like_case (kept here until that one is committed).
+    """
+    return (re.fullmatch(pattern or DEFAULT_CASE_PATTERN, token) is not None
+            and any(c.isdigit() for c in token))
+
+
 MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|([^>]+))?>$|^@([\w.\-]+)$")
 
 USAGE = {
@@ -127,9 +136,10 @@ def _split(text: str) -> list[str]:
     return [t for t in text.replace("\u00a0", " ").split() if t]
 
 
-def _cases(tokens: list[str], command: str, many: bool) -> tuple[list[str], list[str]]:
+def _cases(tokens: list[str], command: str, many: bool,
+           pattern: str | None) -> tuple[list[str], list[str]]:
     cases: list[str] = []
-    while tokens and CASE_TOKEN.match(tokens[0]) and not is_date_word(tokens[0]) and not (
+    while tokens and looks_like_case(tokens[0], pattern) and not is_date_word(tokens[0]) and not (
         is_time_word(tokens[0])
     ):
         cases.append(tokens.pop(0))
@@ -138,8 +148,10 @@ def _cases(tokens: list[str], command: str, many: bool) -> tuple[list[str], list
     if not cases:
         first = tokens[0] if tokens else ""
         hint = f"'{first}' is not a case reference" if first else "the case reference is missing"
-        raise EventError(f"{hint}: use the authority's reference (letters and digits, no "
-                         f"names); type {USAGE[command]}.")
+        shape = ("letters and digits" if pattern in (None, DEFAULT_CASE_PATTERN)
+                 else f"the shape {pattern}")
+        raise EventError(f"{hint}: use the authority's reference ({shape}, no names); "
+                         f"type {USAGE[command]}.")
     return cases, tokens
 
 
@@ -270,6 +282,11 @@ def _case_sub(case: str, words: _Words, now: datetime) -> tuple[EventDraft, dict
     if sub == "extend":
         until = _need_date(words, "extend", "/case CASE extend 29/01/2027 awaiting health "
                            "information", today)
+        if until <= today:
+            # An extension ending today or earlier extends nothing, and would mark deadlines met.
+            raise EventError(f"an extension must end after today, not on {until:%d/%m/%Y}: "
+                             "type the new date, for example extend 29/01/2027 awaiting "
+                             "health information.")
         reason = _need_text(words.rest(), "the reason for the extension",
                             "extend 29/01/2027 awaiting health information")
         return EventDraft(case, "extension_agreed", when(None, None, now),
@@ -321,8 +338,11 @@ def _case_sub(case: str, words: _Words, now: datetime) -> tuple[EventDraft, dict
                      "or /case help.")
 
 
-def parse(command: str, text: str, now: datetime) -> Intent:
-    """Read one command line. `command` is the slash command, `text` what follows it."""
+def parse(command: str, text: str, now: datetime, case_pattern: str | None = None) -> Intent:
+    """Read one command line. `command` is the slash command, `text` what follows it.
+
+    `case_pattern` is CASECLOCK_CASE_PATTERN (None: the default shape of a reference).
+    """
     command = command.strip().lower()
     if not command.startswith("/"):
         command = "/" + command
@@ -341,7 +361,7 @@ def parse(command: str, text: str, now: datetime) -> Intent:
         raise EventError(f"type {USAGE['/due']}.")
     if command == "/case" and (not tokens or tokens[0].lower() == "help"):
         return Intent("help", command)
-    cases, rest = _cases(tokens, command, many=command in ("/seen",))
+    cases, rest = _cases(tokens, command, many=command in ("/seen",), pattern=case_pattern)
     words = _Words(rest, command)
     if command == "/referral":
         track = next((t.lower() for t in words.tokens if t.lower() in (*TRACKS, "eh")), None)
