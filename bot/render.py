@@ -118,7 +118,8 @@ def deadlines_table(deadlines: Sequence[Deadline], cal: WorkingCalendar, now: da
 
 def change_summary(before: Sequence[Deadline], after: Sequence[Deadline],
                    cal: WorkingCalendar, now: datetime) -> list[str]:
-    """What an event changed: deadlines met, cancelled or newly set, and what is next."""
+    """What an event changed: deadlines met, cancelled, newly set, open again (after a void)
+    or gone altogether, and what is next."""
     old = {(d.rule, d.seq): d for d in before}
     lines: list[str] = []
     for d in after:
@@ -130,10 +131,16 @@ def change_summary(before: Sequence[Deadline], after: Sequence[Deadline],
             lines.append(f"Met{late}: {d.title} (due {due_text(d)}).")
         elif d.status == "cancelled" and (prev is None or prev.open):
             lines.append(f"No longer applies: {d.title}.")
+        elif d.open and prev is not None and not prev.open:
+            # A void took away what met or cancelled it: the worker must know it is back.
+            lines.append(f"Open again: {d.title} (due {due_text(d)}).")
         elif d.open and (prev is None or prev.due != d.due):
             progress = day_of_text(d, cal, local_date(now))
             extra = f", {progress}" if progress else ""
             lines.append(f"New: {d.title} by {due_text(d)}{extra}.")
+    # Deadlines the event took away altogether (a voided referral, a voided s47 start).
+    gone = {(d.rule, d.seq) for d in after}
+    lines.extend(f"No longer applies: {d.title}." for d in before if (d.rule, d.seq) not in gone)
     nxt = next_open(after)
     if nxt is not None:
         lines.append(f"Next: {nxt.title} by {due_text(nxt)}.")
