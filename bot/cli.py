@@ -136,10 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
                     choices=("worker", "manager", "service_manager", "admin"))
     sa.add_argument("--slack", metavar="USER_ID", help="their Slack user id (U...)")
     sa.add_argument("--teams-id", metavar="AAD_ID", help="their Microsoft Teams user id")
+    sa.add_argument("--oversees", metavar="TEAM,TEAM",
+                    help="a service manager's teams (default: every team)")
     ssub.add_parser("list", help="everyone in the directory")
     sr = ssub.add_parser("remove", help="take someone out of the directory")
     sr.add_argument("name")
-    si = ssub.add_parser("import", help="add everyone in a CSV (name,team,role,slack,teams)")
+    si = ssub.add_parser("import",
+                         help="add everyone in a CSV (name,team,role,slack,teams,oversees)")
     si.add_argument("file")
 
     d = sub.add_parser("deadlines", help="deadlines for events in a JSON Lines file")

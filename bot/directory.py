@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ class Actor:
     role: str
     team: str | None
     slack_user_id: str | None = None
+    oversees: tuple[str, ...] = ()  # a service manager's teams; empty: every team
 
     @property
     def is_manager(self) -> bool:
@@ -29,8 +31,26 @@ class Actor:
 
     @property
     def sees_every_team(self) -> bool:
-        """Service managers oversee every team here; admins administer them all."""
-        return self.role in ("service_manager", "admin")
+        """Admins administer every team; a service manager with no oversight list oversees
+        every team (as before oversight existed), one with a list only those teams."""
+        return self.role == "admin" or (self.role == "service_manager" and not self.oversees)
+
+    def can_see(self, team: str | None) -> bool:
+        """True if this person may see and log the cases of `team`."""
+        if self.sees_every_team:
+            return True
+        if team is None:
+            return False
+        return team == self.team or (self.role == "service_manager" and team in self.oversees)
+
+    @property
+    def teams_seen(self) -> tuple[str, ...] | None:
+        """The teams whose cases this person sees, own team first; None means every team."""
+        if self.sees_every_team:
+            return None
+        own = (self.team,) if self.team else ()
+        extra = self.oversees if self.role == "service_manager" else ()
+        return own + tuple(t for t in extra if t not in own)
 
 
 class Directory:
@@ -41,14 +61,22 @@ class Directory:
 
     def _actor(self, s: Session, staff: Staff) -> Actor:
         team = repo.team_by_id(s, staff.team_id).name if staff.team_id else None
-        return Actor(staff.name, staff.role, team, staff.slack_user_id)
+        return Actor(staff.name, staff.role, team, staff.slack_user_id,
+                     tuple(repo.overseen_team_names(s, staff)))
 
     def add(self, name: str, role: str, team: str | None, slack: str | None = None,
-            teams: str | None = None, actor: str = "cli") -> Actor:
-        """Add (or bring back) a member of staff."""
+            teams: str | None = None, actor: str = "cli",
+            oversees: str | None = None) -> Actor:
+        """Add (or bring back) a member of staff; `oversees` is a service manager's teams,
+        comma-separated (none: every team)."""
         if not name or not name.replace(".", "").replace("-", "").replace("_", "").isalnum():
             raise EventError(f"'{name}' is not a staff name: use one word such as jo or "
                              "jo.smith.")
+        overseen = [t for t in re.split(r"[,;\s]+", oversees or "") if t]
+        if overseen and role != "service_manager":
+            raise EventError(f"only a service manager oversees teams, not a "
+                             f"{role.replace('_', ' ')}: drop --oversees or use "
+                             "--role service_manager.")
         with self.sessions.begin() as s:
             team_row = None
             if team is not None:
@@ -58,8 +86,19 @@ class Directory:
                                      f"`caseclock team add {team} --policy NAME`.")
             elif role in ("worker", "manager"):
                 raise EventError(f"a {role} needs a team: add --team TEAM.")
+            overseen_rows = []
+            for t in overseen:
+                row = repo.get_team(s, t)
+                if row is None:
+                    known = ", ".join(x.name for x in repo.list_teams(s)) or "none yet"
+                    raise EventError(f"there is no team {t} to oversee: type --oversees with "
+                                     f"teams that exist ({known}).")
+                overseen_rows.append(row)
             staff = repo.add_staff(s, name, role, team_row, slack, teams)
-            repo.audit(s, actor, "cli", "staff_added", staff=name, role=role, team=team)
+            # Replaced every time, so a returning service manager does not keep an old list.
+            repo.set_oversight(s, staff, overseen_rows)
+            repo.audit(s, actor, "cli", "staff_added", staff=name, role=role, team=team,
+                       oversees=overseen)
             return self._actor(s, staff)
 
     def remove(self, name: str, actor: str = "cli") -> None:
@@ -89,7 +128,8 @@ class Directory:
             return self._actor(s, staff) if staff else None
 
     def import_csv(self, path: str | Path, actor: str = "cli") -> int:
-        """Add everyone in a CSV with columns name, team, role, slack (optional), teams."""
+        """Add everyone in a CSV with columns name, team, role, and optionally slack, teams
+        and oversees (a service manager's teams: "north,south" quoted, or "north;south")."""
         p = Path(path)
         if not p.is_file():
             raise EventError(f"{p} does not exist: give a CSV with columns name,team,role,slack.")
@@ -97,13 +137,14 @@ class Directory:
             rows = list(csv.DictReader(fh))
         if not rows or not {"name", "role"} <= set(rows[0]):
             raise EventError(f"{p} needs a header row with at least name and role "
-                             "(and team, slack, teams).")
+                             "(and team, slack, teams, oversees).")
         for n, row in enumerate(rows, start=2):
             try:
                 self.add(row["name"].strip(), row["role"].strip(),
                          (row.get("team") or "").strip() or None,
                          (row.get("slack") or "").strip() or None,
-                         (row.get("teams") or "").strip() or None, actor=actor)
+                         (row.get("teams") or "").strip() or None, actor=actor,
+                         oversees=(row.get("oversees") or "").strip() or None)
             except (EventError, repo.StoreError) as err:
                 raise EventError(f"{p} line {n}: {err} Lines before it were added.") from None
         return len(rows)

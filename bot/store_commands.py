@@ -12,6 +12,7 @@ from datetime import datetime
 
 from bot.app import App, build_app
 from bot.console import run_console
+from bot.directory import Actor
 from bot.render import (
     change_summary,
     deadline_json,
@@ -250,8 +251,9 @@ def cmd_staff(args: argparse.Namespace) -> int:
     app = _app()
     if args.staff_cmd == "add":
         a = app.directory.add(args.name, args.role, args.team, args.slack, args.teams_id,
-                              actor=_cli_actor())
-        print(f"Added {a.name} ({a.role.replace('_', ' ')}, team {a.team or 'none'}).")
+                              actor=_cli_actor(), oversees=getattr(args, "oversees", None))
+        print(f"Added {a.name} ({a.role.replace('_', ' ')}, team {a.team or 'none'}"
+              f"{_oversight_words(a)}).")
     elif args.staff_cmd == "remove":
         app.directory.remove(args.name, actor=_cli_actor())
         print(f"Removed {args.name}; what they logged stays in the record under their name.")
@@ -264,8 +266,19 @@ def cmd_staff(args: argparse.Namespace) -> int:
             print("Nobody yet: `caseclock staff add NAME --team TEAM --role worker`.")
         for a in staff:
             slack = f", Slack {a.slack_user_id}" if a.slack_user_id else ""
-            print(f"{a.name}: {a.role.replace('_', ' ')}, team {a.team or 'none'}{slack}")
+            print(f"{a.name}: {a.role.replace('_', ' ')}, team {a.team or 'none'}{slack}"
+                  f"{_oversight_words(a)}")
     return 0
+
+
+def _oversight_words(a: Actor) -> str:
+    """', oversees north, south' for a service manager; without a list they see every team,
+    as before oversight existed, and the listing says so rather than leave it implied."""
+    if a.role != "service_manager":
+        return ""
+    if a.oversees:
+        return f", oversees {', '.join(a.oversees)}"
+    return ", oversees every team (no --oversees list)"
 
 
 SAMPLE_FIRST_CASE = "100202"

@@ -82,12 +82,22 @@ class Transport(Protocol):
 # --- context from the store ---------------------------------------------------------------
 
 def _teams(s: Session) -> dict[str, TeamPeople]:
+    # Imported here so this change stays within this function (the module's imports are
+    # edited by others); the repo is already a dependency of this module.
+    from store.repo import oversight_by_staff
+
     staff = s.scalars(select(Staff).where(Staff.active.is_(True))).all()
-    service = tuple(sorted(st.name for st in staff if st.role == "service_manager"))
+    service_staff = [st for st in staff if st.role == "service_manager"]
+    oversight = oversight_by_staff(s)
     out = {}
     for t in s.scalars(select(Team)).all():
         managers = tuple(sorted(st.name for st in staff
                                 if st.team_id == t.id and st.role == "manager"))
+        # A team's service managers are those who oversee it: named it, or gave no list (and
+        # so oversee every team). When nobody does, all of them, so no escalation is lost.
+        service = tuple(sorted(st.name for st in service_staff
+                               if st.id not in oversight or t.id in oversight[st.id])
+                        ) or tuple(sorted(st.name for st in service_staff))
         hh, mm = (int(x) for x in (t.digest_at or "08:30").split(":"))
         out[t.name] = TeamPeople(t.name, managers, service, t.slack_channel, t.ooh_channel,
                                  dtime(hh, mm), t.policy)

@@ -84,6 +84,18 @@ class Staff(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class StaffOversight(Base):
+    """A team a service manager oversees. A service manager with no rows oversees every team
+    (as before oversight existed), so a directory without them keeps working unchanged."""
+
+    __tablename__ = "staff_oversight"
+    __table_args__ = (UniqueConstraint("staff_id", "team_id", name="uq_oversight"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+
+
 class Case(Base):
     __tablename__ = "cases"
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, func, select
 from sqlalchemy.orm import Session
 
-from store.models import AuditEntry, Case, DeadlineRow, EventRow, Staff, Team
+from store.models import AuditEntry, Case, DeadlineRow, EventRow, Staff, StaffOversight, Team
 
 
 class StoreError(ValueError):
@@ -211,3 +211,29 @@ def open_deadline_rows(session: Session, team_id: int | None = None,
     if worker is not None:
         stmt = stmt.where(Case.allocated_worker == worker)
     return [(d, c) for d, c in session.execute(stmt).all()]
+
+
+# --- staff oversight (service managers and the teams they oversee) -------------------------
+
+def set_oversight(session: Session, staff: Staff, teams: Iterable[Team]) -> None:
+    """Replace the teams a member of staff oversees (none: every team, for a service manager)."""
+    session.execute(delete(StaffOversight).where(StaffOversight.staff_id == staff.id))
+    for team in teams:
+        session.add(StaffOversight(staff_id=staff.id, team_id=team.id))
+    session.flush()
+
+
+def overseen_team_names(session: Session, staff: Staff) -> list[str]:
+    """The names of the teams a member of staff oversees, sorted (empty: no list given)."""
+    return list(session.scalars(
+        select(Team.name).join(StaffOversight, StaffOversight.team_id == Team.id)
+        .where(StaffOversight.staff_id == staff.id).order_by(Team.name)))
+
+
+def oversight_by_staff(session: Session) -> dict[int, set[int]]:
+    """Staff id -> the ids of the teams they oversee, for everyone with an oversight list."""
+    out: dict[int, set[int]] = {}
+    for staff_id, team_id in session.execute(
+            select(StaffOversight.staff_id, StaffOversight.team_id)).all():
+        out.setdefault(staff_id, set()).add(team_id)
+    return out
