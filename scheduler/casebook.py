@@ -252,3 +252,27 @@ class Casebook:
                 repo.replace_deadlines(s, case, (deadline_row(d)
                                                  for d in self._compute(s, case, now)))
         return len(refs)
+
+    def check(self, case_ref: str, type_: str, at: datetime, fields: dict[str, Any],
+              team: str | None = None, request_id: str | None = None) -> None:
+        """Raise EventError if `log` would refuse this event now; writes nothing.
+
+        For commands that log several events (siblings seen together): check every one
+        first, so that either all are stored or none is.
+        """
+        reference = check_case_reference(case_ref, self.case_pattern)
+        clean = check_fields(type_, fields)
+        if at.tzinfo is None:
+            raise EventError("the time has no zone: give it in London time or with an offset.")
+        now = self.clock()
+        with self.sessions() as s:
+            if request_id is not None and repo.event_by_request(s, request_id) is not None:
+                return  # a retried delivery: `log` answers it without appending
+            case = repo.get_case(s, reference)
+            existing: list[Event] = []
+            if case is None:
+                self._team_for_new_case(s, reference, team)
+            else:
+                existing = [row_to_event(r, reference) for r in repo.case_event_rows(s, case)]
+            check_new_event(existing, Event(id="new", case=reference, type=type_, at=at,
+                                            fields=clean, order=len(existing) + 1), now)

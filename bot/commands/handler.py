@@ -10,6 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from bot.commands.grammar import CASE_HELP, USAGE, EventDraft, Intent, parse
 from bot.directory import Actor, Directory
 from bot.render import change_summary, day_text, deadlines_table, moment_text
@@ -56,7 +59,44 @@ def when_words(at: datetime, now: datetime) -> str:
         return f"at {local:%H:%M} today"
     if day == today - timedelta(days=1):
         return f"at {local:%H:%M} yesterday"
-    return f"at {local:%H:%M} {moment_text(at)[:-6]}"
+    # The year whenever it is not this year's: "at 10:00 Tue 25 Nov 2025" is not last week.
+    return f"at {local:%H:%M} {day_text(day, with_year=day.year != today.year)}"
+
+
+@dataclass(frozen=True)
+class DueSection:
+    """One heading of `/due` and its lines, e.g. "Overdue" or "Awaiting your authorisation"."""
+
+    title: str
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DueView:
+    """What `/due` shows, as data: the chat reply and the Slack App Home render the same."""
+
+    who: str  # "you", "your team", "jo", "every team"
+    overdue: int
+    today: int
+    soon: int
+    sections: tuple[DueSection, ...]
+
+    @property
+    def headline(self) -> str:
+        """The first line: the counts, or that nothing is due."""
+        if not (self.overdue or self.today or self.soon):
+            return f"Nothing overdue or due in the next five working days for {self.who}."
+        return (f"Due for {self.who}: {self.overdue} overdue, {self.today} today, "
+                f"{self.soon} in the next five working days.")
+
+    @property
+    def text(self) -> str:
+        """The plain-text reply."""
+        parts = [self.headline]
+        for section in self.sections:
+            parts.append(f"{section.title}:")
+            parts.extend(f"  {i}" for i in section.items)
+        return "\n".join(parts)
 
 
 class CommandHandler:
@@ -75,7 +115,8 @@ class CommandHandler:
             return Reply(NOT_IN_DIRECTORY, ok=False)
         now = self.clock()
         try:
-            intent = parse(command, text, now)
+            # CASECLOCK_CASE_PATTERN reaches chat through the casebook, which settings built.
+            intent = parse(command, text, now, self.casebook.case_pattern)
             return self._run(actor, intent, source, request_id, now)
         except (EventError, repo.StoreError) as err:
             usage = USAGE.get(command.strip().lower(), "")
@@ -87,12 +128,12 @@ class CommandHandler:
     # --- permissions ----------------------------------------------------------------------
 
     def _check_case_access(self, actor: Actor, case: str) -> str | None:
-        """The case's team if it exists; refuses a case of another team."""
+        """The case's team if it exists; refuses a case of a team the actor cannot see."""
         try:
             summary = self.casebook.case_summary(case)
         except EventError:
             return None
-        if not actor.sees_every_team and summary.team != actor.team:
+        if not actor.can_see(summary.team):
             raise EventError(f"case {case} belongs to another team, so you cannot see or log "
                              "it here; ask its team or your manager.")
         return summary.team
@@ -103,7 +144,24 @@ class CommandHandler:
         target = str(draft.fields["event_id"])
         authors = {e.id: e.recorded_by for e in self.casebook.timeline(draft.case)}
         if target in authors and authors[target] != actor.name:
-            raise EventError(f"only the person who logged {target} or a manager can void it.")
+            raise EventError(f"only the person who logged {target} or a manager can void it: "
+                             "ask them or your team manager.")
+
+    def _check_rule(self, draft: EventDraft, team: str | None, now: datetime) -> None:
+        """A delay reason must name a timescale of the case's own pack."""
+        rule = str(draft.fields["rule"])
+        try:
+            policy = self.casebook.case_summary(draft.case).policy
+        except EventError:
+            return  # a new case: the casebook refuses a reason before the referral
+        if rule in {r.id for r in self.casebook.library.get(policy).rules}:
+            return
+        deadlines = self.casebook.deadlines(draft.case, now)
+        ids = sorted({d.rule for d in deadlines if d.open}) or sorted({d.rule for d in deadlines})
+        listed = ", ".join(ids) if ids else "none yet"
+        raise EventError(f"'{rule}' is not a timescale of case {draft.case}: type /case "
+                         f"{draft.case} reason RULE why, with RULE one of its open timescales "
+                         f"({listed}).")
 
     # --- running ----------------------------------------------------------------------------
 
@@ -112,7 +170,7 @@ class CommandHandler:
         if intent.kind == "help":
             return Reply(CASE_HELP)
         if intent.kind == "due":
-            return self._due(actor, intent, now)
+            return Reply(self._due(actor, intent, now).text)
         if intent.kind in ("show_case", "share_case"):
             assert intent.case is not None
             team = self._check_case_access(actor, intent.case)
@@ -130,21 +188,39 @@ class CommandHandler:
             teams[draft.case] = self._check_case_access(actor, draft.case)
             if draft.type == "event_voided":
                 self._check_void(actor, draft)
+            if draft.type == "delay_reason":
+                self._check_rule(draft, teams[draft.case], now)
         if any(t is None for t in teams.values()) and actor.team is None:
             raise EventError("you have no team, so a new case cannot be opened by you; ask an "
                              "admin to set your team.")
-        lines: list[str] = []
-        ids: list[str] = []
+        # Every event is checked before any is stored: siblings seen together are logged all
+        # or none, so one closed case cannot leave the others half recorded.
+        ready: list[tuple[EventDraft, dict[str, object], str | None, str | None]] = []
         for n, draft in enumerate(intent.events):
             fields = dict(draft.fields)
+            team = teams[draft.case] or actor.team
             if draft.type == "allocated":
-                fields["worker"] = self._worker_name(intent, str(fields["worker"]))
+                fields["worker"] = self._allocatable(intent, str(fields["worker"]), team)
             rid = f"{request_id}:{n}" if request_id else None
             try:
-                result = self.casebook.log(draft.case, draft.type, draft.at, fields,
-                                           actor=actor.name, source=source,
-                                           team=teams[draft.case] or actor.team, request_id=rid)
+                self.casebook.check(draft.case, draft.type, draft.at, fields, team=team,
+                                    request_id=rid)
             except EventError as err:
+                if len(intent.events) == 1:
+                    raise
+                raise EventError(f"case {draft.case}: {err} Nothing was logged for the other "
+                                 "cases either: fix it or leave it out, and send them again."
+                                 ) from None
+            ready.append((draft, fields, team, rid))
+        lines: list[str] = []
+        ids: list[str] = []
+        for draft, fields, team, rid in ready:
+            try:
+                result = self.casebook.log(draft.case, draft.type, draft.at, fields,
+                                           actor=actor.name, source=source, team=team,
+                                           request_id=rid)
+            except EventError as err:
+                # Only when someone else changed the case between the check and now.
                 if not lines:
                     raise
                 lines.append(f"Nothing stored for {draft.case}: {err}")
@@ -158,12 +234,24 @@ class CommandHandler:
             lines.extend(change_summary(result.before, result.after, cal, now))
         return Reply(" ".join(lines), event_ids=tuple(ids))
 
-    def _worker_name(self, intent: Intent, name: str) -> str:
+    def _worker(self, intent: Intent, name: str) -> Actor:
         uid = intent.mention_ids.get(name)
         staff = (self.directory.by_slack(uid) if uid else None) or self.directory.by_name(name)
         if staff is None:
             raise EventError(f"{name} is not in the staff directory: allocate to someone who "
                              "is, or ask an admin to add them.")
+        return staff
+
+    def _worker_name(self, intent: Intent, name: str) -> str:
+        return self._worker(intent, name).name
+
+    def _allocatable(self, intent: Intent, name: str, team: str | None) -> str:
+        """The directory name of someone who may hold a case of `team`."""
+        staff = self._worker(intent, name)
+        if team is not None and staff.team != team and not staff.can_see(team):
+            where = f"in team {staff.team}" if staff.team else "in no team"
+            raise EventError(f"{staff.name} is {where}, not {team}: allocate to someone in "
+                             f"{team}.")
         return staff.name
 
     def _show(self, case: str, now: datetime) -> Reply:
@@ -181,37 +269,101 @@ class CommandHandler:
         lines.append(deadlines_table(deadlines, self.casebook.calendar_of(case), now))
         return Reply("\n".join(lines), deadlines=tuple(deadlines))
 
-    def _due(self, actor: Actor, intent: Intent, now: datetime) -> Reply:
+    # --- /due -------------------------------------------------------------------------------
+
+    def due_view(self, actor: Actor, target: str = "me", now: datetime | None = None,
+                 mention_ids: dict[str, str] | None = None) -> DueView:
+        """What `/due` (target "me"), `/due team` ("team") or `/due @jo` ("jo") shows `actor`:
+        overdue, today, the next five working days, and for managers what awaits sign-off."""
+        intent = Intent("due", "/due", target=target, mention_ids=mention_ids or {})
+        return self._due(actor, intent, now or self.clock())
+
+    def _visible_team_ids(self, s: Session, actor: Actor) -> list[int] | None:
+        """The ids of the teams whose cases `actor` sees; None: every team."""
+        names = actor.teams_seen
+        if names is None:
+            return None
+        return [t.id for t in (repo.get_team(s, n) for n in names) if t is not None]
+
+    def _due(self, actor: Actor, intent: Intent, now: datetime) -> DueView:
         target = intent.target or "me"
         with self.casebook.sessions() as s:
-            team_row = repo.get_team(s, actor.team) if actor.team else None
+            visible = self._visible_team_ids(s, actor)
+
+            def seen(c: Case) -> bool:
+                return visible is None or c.team_id in visible
+
             if target == "team":
-                if team_row is None and not actor.sees_every_team:
+                if visible == []:
                     raise EventError("you have no team: ask an admin to set it.")
-                team_id = None if actor.sees_every_team or team_row is None else team_row.id
-                rows = list(repo.open_deadline_rows(s, team_id=team_id))
-                who = "your team" if not actor.sees_every_team else "every team"
+                if visible is None:
+                    rows = list(repo.open_deadline_rows(s))
+                    who = "every team"
+                else:
+                    rows = [(d, c) for d, c in repo.open_deadline_rows(s) if seen(c)]
+                    who = "your team" if len(visible) == 1 else "your teams"
             else:
                 name = actor.name if target == "me" else self._worker_name(intent, target)
+                # Only cases of teams this person sees: a worker moved between teams keeps
+                # old allocations, which are not theirs to read here.
                 rows = [(d, c) for d, c in repo.open_deadline_rows(s, worker=name)
-                        if d.owner == "worker"]
-                rows = list(rows)
-                if target == "me" and actor.is_manager and team_row is not None:
-                    rows += [(d, c) for d, c in repo.open_deadline_rows(s, team_id=team_row.id)
-                             if d.owner in ("manager", "service_manager")]
-                if target != "me" and not actor.sees_every_team:
-                    rows = [(d, c) for d, c in rows
-                            if team_row is not None and c.team_id == team_row.id]
+                        if d.owner == "worker" and seen(c)]
+                if target == "me":
+                    rows += self._manager_rows(s, actor)
                 who = "you" if target == "me" else name
-        return Reply(self._due_text(rows, who, now))
+            awaiting = (self._awaiting_items(s, visible, now)
+                        if actor.is_manager and target in ("me", "team") else [])
+        return self._due_view(rows, who, awaiting, now)
 
-    def _due_text(self, rows: list[tuple[DeadlineRow, Case]], who: str,
-                  now: datetime) -> str:
+    def _manager_rows(self, s: Session, actor: Actor) -> list[tuple[DeadlineRow, Case]]:
+        """Deadlines a manager owns: their team's manager (and service manager) ones; a
+        service manager's own ones in the teams they oversee."""
+        if actor.role in ("manager", "admin") and actor.team:
+            team = repo.get_team(s, actor.team)
+            if team is None:
+                return []
+            return [(d, c) for d, c in repo.open_deadline_rows(s, team_id=team.id)
+                    if d.owner in ("manager", "service_manager")]
+        if actor.role == "service_manager":
+            visible = self._visible_team_ids(s, actor)
+            return [(d, c) for d, c in repo.open_deadline_rows(s)
+                    if d.owner == "service_manager" and (visible is None or c.team_id in visible)]
+        return []
+
+    def _awaiting_items(self, s: Session, team_ids: list[int] | None,
+                        now: datetime) -> list[str]:
+        """'123456 completed Mon 9 Nov, 10 working days ago', longest waiting first."""
+        if team_ids == []:
+            return []
+        since = repo.awaiting_authorisation(s, team_ids)
+        if not since:
+            return []
+        cases = {c.id: c for c in s.scalars(select(Case).where(Case.id.in_(list(since))))}
+        today = local_date(now)
+        items = []
+        for case_id, at in sorted(since.items(), key=lambda kv: kv[1]):
+            case = cases.get(case_id)
+            if case is None:
+                continue
+            cal = self.casebook.library.calendar(case.policy)
+            day = local_date(at)
+            n = cal.working_days_between(day, today) if day <= today else 0
+            ago = ("today" if n == 0 else f"{n} working day{'s' if n != 1 else ''} ago")
+            items.append(f"{case.reference} completed "
+                         f"{day_text(day, with_year=day.year != today.year)}, {ago}")
+        return items
+
+    def _due_view(self, rows: list[tuple[DeadlineRow, Case]], who: str, awaiting: list[str],
+                  now: datetime) -> DueView:
         today = now.astimezone(LONDON).date()
-        cal = self.casebook.library.calendar("working-together-2023")
-        horizon: date = cal.add_working_days(today, 5)
+        horizons: dict[str, date] = {}
         overdue, due_today, soon = [], [], []
         for d, c in sorted(rows, key=lambda dc: dc[0].due):
+            # Five working days of the case's own pack: its closure days are not working days.
+            horizon = horizons.get(c.policy)
+            if horizon is None:
+                cal = self.casebook.library.calendar(c.policy)
+                horizon = horizons[c.policy] = cal.add_working_days(today, 5)
             day = local_date(d.due)
             item = f"{c.reference} {d.title}: {self._due_words(d, now)}"
             if d.due < now:
@@ -220,16 +372,12 @@ class CommandHandler:
                 due_today.append(item)
             elif day <= horizon:
                 soon.append(item)
-        if not (overdue or due_today or soon):
-            return f"Nothing overdue or due in the next five working days for {who}."
-        parts = [f"Due for {who}: {len(overdue)} overdue, {len(due_today)} today, "
-                 f"{len(soon)} in the next five working days."]
-        for title, items in (("Overdue", overdue), ("Today", due_today),
-                             ("Next five working days", soon)):
-            if items:
-                parts.append(f"{title}:")
-                parts.extend(f"  {i}" for i in items)
-        return "\n".join(parts)
+        sections = [DueSection(title, tuple(items))
+                    for title, items in (("Overdue", overdue), ("Today", due_today),
+                                         ("Next five working days", soon),
+                                         ("Awaiting your authorisation", awaiting))
+                    if items]
+        return DueView(who, len(overdue), len(due_today), len(soon), tuple(sections))
 
     @staticmethod
     def _due_words(d: DeadlineRow, now: datetime) -> str:

@@ -1,0 +1,332 @@
+"""Chat rules through the handler Slack and the console share: dates, voids, teams,
+service managers' oversight, siblings all-or-nothing, and what `/due` shows whom.
+
+The clock is Mon 30 Nov 2026, 12:00 London time unless a test moves it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from bot.commands.handler import CommandHandler, Reply
+from bot.directory import Directory
+from scheduler.casebook import Casebook
+from scheduler.outbox import _teams
+from scheduler.packs import PackLibrary, policy_dirs
+from scheduler.timescales.calendar import LONDON
+from store import repo
+from tests.conftest import FakeClock
+
+
+class Chat:
+    """Staff typing commands into one handler over one store."""
+
+    def __init__(self, casebook: Casebook, directory: Directory) -> None:
+        self.casebook = casebook
+        self.directory = directory
+        self.handler = CommandHandler(casebook, directory)
+
+    def say(self, who: str, command: str, text: str) -> Reply:
+        return self.handler.handle(self.directory.by_name(who), command, text, source="test")
+
+    def ok(self, who: str, command: str, text: str) -> Reply:
+        reply = self.say(who, command, text)
+        assert reply.ok, reply.text
+        return reply
+
+    def rows(self) -> dict[str, int]:
+        with self.casebook.sessions() as s:
+            return repo.count_rows(s)
+
+    def event_at(self, event_id: str, case: str) -> datetime:
+        return next(e.at for e in self.casebook.timeline(case) if e.id == event_id)
+
+
+@pytest.fixture
+def chat(casebook: Casebook) -> Chat:
+    directory = Directory(casebook.sessions)
+    casebook.add_team("north", "bexley")
+    casebook.add_team("south", "suffolk")
+    directory.add("jo", "worker", "north")
+    directory.add("ann", "worker", "north")
+    directory.add("priya", "manager", "north")
+    directory.add("bob", "worker", "south")
+    directory.add("morgan", "service_manager", None, oversees="north")
+    directory.add("sally", "service_manager", None)
+    return Chat(casebook, directory)
+
+
+def one_sentence(reply: Reply) -> str:
+    """The refusal's sentence, checked to be one sentence followed only by the usage line."""
+    assert not reply.ok
+    first, *rest = reply.text.split("\n")
+    assert all(line.startswith("Usage: ") for line in rest), reply.text
+    assert first.endswith("."), first
+    # One sentence: no full stop followed by a capital letter inside it.
+    assert not re.search(r"[.!?] [A-Z]", first), first
+    return first
+
+
+# --- 1. dates without a year -----------------------------------------------------------------
+
+def test_a_day_without_a_year_in_the_future_is_refused_not_moved_a_year_back(
+        chat: Chat, clock: FakeClock) -> None:
+    clock.now = datetime(2026, 11, 23, 12, 0, tzinfo=LONDON)  # Monday 23 November 2026
+    chat.ok("jo", "/referral", "123458 s17 20/11 09:00")
+    before = chat.rows()
+    reply = chat.say("jo", "/seen", "123458 25/11 10:00")
+    assert "25/11/2026 10:00 is in the future" in one_sentence(reply)
+    assert chat.rows() == before
+
+
+def test_a_december_date_typed_in_january_is_last_month_and_the_reply_shows_its_year(
+        chat: Chat, clock: FakeClock) -> None:
+    clock.now = datetime(2027, 1, 5, 9, 0, tzinfo=LONDON)  # Tuesday 5 January 2027
+    chat.ok("jo", "/referral", "123459 s17 18/12/2026 09:00")
+    reply = chat.ok("jo", "/seen", "123459 20/12 10:00 alone")
+    assert "at 10:00 Sun 20 Dec 2026" in reply.text
+    assert chat.event_at(reply.event_ids[0], "123459") == datetime(2026, 12, 20, 10, 0,
+                                                                   tzinfo=LONDON)
+
+
+def test_an_event_before_2000_is_refused(chat: Chat) -> None:
+    before = chat.rows()
+    reply = chat.say("jo", "/referral", "123458 s17 01/01/1999")
+    assert "outside the working calendar (2000-2060)" in one_sentence(reply)
+    assert chat.rows() == before
+
+
+# --- 2. what a void changes ---------------------------------------------------------------
+
+def test_voiding_a_visit_opens_its_deadline_again_and_voiding_the_referral_removes_them(
+        chat: Chat) -> None:
+    chat.ok("jo", "/referral", "123456 s17 today 09:00")
+    seen = chat.ok("jo", "/seen", "123456 today 10:00 alone")
+    assert "Met: Child visited no later than 5 days after the referral" in seen.text
+    voided = chat.ok("jo", "/case", f"123456 void {seen.event_ids[0]} wrong child")
+    assert ("Open again: Child visited no later than 5 days after the referral "
+            "(due Mon 7 Dec).") in voided.text
+    referral = chat.casebook.timeline("123456")[0].id
+    gone = chat.ok("jo", "/case", f"123456 void {referral} logged on the wrong case")
+    assert "No longer applies: Child visited no later than 5 days after the referral." in (
+        gone.text)
+    assert "No longer applies: Assessment completed within the first 15 days" in gone.text
+
+
+# --- 3. teams: allocation and "mine" ------------------------------------------------------------
+
+def test_a_case_cannot_be_allocated_to_staff_of_another_team(chat: Chat) -> None:
+    chat.ok("jo", "/referral", "555555 s17 today 09:00")
+    before = chat.rows()
+    reply = chat.say("jo", "/case", "555555 allocate @bob")
+    assert one_sentence(reply) == (
+        "Nothing was stored: bob is in team south, not north: allocate to someone in north.")
+    assert chat.rows() == before
+    chat.ok("jo", "/case", "555555 allocate @ann")
+    assert chat.casebook.case_summary("555555").allocated_worker == "ann"
+
+
+def test_due_mine_leaves_out_cases_of_teams_the_worker_no_longer_sees(chat: Chat) -> None:
+    chat.ok("jo", "/referral", "555555 s17 today 09:00")
+    chat.ok("jo", "/case", "555555 allocate @ann")
+    assert "555555 Child visited" in chat.ok("ann", "/due", "").text
+    chat.directory.remove("ann")
+    chat.directory.add("ann", "worker", "south")  # moved team; the old allocation remains
+    assert "555555" not in chat.ok("ann", "/due", "").text
+
+
+# --- 4. the configured case pattern ---------------------------------------------------------
+
+def test_chat_uses_the_configured_case_pattern(chat: Chat, library: PackLibrary,
+                                               clock: FakeClock) -> None:
+    patterned = Casebook(chat.casebook.sessions, library, clock,
+                         case_pattern="[A-Z]{2}-[0-9]{5}")
+    handler = CommandHandler(patterned, chat.directory)
+    jo = chat.directory.by_name("jo")
+    reply = handler.handle(jo, "/referral", "AB-12346 s17", source="test")
+    assert reply.ok and "for AB-12346" in reply.text, reply.text
+    before = chat.rows()
+    refused = handler.handle(jo, "/referral", "123456 s17", source="test")
+    assert "'123456' is not a case reference" in one_sentence(refused)
+    assert chat.rows() == before
+
+
+# --- 5. siblings: all or nothing ------------------------------------------------------------
+
+def test_siblings_seen_together_are_stored_all_or_none(chat: Chat) -> None:
+    chat.ok("jo", "/referral", "123456 s17 today 09:00")
+    chat.ok("jo", "/referral", "123457 s17 today 09:00")
+    chat.ok("jo", "/case", "123456 close nfa")
+    before = chat.rows()
+    reply = chat.say("jo", "/seen", "123457 123456 alone")
+    assert "case 123456" in reply.text and not reply.ok
+    assert chat.rows() == before
+    assert [e.type for e in chat.casebook.timeline("123457")] == ["referral_received"]
+    both = chat.ok("jo", "/seen", "123457 alone")
+    assert len(both.event_ids) == 1
+
+
+# --- 6. extensions and delay reasons ---------------------------------------------------------
+
+def test_an_extension_must_end_after_today_and_a_reason_must_name_a_rule_of_the_pack(
+        chat: Chat) -> None:
+    chat.ok("jo", "/referral", "123456 s17 today 09:00")
+    before = chat.rows()
+    for text in ("123456 extend 01/01/1999 x", "123456 extend today waiting",
+                 "123456 extend 27/11/2026 waiting"):
+        one_sentence(chat.say("priya", "/case", text))
+    reply = chat.say("jo", "/case", "123456 reason nosuchrule because")
+    sentence = one_sentence(reply)
+    assert "'nosuchrule' is not a timescale of case 123456" in sentence
+    assert "child_visited" in sentence and "assessment_initial_15" in sentence
+    assert chat.rows() == before
+    chat.ok("jo", "/case", "123456 reason child_visited family away until Friday")
+    chat.ok("priya", "/case", "123456 extend 29/01/2027 awaiting health information")
+
+
+# --- 7. service managers oversee their teams ------------------------------------------------
+
+def test_a_service_manager_sees_the_teams_they_oversee_and_no_others(chat: Chat) -> None:
+    chat.ok("jo", "/referral", "123456 s17 today 09:00")
+    chat.ok("bob", "/referral", "654321 s17 today 09:00")
+    assert chat.ok("morgan", "/case", "123456").text.startswith("Case 123456: team north")
+    before = chat.rows()
+    refused = chat.say("morgan", "/case", "654321")
+    assert "belongs to another team" in one_sentence(refused)
+    assert "belongs to another team" in one_sentence(chat.say("morgan", "/seen", "654321"))
+    assert chat.rows() == before
+    team = chat.ok("morgan", "/due", "team").text
+    assert "123456" in team and "654321" not in team
+    # Without an oversight list, every team (as before oversight existed).
+    assert chat.ok("sally", "/case", "654321").ok
+    everyone = chat.ok("sally", "/due", "team").text
+    assert "123456" in everyone and "654321" in everyone
+
+
+def test_escalations_go_to_the_service_managers_overseeing_the_team(chat: Chat) -> None:
+    chat.directory.add("lee", "service_manager", None, oversees="south")
+    with chat.casebook.sessions() as s:
+        teams = _teams(s)
+    assert teams["north"].service_managers == ("morgan", "sally")
+    assert teams["south"].service_managers == ("lee", "sally")
+
+
+def test_only_service_managers_oversee_and_only_teams_that_exist(chat: Chat) -> None:
+    before = chat.rows()
+    with pytest.raises(Exception, match="only a service manager oversees teams"):
+        chat.directory.add("kim", "worker", "north", oversees="south")
+    with pytest.raises(Exception, match="there is no team west to oversee"):
+        chat.directory.add("kim", "service_manager", None, oversees="north,west")
+    assert chat.rows() == before
+
+
+# --- 8. and 9. /due: awaiting authorisation, and the team's own calendar ---------------------
+
+def test_managers_see_what_awaits_their_authorisation(chat: Chat) -> None:
+    chat.ok("jo", "/referral", "123460 s17 09/11 09:00")
+    chat.ok("jo", "/case", "123460 complete 16/11 10:00")
+    line = "123460 completed Mon 16 Nov, 10 working days ago"
+    for text in ("", "team"):
+        due = chat.ok("priya", "/due", text).text
+        assert f"Awaiting your authorisation:\n  {line}" in due, due
+    assert line in chat.ok("morgan", "/due", "").text
+    assert "Awaiting your authorisation" not in chat.ok("jo", "/due", "").text
+    view = chat.handler.due_view(chat.directory.by_name("priya"), "team")  # type: ignore[arg-type]
+    assert [s.title for s in view.sections][-1] == "Awaiting your authorisation"
+    chat.ok("priya", "/case", "123460 authorise")
+    assert "Awaiting your authorisation" not in chat.ok("priya", "/due", "").text
+
+
+def test_due_counts_five_working_days_on_the_team_packs_own_calendar(
+        chat: Chat, clock: FakeClock, tmp_path: Path) -> None:
+    # A pack whose authority is closed Tue 1 - Fri 4 Dec 2026: five working days from
+    # Mon 30 Nov run to Fri 11 Dec, not Mon 7 Dec as on the national calendar.
+    (tmp_path / "closures.yaml").write_text(
+        "name: closures\ntitle: Bexley with a closure week\nextends: bexley\n"
+        "closure_days: [2026-12-01, 2026-12-02, 2026-12-03, 2026-12-04]\nrules: []\n",
+        encoding="utf-8")
+    library = PackLibrary(policy_dirs(str(tmp_path)))
+    casebook = Casebook(chat.casebook.sessions, library, clock)
+    casebook.add_team("east", "closures")
+    chat.directory.add("eve", "worker", "east")
+    handler = CommandHandler(casebook, chat.directory)
+    eve = chat.directory.by_name("eve")
+    assert handler.handle(eve, "/referral", "777777 s17 today 09:00", source="test").ok
+    assert handler.handle(eve, "/case", "777777 allocate @eve", source="test").ok
+    due = handler.handle(eve, "/due", "", source="test").text
+    assert "777777 Child visited no later than 5 days after the referral: by Fri 11 Dec" in due
+
+
+# --- 10. voids, extensions, /due team and /due @name ---------------------------------------
+
+def test_voids_by_the_author_and_managers_only(chat: Chat) -> None:
+    chat.ok("jo", "/referral", "123456 s17 today 09:00")
+    seen = chat.ok("jo", "/seen", "123456 today 10:00").event_ids[0]
+    before = chat.rows()
+    refused = chat.say("ann", "/case", f"123456 void {seen} wrong child")
+    assert one_sentence(refused) == (f"Nothing was stored: only the person who logged {seen} "
+                                     "or a manager can void it: ask them or your team manager.")
+    unknown = chat.say("jo", "/case", "123456 void zzzzzzzz wrong child")
+    assert "there is no event zzzzzzzz on case 123456" in one_sentence(unknown)
+    assert chat.rows() == before
+    chat.ok("jo", "/case", f"123456 void {seen} wrong child")
+    again = chat.ok("ann", "/seen", "123456 today 11:00").event_ids[0]
+    chat.ok("priya", "/case", f"123456 void {again} wrong time")
+    assert [e.voided for e in chat.casebook.timeline("123456")
+            if e.type == "child_seen"] == [True, True]
+
+
+def test_a_worker_cannot_extend(chat: Chat) -> None:
+    chat.ok("jo", "/referral", "123456 s17 today 09:00")
+    before = chat.rows()
+    reply = chat.say("jo", "/case", "123456 extend 29/01/2027 awaiting health information")
+    assert "only a manager can authorise or extend" in one_sentence(reply)
+    assert chat.rows() == before
+
+
+def test_due_team_and_due_for_a_named_worker_list_their_deadlines(chat: Chat) -> None:
+    chat.ok("jo", "/referral", "123456 s17 27/11 09:00")  # Fri 27 Nov
+    chat.ok("jo", "/case", "123456 allocate @jo 27/11 10:00")
+    chat.ok("jo", "/referral", "123457 s17 today 09:00")
+    chat.ok("bob", "/referral", "654321 s17 today 09:00")
+    team = chat.ok("priya", "/due", "team").text
+    assert team.startswith("Due for your team:")
+    assert "123456 Child visited no later than 5 days after the referral: by Fri 4 Dec" in team
+    assert "123457 Child visited no later than 5 days after the referral: by Mon 7 Dec" in team
+    assert "654321" not in team
+    jo = chat.ok("priya", "/due", "@jo").text
+    assert jo.startswith("Due for jo: 0 overdue, 0 today, 1 in the next five working days.")
+    assert "123456 Child visited" in jo and "123457" not in jo
+    assert "123456" not in chat.ok("bob", "/due", "@jo").text
+
+
+@pytest.mark.parametrize(
+    ("who", "command", "text"),
+    [
+        ("jo", "/referral", "Jane s47"),
+        ("jo", "/seen", "123456 tomorrow"),
+        ("jo", "/seen", "123456 25/12 10:00"),
+        ("jo", "/case", "123456 authorise"),
+        ("jo", "/case", "123456 allocate @bob"),
+        ("jo", "/case", "123456 allocate @nobody"),
+        ("jo", "/case", "123456 reason nosuchrule because"),
+        ("jo", "/case", "123456 void zzzzzzzz oops"),
+        ("priya", "/case", "123456 extend 01/01/1999 x"),
+        ("bob", "/case", "123456 review"),
+        ("morgan", "/seen", "654321 alone"),
+        ("jo", "/due", "team now"),
+        ("jo", "/frobnicate", "123456"),
+    ],
+)
+def test_every_refusal_is_one_sentence_and_stores_nothing(chat: Chat, who: str, command: str,
+                                                          text: str) -> None:
+    chat.ok("jo", "/referral", "123456 s17 today 09:00")
+    chat.ok("bob", "/referral", "654321 s17 today 09:00")
+    before = chat.rows()
+    sentence = one_sentence(chat.say(who, command, text))
+    assert sentence.startswith("Nothing was stored: ")
+    assert chat.rows() == before
