@@ -163,7 +163,9 @@ def test_siblings_seen_together_are_stored_all_or_none(chat: Chat) -> None:
     chat.ok("jo", "/case", "123456 close nfa")
     before = chat.rows()
     reply = chat.say("jo", "/seen", "123457 123456 alone")
-    assert "case 123456" in reply.text and not reply.ok
+    assert one_sentence(reply).startswith("Nothing was stored: case 123456 was closed on ")
+    assert reply.text.split("\n")[0].endswith(
+        "; so 123457 was not logged either (send it again without 123456).")
     assert chat.rows() == before
     assert [e.type for e in chat.casebook.timeline("123457")] == ["referral_received"]
     both = chat.ok("jo", "/seen", "123457 alone")

@@ -208,9 +208,12 @@ class CommandHandler:
             except EventError as err:
                 if len(intent.events) == 1:
                     raise
-                raise EventError(f"case {draft.case}: {err} Nothing was logged for the other "
-                                 "cases either: fix it or leave it out, and send them again."
-                                 ) from None
+                others = " or ".join(d.case for d in intent.events if d.case != draft.case)
+                reason = str(err).rstrip(".")
+                if draft.case not in reason:  # say which case, unless the reason already does
+                    reason = f"case {draft.case}: {reason}"
+                raise EventError(f"{reason}; so {others} was not logged either (send it again "
+                                 f"without {draft.case}).") from None
             ready.append((draft, fields, team, rid))
         lines: list[str] = []
         ids: list[str] = []
