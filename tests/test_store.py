@@ -255,3 +255,19 @@ def test_recomputing_every_case_leaves_the_stored_rows_identical(
     assert stored() == first
     assert casebook.recompute_all() == 2
     assert stored() == first
+
+
+def test_the_case_pattern_setting_defaults_to_the_vocabularys_and_must_compile(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pydantic import ValidationError
+
+    from store.settings import Settings
+
+    monkeypatch.delenv("CASECLOCK_CASE_PATTERN", raising=False)
+    assert Settings(_env_file=None).case_pattern is None  # None: the one default, a digit needed
+    monkeypatch.setenv("CASECLOCK_CASE_PATTERN", "[A-Z]{2}[0-9]{6}")
+    assert Settings(_env_file=None).case_pattern == "[A-Z]{2}[0-9]{6}"
+    monkeypatch.setenv("CASECLOCK_CASE_PATTERN", "[A-Z")
+    with pytest.raises(ValidationError, match="CASECLOCK_CASE_PATTERN is not a regular"):
+        Settings(_env_file=None)
