@@ -15,18 +15,13 @@ from typing import Any
 
 from bot.commands.dates import is_date_word, is_time_word, parse_day, when
 from scheduler.timescales.calendar import LONDON
-from scheduler.timescales.vocabulary import DEFAULT_CASE_PATTERN, OUTCOMES, TRACKS, EventError
-
-
-def looks_like_case(token: str, pattern: str | None = None) -> bool:
-    """True iff `token` is a whole reference of the configured pattern and holds a digit, so
-    words like "alone" or a name are never read as cases, whatever CASECLOCK_CASE_PATTERN is.
-
-    The same test as vocabulary.looks_like_case (kept here until that one is committed).
-    """
-    return (re.fullmatch(pattern or DEFAULT_CASE_PATTERN, token) is not None
-            and any(c.isdigit() for c in token))
-
+from scheduler.timescales.vocabulary import (
+    DEFAULT_CASE_PATTERN,
+    OUTCOMES,
+    TRACKS,
+    EventError,
+    looks_like_case,
+)
 
 MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|([^>]+))?>$|^@([\w.\-]+)$")
 
