@@ -3,11 +3,15 @@
     .venv/bin/python benchmarks/notify.py [--messages 2000] [--users 200] [--workers 4]
 
 (a) 2,000 direct messages to 200 users through a mock Slack on localhost that allows one
-    message a second per channel and answers 429 (Retry-After: 1) beyond it. Reports the
-    throughput as a share of the allowed rate (200 users x 1/s), and messages lost and
-    duplicated (each carries its outbox key as metadata).
+    message a second per channel and answers 429 (Retry-After: 1) beyond it, delivered by
+    the sweep job's own delivery loop (`scheduler.jobs.deliver_until`, as `run_sweep` calls
+    it). Reports the throughput as a share of the allowed rate (200 users x 1/s), and
+    messages lost and duplicated (each carries its outbox key as metadata).
 (b) Building the morning digests of 50 teams with 600 open cases each (3 open deadlines a
     case), from the store.
+(c) The sweep over the same 50 x 600 cases (90,000 open deadlines, 50 managers): the first
+    sweep of a morning (every prompt new: planned, rendered, inserted) and a steady-state
+    sweep a minute later, after delivery (nothing new: planned and checked only).
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -25,10 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from slack_sdk import WebClient  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert, update  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from bot.directory import Directory  # noqa: E402
 from bot.notify_transports import SlackTransport  # noqa: E402
+from scheduler.jobs import deliver_until  # noqa: E402
 from scheduler.messages import digest_sections, render_digest  # noqa: E402
 from scheduler.notify import TeamPeople, digest_plans  # noqa: E402
 from scheduler.outbox import Outbox  # noqa: E402
@@ -62,21 +67,7 @@ def bench_delivery(messages: int, users: int, workers: int) -> str:
         transport = SlackTransport(client, Directory(sessions))
         outbox = Outbox(sessions, library, {"slack": transport}, lambda _r: "slack")
         started = time.perf_counter()
-        done = threading.Event()
-
-        def work() -> None:
-            while not done.is_set():
-                if not outbox.deliver(lambda: datetime.now(UTC), limit=20):
-                    time.sleep(0.01)
-                c = outbox.counts()
-                if c["sent"] + c["parked"] >= messages:
-                    done.set()
-
-        threads = [threading.Thread(target=work) for _ in range(workers)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=600)
+        deliver_until(outbox, lambda: datetime.now(UTC), budget=300, threads=workers)
         elapsed = time.perf_counter() - started
         keys = Counter(slack.delivered_keys())
         rate_limited = slack.rate_limited
@@ -86,21 +77,26 @@ def bench_delivery(messages: int, users: int, workers: int) -> str:
     allowed = users * 1.0
     share = messages / elapsed / allowed
     ideal = messages / users - 1  # the last message to a channel can go at t = 9 s
-    return (f"(a) {messages} messages to {users} users, {workers} delivery threads: "
+    return (f"(a) {messages} messages to {users} users, the sweep job's delivery loop with "
+            f"{workers} threads: "
             f"{elapsed:.2f} s (ideal {ideal:.0f}-{ideal + 1:.0f} s), "
             f"{messages / elapsed:.1f} msg/s = {share:.0%} of the allowed {allowed:.0f}/s; "
             f"marked sent {sent}, lost {lost}, duplicated {dup}, 429s answered {rate_limited}")
 
 
-def bench_digests(teams: int, cases: int) -> str:
+def _cases_db(teams: int, cases: int, now: datetime) -> sessionmaker[Session]:
+    """A store with `teams` x `cases` open Bexley cases, three open deadlines each, a manager
+    per team and one service manager."""
     tmp = tempfile.mkdtemp()
-    _engine, sessions = open_database(f"sqlite:///{tmp}/digest.db")
-    library = PackLibrary()
-    now = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+    _engine, sessions = open_database(f"sqlite:///{tmp}/cases.db")
     with sessions.begin() as s:
         s.execute(insert(Team), [{"name": f"team{t:02d}", "policy": "bexley",
                                   "slack_channel": f"C{t:02d}", "digest_at": "08:30",
                                   "created_at": now} for t in range(teams)])
+        s.execute(insert(Staff), [{"name": f"lead{t:02d}", "role": "manager", "team_id": t + 1,
+                                   "active": True, "created_at": now} for t in range(teams)]
+                  + [{"name": "sm", "role": "service_manager", "team_id": None,
+                      "active": True, "created_at": now}])
         s.execute(insert(Case), [{"reference": f"{t:02d}{c:05d}", "team_id": t + 1,
                                   "policy": "bexley", "allocated_worker": f"w{c % 12}",
                                   "created_at": now}
@@ -111,11 +107,19 @@ def bench_digests(teams: int, cases: int) -> str:
                                               ("assessment_initial_15", 0))):
                 rows.append({"case_id": case_id, "rule": rule, "seq": 1, "title": rule,
                              "due": now + timedelta(days=days + (case_id % 5)),
-                             "status": "pending", "owner": "worker", "anchor_at": now,
+                             "status": "pending", "owner": "worker",
+                             "anchor_at": now - timedelta(days=20),
                              "hourly": False, "unit": "working_days", "computed_at": now,
                              "met_at": None, "met_by_event": None, "delay_reason": None,
                              "id": case_id * 3 + k})
         s.execute(insert(DeadlineRow), rows)
+    return sessions
+
+
+def bench_digests(teams: int, cases: int) -> str:
+    library = PackLibrary()
+    now = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+    sessions = _cases_db(teams, cases, now)
     started = time.perf_counter()
     blocks = 0
     with sessions() as s:
@@ -131,6 +135,32 @@ def bench_digests(teams: int, cases: int) -> str:
             f"message {blocks} blocks")
 
 
+def bench_sweep(teams: int, cases: int) -> str:
+    now = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)  # a Tuesday morning, digests due
+    sessions = _cases_db(teams, cases, now)
+    outbox = Outbox(sessions, PackLibrary(), {}, lambda _r: "slack")
+    started = time.perf_counter()
+    first = outbox.sweep(now)
+    first_s = time.perf_counter() - started
+    with sessions.begin() as s:  # as the delivery loop would have done
+        s.execute(update(OutboxRow).values(sent_at=now))
+    steady = []
+    for minute in (1, 2, 3):
+        started = time.perf_counter()
+        again = outbox.sweep(now + timedelta(minutes=minute))
+        steady.append(time.perf_counter() - started)
+        assert again.created == 0 and again.planned == first.planned
+    fresh = Outbox(sessions, PackLibrary(), {}, lambda _r: "slack")
+    started = time.perf_counter()
+    fresh.sweep(now + timedelta(minutes=4))  # a new process: no plans to reuse yet
+    restart_s = time.perf_counter() - started
+    return (f"(c) sweep over {teams} teams x {cases} cases ({teams * cases * 3:,} open "
+            f"deadlines): first sweep {first_s:.2f} s ({first.created:,} rows created); "
+            f"steady-state sweep {min(steady):.2f}-{max(steady):.2f} s over 3 minutes "
+            f"({first.planned:,} planned, 0 new); first steady sweep of a restarted "
+            f"process {restart_s:.2f} s")
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--messages", type=int, default=2000)
@@ -141,6 +171,7 @@ def main() -> None:
     args = p.parse_args()
     print(bench_delivery(args.messages, args.users, args.workers))
     print(bench_digests(args.teams, args.cases))
+    print(bench_sweep(args.teams, args.cases))
 
 
 if __name__ == "__main__":

@@ -6,12 +6,16 @@ Stages of one deadline (timescales are in working days unless the rule counts ho
 - due_today: the working morning of the due day (or the working day before, if the due day
   is not one);
 - overdue: the first working morning after the due day; for an hour rule, the moment it is due;
-- escalated: overdue by the pack's escalate_after_days working days (default 1): to the
-  team's managers;
+- escalated: overdue by the pack's escalate_after_days working days (default 1); for an hour
+  rule, the next working morning after its hour (or N working days after the due day). It
+  goes to the rule's `on_miss.escalate_to` role, always one level above the owner: a
+  manager's own deadline goes to the service managers, never back to the manager;
 - exception: a rule marked so (the 45-day limit) once overdue: to the service managers.
-Only the latest stage reached is planned for each line of recipients, so a process that was
-down sends "overdue", never a stale "upcoming". Direct messages wait for working hours; hour
-rules are urgent: at once, and out of hours to the team's out-of-hours channel.
+Only the latest stage reached is planned for each recipient of a deadline, so a process that
+was down sends "overdue", never a stale "upcoming", and nobody gets "overdue" and "escalated"
+for one deadline at once. Direct messages wait for working hours; hour rules are urgent: at
+once, and out of hours to the team's out-of-hours channel (whether they were meant for a
+person or for the team's day channel).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ STAGES = ("upcoming", "due_today", "overdue", "escalated", "exception", "digest"
 WORK_START = time(8, 30)
 WORK_END = time(17, 30)
 DEFAULT_LEAD_DAYS = 2
+FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,15 @@ def morning(d: date) -> datetime:
     return datetime.combine(d, WORK_START, tzinfo=LONDON)
 
 
+def next_hours_boundary(now: datetime) -> datetime:
+    """The next 08:30 or 17:30 London time after `now`: where working hours may begin or end
+    (on any day, which is conservative: a plan reused until then is still right)."""
+    today = now.astimezone(LONDON).date()
+    days = (today, date.fromordinal(today.toordinal() + 1))
+    return min(t for d in days for hhmm in (WORK_START, WORK_END)
+               if (t := datetime.combine(d, hhmm, tzinfo=LONDON)) > now)
+
+
 def in_working_hours(now: datetime, cal: WorkingCalendar) -> bool:
     """Monday to Friday, 08:30-17:30 London time, not a bank holiday or closure day."""
     local = now.astimezone(LONDON)
@@ -106,9 +120,14 @@ def stage_times(d: Deadline, rule: Rule, cal: WorkingCalendar,
         due_utc = d.due.astimezone(UTC)
         window = due_utc - d.anchor_at.astimezone(UTC)
         due_day = local_date(d.due)
-        return StageTimes(
-            upcoming=due_utc - window / 2, due_today=None, overdue=due_utc,
-            escalated=morning(cal.add_working_days(due_day, 1 + escalate_after)))
+        # An hour rule is overdue at its hour, so its escalation counts from that moment:
+        # the next working morning after it (N working days after the due day for N > 1),
+        # not a day-rule's "overdue morning" plus N, which would be a working day late.
+        escalated = next_working_morning_after(due_utc, cal)
+        if escalate_after > 1:
+            escalated = max(escalated, morning(cal.add_working_days(due_day, escalate_after)))
+        return StageTimes(upcoming=due_utc - window / 2, due_today=None, overdue=due_utc,
+                          escalated=escalated)
     due_day = local_date(d.due)
     lead = rule.lead_days if rule.lead_days is not None else DEFAULT_LEAD_DAYS
     last_working = cal.on_or_before(due_day)
@@ -121,12 +140,35 @@ def stage_times(d: Deadline, rule: Rule, cal: WorkingCalendar,
     )
 
 
+def next_working_morning_after(t: datetime, cal: WorkingCalendar) -> datetime:
+    """The first working day's 08:30 strictly after instant `t`."""
+    local = t.astimezone(LONDON)
+    if cal.is_working_day(local.date()) and local.time() < WORK_START:
+        return morning(local.date())
+    return morning(cal.add_working_days(local.date(), 1))
+
+
 def _latest(reached: Sequence[tuple[str, datetime | None]], now: datetime) -> str | None:
     found = None
     for stage, start in reached:
         if start is not None and start <= now:
             found = stage
     return found
+
+
+ORDER = {stage: i for i, stage in enumerate(STAGES)}
+
+
+def escalation_role(rule: Rule) -> str | None:
+    """Who a missed deadline of `rule` goes up to: its pack's `on_miss.escalate_to`, but always
+    above the rule's owner (a manager's own deadline goes to the service managers, not back
+    to the manager as "escalated"); None when nobody is above (a service manager's rule)."""
+    if rule.owner == "service_manager":
+        return None
+    wanted = rule.on_miss.escalate_to or "manager"
+    if rule.owner == "manager" and wanted == "manager":
+        return "service_manager"
+    return wanted
 
 
 class Planner:
@@ -137,16 +179,27 @@ class Planner:
         self.cal = cal
         self.teams = teams
         self.rules = {r.id: r for r in pack.rules}
+        # Stage times depend only on the rule and the due moment (and the anchor, for an hour
+        # rule); thousands of deadlines share them, and the sweep plans every deadline every
+        # minute, so they are computed once per process.
+        self._times: dict[tuple[str, datetime, datetime | None], StageTimes] = {}
 
-    def _key(self, d: Deadline, stage: str, recipient: str) -> str:
-        return f"{d.case}:{d.rule}:{d.seq}:{d.due.isoformat()}:{stage}:{recipient}"
+    def times(self, d: Deadline, rule: Rule) -> StageTimes:
+        """The stage times of `d`, cached."""
+        cache_key = (rule.id, d.due, d.anchor_at if d.hourly else None)
+        found = self._times.get(cache_key)
+        if found is None:
+            found = self._times[cache_key] = stage_times(d, rule, self.cal,
+                                                         self.pack.escalate_after_days)
+        return found
 
     @staticmethod
     def _managers(team: TeamPeople) -> list[str]:
         # A team without a manager of its own escalates to the service managers.
         return [f"staff:{m}" for m in (team.managers or team.service_managers)]
 
-    def _owners(self, role: str, case: CaseInfo, team: TeamPeople) -> list[str]:
+    def _role(self, role: str, case: CaseInfo, team: TeamPeople) -> list[str]:
+        """The recipients of a role for this case."""
         if role == "worker":
             if case.allocated_worker:
                 return [f"staff:{case.allocated_worker}"]
@@ -159,58 +212,89 @@ class Planner:
 
     def plan_deadline(self, d: Deadline, case: CaseInfo, now: datetime,
                       working: bool) -> list[Planned]:
-        """Notifications of one open deadline at `now`."""
+        """Notifications of one open deadline at `now`: for each recipient, only the latest
+        stage they have reached (so after downtime nobody gets "overdue" and "escalated" for
+        one deadline at once)."""
         rule = self.rules.get(d.rule)
         team = self.teams.get(case.team)
         if rule is None or team is None or not d.open:
             return []
-        times = stage_times(d, rule, self.cal, self.pack.escalate_after_days)
-        out: list[Planned] = []
+        times = self.times(d, rule)
+        wanted: dict[str, tuple[str, bool, dict[str, object]]] = {}
 
         def add(stage: str, recipients: Iterable[str], urgent: bool = False,
                 **details: object) -> None:
             for r in recipients:
-                if urgent and not working and r.startswith("staff:") and team.ooh_channel:
+                if urgent and not working and team.ooh_channel:
+                    # Out of hours an urgent prompt goes to whoever is on call, whether it was
+                    # meant for a person or for the team's (unwatched) day channel.
                     r = f"channel:{team.ooh_channel}"
                 if not urgent and not working:
                     continue  # direct messages and channel prompts wait for working hours
-                out.append(Planned(self._key(d, stage, r), stage, d.case, d.rule, d.seq, d.due,
-                                   r, team.name, urgent, details, d.anchor_at, d.unit))
+                held = wanted.get(r)
+                if held is None or ORDER[stage] > ORDER[held[0]]:
+                    wanted[r] = (stage, urgent, details)
 
         main = _latest([("upcoming", times.upcoming), ("due_today", times.due_today),
                         ("overdue", times.overdue)], now)
         if main is not None:
-            owners = self._owners(rule.owner, case, team)
-            add(main, owners, urgent=d.hourly and main in ("upcoming", "overdue"))
-            # The manager decides on an extension when the first timescale falls due.
+            owners = self._role(rule.owner, case, team)
+            urgent = d.hourly and main in ("upcoming", "overdue")
             if main == "due_today" and any(m.event == "extension_agreed" for m in rule.met_by):
-                add(main, [m for m in self._managers(team) if m not in owners],
-                    extension_decision=True)
-        if times.escalated <= now and rule.owner not in ("service_manager",):
-            add("escalated", self._managers(team),
+                # The manager decides on an extension when the first timescale falls due,
+                # whether or not the rule is the manager's own (Suffolk's days 20 and 35).
+                managers = self._managers(team)
+                add(main, [o for o in owners if o not in managers], urgent)
+                add(main, managers, urgent, extension_decision=True)
+            else:
+                add(main, owners, urgent)
+        up = escalation_role(rule)
+        if up is not None and times.escalated <= now:
+            add("escalated", self._role(up, case, team),
                 no_reason=rule.on_miss.reason_required and not d.delay_reason)
         if rule.on_miss.exception and times.overdue <= now:
             add("exception", [f"staff:{m}" for m in team.service_managers],
                 no_reason=not d.delay_reason)
-        return out
+        prefix = f"{d.case}:{d.rule}:{d.seq}:{d.due.isoformat()}:"
+        return [Planned(f"{prefix}{stage}:{r}", stage, d.case, d.rule, d.seq, d.due, r,
+                        team.name, urgent, details, d.anchor_at, d.unit)
+                for r, (stage, urgent, details) in wanted.items()]
+
+    def next_change(self, d: Deadline, now: datetime) -> datetime:
+        """The first moment after `now` at which `d`'s plan can differ (a stage begins), so
+        a sweep may reuse the plan until then; working hours are the caller's to add."""
+        rule = self.rules.get(d.rule)
+        if rule is None:
+            return FOREVER
+        t = self.times(d, rule)
+        return min((s for s in (t.upcoming, t.due_today, t.overdue, t.escalated)
+                    if s is not None and s > now), default=FOREVER)
+
+    def plan_nudge(self, case: CaseInfo, now: datetime, working: bool) -> list[Planned]:
+        """The nudge to the team's managers (or service managers) about an assessment that
+        was completed but is still awaiting authorisation a full working day later."""
+        since = case.awaiting_authorisation_since
+        team = self.teams.get(case.team)
+        if since is None or team is None or not working or nudge_at(since, self.cal) > now:
+            return []
+        return [Planned(f"{case.reference}:awaiting_authorisation:1:{since.isoformat()}:"
+                        f"due_today:{r}", "due_today", case.reference, "awaiting_authorisation",
+                        1, None, r, team.name)
+                for r in self._managers(team)]
 
     def plan_case(self, deadlines: Iterable[Deadline], case: CaseInfo,
                   now: datetime) -> list[Planned]:
         """Every notification of one case, plus the authorisation nudge."""
         working = in_working_hours(now, self.cal)
         out = [p for d in deadlines for p in self.plan_deadline(d, case, now, working)]
-        since = case.awaiting_authorisation_since
-        team = self.teams.get(case.team)
-        if since is not None and team is not None and working:
-            nudge_at = morning(self.cal.add_working_days(local_date(since), 1))
-            if nudge_at <= now:
-                for m in team.managers:
-                    key = f"{case.reference}:awaiting_authorisation:1:{since.isoformat()}:" \
-                          f"due_today:staff:{m}"
-                    out.append(Planned(key, "due_today", case.reference,
-                                       "awaiting_authorisation", 1, None, f"staff:{m}",
-                                       team.name))
-        return out
+        return out + self.plan_nudge(case, now, working)
+
+
+def nudge_at(completed: datetime, cal: WorkingCalendar) -> datetime:
+    """When a completed assessment still awaiting authorisation is raised with the manager:
+    after one full working day (completed Fri 15:00: Monday is that day, Tuesday 08:30)."""
+    first_full_day = local_date(next_working_morning_after(completed, cal))
+    return morning(cal.add_working_days(first_full_day, 1))
 
 
 def digest_due(team: TeamPeople, cal: WorkingCalendar, now: datetime) -> date | None:

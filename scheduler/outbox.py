@@ -19,13 +19,13 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,6 +38,8 @@ from scheduler.notify import (
     TeamPeople,
     digest_due,
     digest_plans,
+    in_working_hours,
+    next_hours_boundary,
 )
 from scheduler.packs import PackLibrary
 from scheduler.timescales.engine import Deadline
@@ -46,7 +48,6 @@ from store.models import (
     ChecklistTick,
     DeadlineRow,
     OutboxRow,
-    Snooze,
     Staff,
     Team,
 )
@@ -108,14 +109,6 @@ def _awaiting_authorisation(s: Session) -> dict[int, datetime]:
     return awaiting_authorisation(s)
 
 
-def _deadline(row: DeadlineRow, ref: str) -> Deadline:
-    return Deadline(case=ref, rule=row.rule, seq=row.seq, title=row.title, due=row.due,
-                    status=row.status,  # type: ignore[arg-type]
-                    met_at=row.met_at, met_by_event=row.met_by_event, owner=row.owner,
-                    anchor_at=row.anchor_at, anchor_event="", hourly=row.hourly,
-                    delay_reason=row.delay_reason, unit=row.unit)
-
-
 @dataclass
 class SweepResult:
     """What one sweep did."""
@@ -123,6 +116,26 @@ class SweepResult:
     created: int = 0
     withdrawn: int = 0
     planned: int = 0
+    refreshed: int = 0  # snoozed prompts re-rendered or dropped as they come back
+
+
+@dataclass
+class _Plan:
+    """Everything due at one instant, before rendering: rendering is the costly part, so the
+    sweep renders only what the outbox does not hold yet."""
+
+    now: datetime
+    teams: dict[str, TeamPeople]
+    items: list[tuple[Planned, Planner | None]]  # None: a digest or a manager's summary
+
+
+KEY_CHUNK = 2000  # values per IN (...) query: within SQLite's and PostgreSQL's limits
+INSERT_CHUNK = 500  # rows per bulk INSERT
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
 
 
 class Outbox:
@@ -141,117 +154,204 @@ class Outbox:
         self.lease, self.pace, self.base_backoff = lease, pace, base_backoff
         self._last_sent: dict[str, float] = {}
         self._pace_lock = threading.Lock()
+        # The last sweep's plan of each open deadline (see _plan), valid for these teams.
+        self._memo: dict[tuple[Any, ...], tuple[datetime, datetime, list[Planned]]] = {}
+        self._memo_teams: dict[str, TeamPeople] = {}
 
     # --- planning ------------------------------------------------------------------------
 
     def plan(self, now: datetime) -> list[tuple[Planned, dict[str, Any]]]:
         """Every notification due at `now` with its rendered message (as if none were sent)."""
         with self.sessions() as s:
-            return self._plan(s, now)
+            plan = self._plan(s, now)
+            return self._render(s, plan, plan.items)
 
-    def _plan(self, s: Session, now: datetime) -> list[tuple[Planned, dict[str, Any]]]:
+    def _plan(self, s: Session, now: datetime) -> _Plan:
+        """Plan (without rendering) from the stored open deadlines.
+
+        This runs every minute over every open deadline, so it reads columns, not ORM
+        objects, and reuses a deadline's plan from the last sweep while its stored row is
+        unchanged and no stage (nor working hours) has begun since: only deadlines that moved
+        or reached a stage boundary are planned again.
+        """
         teams = _teams(s)
-        team_names = {t.id: t.name for t in s.scalars(select(Team)).all()}
-        awaiting = _awaiting_authorisation(s)
-        snoozed = {(z.case_ref, z.rule, z.seq, z.stage): z.until
-                   for z in s.scalars(select(Snooze)).all()}
-        ticks: dict[tuple[str, str, int], set[int]] = defaultdict(set)
-        for t in s.scalars(select(ChecklistTick)).all():
-            ticks[(t.case_ref, t.rule, t.seq)].add(t.item)
-        rows = s.execute(select(DeadlineRow, Case).join(Case, Case.id == DeadlineRow.case_id)
-                         .where(open_deadline_clause())).all()
-        by_case: dict[int, tuple[Case, list[DeadlineRow]]] = {}
-        for d, c in rows:
-            by_case.setdefault(c.id, (c, []))[1].append(d)
-        for case_id in awaiting:
-            if case_id not in by_case:
-                waiting = s.get(Case, case_id)
-                if waiting is not None:
-                    by_case[case_id] = (waiting, [])
+        if teams != self._memo_teams:  # a change of staff or channels: plan everything again
+            self._memo, self._memo_teams = {}, teams
+        team_names = dict(s.execute(select(Team.id, Team.name)).all())
         planners: dict[str, Planner] = {}
-        out: list[tuple[Planned, dict[str, Any]]] = []
-        for c, deadlines in by_case.values():
-            planner = planners.get(c.policy)
+        working: dict[str, bool] = {}
+        boundary = next_hours_boundary(now)
+
+        def planner_for(policy: str) -> Planner:
+            planner = planners.get(policy)
             if planner is None:
-                planner = planners[c.policy] = Planner(
-                    self.library.get(c.policy), self.library.calendar(c.policy), teams)
-            info = CaseInfo(c.reference, team_names[c.team_id], c.allocated_worker,
-                            awaiting.get(c.id))
-            pack = planner.pack
-            for p in planner.plan_case([_deadline(d, c.reference) for d in deadlines], info,
-                                       now):
-                until = snoozed.get((p.case, p.rule, p.seq, p.stage))
-                if until is not None and now < until:
-                    continue
-                rule = planner.rules.get(p.rule)
-                checklist = self.library.checklists.get(rule.checklist) if rule and (
-                    rule.checklist) else None
-                out.append((p, render_prompt(p, rule, pack, planner.cal, now, checklist,
-                                             ticks.get((p.case, p.rule, p.seq), set()))))
-        due_teams = {name: day for name, team in teams.items()
-                     if (day := digest_due(team, self.library.calendar(team.policy), now))
-                     is not None}
-        if due_teams:
-            sections = digest_sections(s, now, self.library, due_teams)
-            for name, day in due_teams.items():
-                team = teams[name]
-                for p in digest_plans(team, day):
-                    out.append((p, render_digest(sections[name], p, team, now)))
+                planner = planners[policy] = Planner(
+                    self.library.get(policy), self.library.calendar(policy), teams)
+                working[policy] = in_working_hours(now, planner.cal)
+            return planner
+
+        plan = _Plan(now, teams, [])
+        memo: dict[tuple[Any, ...], tuple[datetime, datetime, list[Planned]]] = {}
+        rows = s.execute(
+            select(Case.reference, Case.team_id, Case.policy, Case.allocated_worker,
+                   DeadlineRow.rule, DeadlineRow.seq, DeadlineRow.title, DeadlineRow.due,
+                   DeadlineRow.status, DeadlineRow.owner, DeadlineRow.anchor_at,
+                   DeadlineRow.hourly, DeadlineRow.delay_reason, DeadlineRow.unit)
+            .select_from(DeadlineRow).join(Case, Case.id == DeadlineRow.case_id)
+            .where(open_deadline_clause()))
+        for row in rows:
+            key = tuple(row)
+            (ref, team_id, policy, worker, rule, seq, title, due, status, owner, anchor,
+             hourly, reason, unit) = key
+            planner = planner_for(policy)
+            hit = self._memo.get(key)
+            if hit is None or not hit[0] <= now < hit[1]:
+                d = Deadline(case=ref, rule=rule, seq=seq, title=title, due=due, status=status,
+                             met_at=None, met_by_event=None, owner=owner, anchor_at=anchor,
+                             anchor_event="", hourly=hourly, delay_reason=reason, unit=unit)
+                info = CaseInfo(ref, team_names[team_id], worker)
+                hit = (now, min(planner.next_change(d, now), boundary),
+                       planner.plan_deadline(d, info, now, working[policy]))
+            memo[key] = hit
+            plan.items.extend((p, planner) for p in hit[2])
+        self._memo = memo  # deadlines no longer open drop out
+        awaiting = _awaiting_authorisation(s)
+        for part in _chunks(list(awaiting), KEY_CHUNK):
+            for case_id, ref, team_id, policy, worker in s.execute(
+                    select(Case.id, Case.reference, Case.team_id, Case.policy,
+                           Case.allocated_worker).where(Case.id.in_(list(part)))):
+                planner = planner_for(policy)
+                info = CaseInfo(ref, team_names[team_id], worker, awaiting[case_id])
+                plan.items.extend((p, planner) for p in planner.plan_nudge(
+                    info, now, working[policy]))
+        for team in teams.values():
+            day = digest_due(team, self.library.calendar(team.policy), now)
+            if day is not None:
+                plan.items.extend((p, None) for p in digest_plans(team, day))
+        return plan
+
+    def _render(self, s: Session, plan: _Plan, items: Sequence[tuple[Planned, Planner | None]]
+                ) -> list[tuple[Planned, dict[str, Any]]]:
+        """The messages of `items` (prompts with current checklist progress, digests)."""
+        ticks: dict[tuple[str, str, int], set[int]] = defaultdict(set)
+        if any(planner is not None for _, planner in items):
+            for ref, rule_id, seq, item in s.execute(select(
+                    ChecklistTick.case_ref, ChecklistTick.rule, ChecklistTick.seq,
+                    ChecklistTick.item)):
+                ticks[(ref, rule_id, seq)].add(item)
+        digest_teams = {p.team for p, planner in items if planner is None}
+        sections = digest_sections(s, plan.now, self.library, digest_teams) if (
+            digest_teams) else {}
+        out: list[tuple[Planned, dict[str, Any]]] = []
+        for p, planner in items:
+            if planner is None:
+                out.append((p, render_digest(sections[p.team], p, plan.teams[p.team],
+                                             plan.now)))
+                continue
+            rule = planner.rules.get(p.rule)
+            checklist = self.library.checklists.get(rule.checklist) if rule and (
+                rule.checklist) else None
+            out.append((p, render_prompt(p, rule, planner.pack, planner.cal, plan.now,
+                                         checklist, ticks.get((p.case, p.rule, p.seq), ()))))
         return out
 
     # --- the sweep -----------------------------------------------------------------------
 
     def sweep(self, now: datetime) -> SweepResult:
-        """Insert what is due (once, whatever ran before) and withdraw what no longer is."""
+        """Insert what is due (once, whatever ran before) and withdraw what no longer is.
+
+        Keys are cheap and messages are not: the sweep plans every key, asks the outbox
+        which it already holds, and renders and inserts only the new ones. Planning reads
+        outside the write transaction, which on SQLite would block every command's write.
+        """
         result = SweepResult()
+        with self.sessions() as s:
+            plan = self._plan(s, now)
+            result.planned = len(plan.items)
+            unique = {p.key: (p, planner) for p, planner in plan.items}
+            held = self._held_keys(s, list(unique))
+            rendered = self._render(s, plan, [v for k, v in unique.items() if k not in held])
+        # A write transaction per chunk, not one for all: on SQLite a long one would hold
+        # back every command's write. Each insert is idempotent, so a crash between chunks
+        # only leaves the rest to the next sweep.
+        for part in _chunks(rendered, INSERT_CHUNK):
+            with self.sessions.begin() as s:
+                result.created += self._insert(s, part, now)
         with self.sessions.begin() as s:
-            planned = self._plan(s, now)
-            result.planned = len(planned)
-            dialect = s.get_bind().dialect.name
-            insert = pg_insert if dialect == "postgresql" else sqlite_insert
-            for p, message in planned:
-                stmt = insert(OutboxRow).values(
-                    key=p.key, stage=p.stage, case_ref=p.case, rule=p.rule, seq=p.seq,
-                    recipient=p.recipient, team=p.team, transport=self.transport_for(
-                        p.recipient), urgent=p.urgent, payload=message, created_at=now,
-                    next_attempt_at=now, attempts=0,
-                ).on_conflict_do_nothing(index_elements=["key"]).returning(OutboxRow.id)
-                result.created += len(s.execute(stmt).all())  # 0 when it already existed
-            result.withdrawn = self._withdraw(s, now)
+            result.withdrawn = self._withdraw(s, now, set(unique))
         if result.created or result.withdrawn:
             log.info("sweep: %d created, %d withdrawn", result.created, result.withdrawn)
         return result
 
-    def _withdraw(self, s: Session, now: datetime) -> int:
+    @staticmethod
+    def _held_keys(s: Session, keys: Sequence[str]) -> set[str]:
+        """Which of `keys` the outbox already holds (in any state), a chunk per query."""
+        held: set[str] = set()
+        for part in _chunks(keys, KEY_CHUNK):
+            held.update(s.scalars(select(OutboxRow.key).where(OutboxRow.key.in_(list(part)))))
+        return held
+
+    def _insert(self, s: Session, rendered: Sequence[tuple[Planned, dict[str, Any]]],
+                now: datetime) -> int:
+        """Bulk-insert new rows; ON CONFLICT DO NOTHING still guards a race with another
+        process's sweep, so each key is created once. Returns how many were created."""
+        if not rendered:
+            return 0
+        table = cast(Table, OutboxRow.__table__)
+        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(
+            table.c.id)
+        rows = [{"key": p.key, "stage": p.stage, "case_ref": p.case, "rule": p.rule,
+                 "seq": p.seq, "recipient": p.recipient, "team": p.team,
+                 "transport": self.transport_for(p.recipient), "urgent": p.urgent,
+                 "payload": message, "created_at": now, "next_attempt_at": now, "attempts": 0}
+                for p, message in rendered]
+        return len(s.connection().execute(stmt, rows).all())
+
+    def _withdraw(self, s: Session, now: datetime, planned: set[str]) -> int:
         # A row still applies if its deadline is open with the same due moment (its key
         # starts "case:rule:seq:due:"); a moved due date makes a new key and retires the old.
-        open_deadlines = {
-            f"{ref}:{rule}:{seq}:{due.isoformat()}:"
-            for ref, rule, seq, due in s.execute(
-                select(Case.reference, DeadlineRow.rule, DeadlineRow.seq, DeadlineRow.due)
-                .join(Case, Case.id == DeadlineRow.case_id)
-                .where(open_deadline_clause()))
-        }
-        awaiting = {c.reference for c in s.scalars(select(Case).where(
-            Case.id.in_(list(_awaiting_authorisation(s)))))}
-        pending = s.scalars(select(OutboxRow).where(
+        # A row planned in this sweep applies; of the others only the unsent rows' cases are
+        # looked up: a handful in the steady state.
+        pending = s.execute(select(OutboxRow.id, OutboxRow.key, OutboxRow.case_ref,
+                                   OutboxRow.rule, OutboxRow.seq, OutboxRow.stage).where(
             OutboxRow.sent_at.is_(None), OutboxRow.withdrawn_at.is_(None),
             OutboxRow.parked_at.is_(None), OutboxRow.stage != "digest",
             OutboxRow.rule != "admin_alert")).all()
-        n = 0
-        for row in pending:
-            if row.rule == "awaiting_authorisation":
-                still = row.case_ref in awaiting
+        pending = [row for row in pending if row[1] not in planned]
+        if not pending:
+            return 0
+        open_deadlines: set[str] = set()
+        refs = sorted({ref for _, _, ref, rule, _, _ in pending
+                       if rule != "awaiting_authorisation"})
+        for part in _chunks(refs, KEY_CHUNK):
+            open_deadlines.update(
+                f"{ref}:{rule}:{seq}:{due.isoformat()}:"
+                for ref, rule, seq, due in s.execute(
+                    select(Case.reference, DeadlineRow.rule, DeadlineRow.seq, DeadlineRow.due)
+                    .join(Case, Case.id == DeadlineRow.case_id)
+                    .where(open_deadline_clause(), Case.reference.in_(list(part)))))
+        awaiting: set[str] = set()
+        if any(rule == "awaiting_authorisation" for _, _, _, rule, _, _ in pending):
+            awaiting = set(s.scalars(select(Case.reference).where(
+                Case.id.in_(list(_awaiting_authorisation(s))))))
+        gone = []
+        for row_id, key, ref, rule, seq, stage in pending:
+            if rule == "awaiting_authorisation":
+                still = ref in awaiting
             else:
                 # The due part holds colons of its own (an ISO time): cut it out between the
                 # row's known fields rather than splitting the key on colons.
-                head = f"{row.case_ref}:{row.rule}:{row.seq}:"
-                due = row.key[len(head):].split(f":{row.stage}:", 1)[0]
+                head = f"{ref}:{rule}:{seq}:"
+                due = key[len(head):].split(f":{stage}:", 1)[0]
                 still = f"{head}{due}:" in open_deadlines
             if not still:
-                row.withdrawn_at = now
-                n += 1
-        return n
+                gone.append(row_id)
+        for part in _chunks(gone, KEY_CHUNK):
+            s.execute(update(OutboxRow).where(OutboxRow.id.in_(list(part)),
+                                              OutboxRow.sent_at.is_(None))
+                      .values(withdrawn_at=now))
+        return len(gone)
 
     # --- delivery ------------------------------------------------------------------------
 
@@ -372,6 +472,15 @@ class Outbox:
         for row, recovered in self.claim(clock(), limit):
             counts[self.deliver_one(row, clock, recovered)] += 1
         return dict(counts)
+
+    def next_due(self, now: datetime) -> datetime | None:
+        """When the next unsent row may be claimed (None: nothing waits), so a delivery loop
+        can sleep until then instead of ending its tick with rows a second away."""
+        with self.sessions() as s:
+            return s.scalar(select(func.min(OutboxRow.next_attempt_at)).where(
+                OutboxRow.sent_at.is_(None), OutboxRow.withdrawn_at.is_(None),
+                OutboxRow.parked_at.is_(None),
+                or_(OutboxRow.claimed_at.is_(None), OutboxRow.claimed_at < now - self.lease)))
 
     def counts(self) -> dict[str, int]:
         """Rows by state (for checks and the admin's view)."""

@@ -94,7 +94,9 @@ def test_a_fortnight_of_reminders_across_the_clock_change_and_easter(casebook: C
         "Sun 29 Mar 09:00 BST  300002 allocation upcoming -> COOH",
         "Sun 29 Mar 21:00 BST  300002 allocation overdue -> COOH",
         "Mon 30 Mar 08:30 BST  300002 allocation overdue -> priya",
-        "Tue 31 Mar 08:30 BST  300002 allocation escalated -> priya",
+        # Allocation is the manager's own rule: it goes one level up, to the service
+        # manager, on the next working morning after its hour.
+        "Mon 30 Mar 08:30 BST  300002 allocation escalated -> morgan",
         # Child visited within 5 working days of Sat 28 Mar: Tue 7 Apr (Good Friday and
         # Easter Monday skipped); two working days before it, skipping them again, is
         # Wed 1 Apr. Nobody is allocated, so it goes to the team's duty channel.

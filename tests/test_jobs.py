@@ -48,3 +48,39 @@ def test_a_sweep_job_creates_and_delivers_through_the_console(casebook: Casebook
     run_sweep(outbox, clock)  # again: nothing twice
     text = out.getvalue()
     assert text.count("[caseclock -> jo] Overdue: case 123456, Child visited") == 1
+
+
+def test_the_sweep_job_keeps_delivering_while_rows_are_due(casebook: Casebook,
+                                                           clock: FakeClock) -> None:
+    # Slack answers the first prompt 429 (Retry-After: 1): the job waits the second and sends
+    # it in the same tick, rather than leaving it for the next minute's.
+    from datetime import UTC, datetime
+
+    from slack_sdk import WebClient
+
+    from bot.directory import Directory
+    from bot.notify_transports import SlackTransport
+    from tests.mock_slack import MockSlack
+
+    casebook.add_team("north", "bexley")
+    directory = Directory(casebook.sessions)
+    directory.add("jo", "worker", "north", "UJO")
+    clock.now = at(2026, 11, 2, 12)
+    casebook.log("123456", "referral_received", at(2026, 11, 2, 10), {"track": "s17"},
+                 actor="jo", source="test", team="north")
+    casebook.log("123456", "allocated", at(2026, 11, 2, 11), {"worker": "jo"}, actor="jo",
+                 source="test")
+    start, started = at(2026, 11, 10, 9), datetime.now(UTC)
+
+    def running() -> datetime:  # simulated time moving at the real pace
+        return start + (datetime.now(UTC) - started)
+
+    with MockSlack() as slack:
+        client = WebClient(token="xoxb-test", base_url=slack.url, timeout=5, retry_handlers=[])
+        outbox = Outbox(casebook.sessions, casebook.library,
+                        {"slack": SlackTransport(client, directory)}, lambda _r: "slack")
+        slack.fail_next("chat.postMessage", 429, retry_after=1)
+        done = run_sweep(outbox, running, budget=10)
+        texts = [c.body["text"] for c in slack.of("chat.postMessage")]
+    assert done == {"retry": 1, "sent": 1}
+    assert len(texts) == 1 and texts[0].startswith("Overdue: case 123456, Child visited")

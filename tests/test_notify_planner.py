@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from scheduler.notify import CaseInfo, Planner, TeamPeople, digest_due, digest_plans
+from scheduler.notify import (
+    CaseInfo,
+    Planned,
+    Planner,
+    TeamPeople,
+    digest_due,
+    digest_plans,
+)
 from scheduler.packs import PackLibrary
 from scheduler.timescales.engine import compute_case
 from scheduler.timescales.vocabulary import Event
@@ -22,6 +29,20 @@ def plan(events: list[Event], now: datetime, worker: str | None = "jo", pack: st
     planner = Planner(p, cal, {"north": TEAM})
     got = planner.plan_case(deadlines, CaseInfo("123456", "north", worker, awaiting), now)
     return {(x.stage, x.rule, x.recipient) for x in got}
+
+
+NO_MANAGER = TeamPeople("north", managers=(), service_managers=("morgan",),
+                        channel="CNORTH", ooh_channel="COOH")
+
+
+def plan_with(events: list[Event], now: datetime, pack: str = "bexley",
+              team: TeamPeople = TEAM, worker: str | None = "jo",
+              awaiting: datetime | None = None) -> list[Planned]:
+    """The planned notifications themselves (with their details), for one team."""
+    p, cal = LIB.get(pack), LIB.calendar(pack)
+    deadlines = compute_case(p, cal, "123456", events, now)
+    planner = Planner(p, cal, {"north": team})
+    return planner.plan_case(deadlines, CaseInfo("123456", "north", worker, awaiting), now)
 
 
 def only(rule: str, plans: set[tuple[str, str, str]]) -> set[tuple[str, str]]:
@@ -68,9 +89,11 @@ def test_hour_rule_is_urgent_and_goes_out_of_hours_to_the_ooh_channel_across_the
     assert only("allocation", plan(e, at(2026, 10, 25, 6, 59))) == set()
     assert only("allocation", plan(e, at(2026, 10, 25, 7, 0))) == {("upcoming", "channel:COOH")}
     assert only("allocation", plan(e, at(2026, 10, 25, 19, 0))) == {("overdue", "channel:COOH")}
-    # On Monday morning the manager is told directly, and it is escalated on Tuesday.
-    assert only("allocation", plan(e, at(2026, 10, 26, 9))) == {("overdue", "staff:priya")}
-    assert ("escalated", "staff:priya") in only("allocation", plan(e, at(2026, 10, 27, 9)))
+    # On Monday morning the manager, who owns allocation, is told directly, and it goes up
+    # to the service manager: the next working morning after its hour, not Tuesday.
+    assert only("allocation", plan(e, at(2026, 10, 26, 8, 29))) == {("overdue", "channel:COOH")}
+    assert only("allocation", plan(e, at(2026, 10, 26, 9))) == {("overdue", "staff:priya"),
+                                                                ("escalated", "staff:morgan")}
 
 
 def test_unallocated_worker_prompts_go_to_the_team_channel() -> None:
@@ -84,8 +107,10 @@ def test_missed_45_day_limit_is_an_exception_for_the_service_manager() -> None:
     assert ("exception", "assessment_45", "staff:morgan") in got
     assert ("overdue", "assessment_45", "staff:priya") in got
     assert ("escalated", "assessment_45", "staff:priya") not in got
-    assert ("escalated", "assessment_45", "staff:priya") in plan(
-        e, at(2026, 11, 5, 9), pack="working-together-2023")
+    # A day later it is escalated to the service manager (escalate_to), who already has the
+    # exception: one message, the latest stage; the manager who owns it is not "escalated to".
+    later = only("assessment_45", plan(e, at(2026, 11, 5, 9), pack="working-together-2023"))
+    assert later == {("overdue", "staff:priya"), ("exception", "staff:morgan")}
 
 
 def test_manager_decides_on_an_extension_when_the_15_days_fall_due() -> None:
@@ -94,13 +119,21 @@ def test_manager_decides_on_an_extension_when_the_15_days_fall_due() -> None:
     assert got == {("due_today", "staff:jo"), ("due_today", "staff:priya")}
 
 
-def test_completed_but_not_authorised_nudges_the_manager_after_a_working_day() -> None:
+def test_completed_but_not_authorised_nudges_the_manager_after_a_full_working_day() -> None:
     e = [ev("referral_received", at(2026, 11, 2), track="s17")]
-    since = at(2026, 11, 20, 15)  # a Friday
-    assert ("due_today", "awaiting_authorisation", "staff:priya") not in plan(
-        e, at(2026, 11, 20, 16), awaiting=since)
-    assert ("due_today", "awaiting_authorisation", "staff:priya") in plan(
-        e, at(2026, 11, 23, 9), awaiting=since)
+    since = at(2026, 11, 20, 15)  # a Friday afternoon: Monday is the first full working day
+    nudge = ("due_today", "awaiting_authorisation", "staff:priya")
+    assert nudge not in plan(e, at(2026, 11, 20, 16), awaiting=since)
+    assert nudge not in plan(e, at(2026, 11, 23, 17), awaiting=since)
+    assert nudge not in plan(e, at(2026, 11, 24, 8, 29), awaiting=since)
+    assert nudge in plan(e, at(2026, 11, 24, 8, 30), awaiting=since)
+
+
+def test_authorisation_nudge_goes_to_the_service_managers_when_the_team_has_no_manager() -> None:
+    e = [ev("referral_received", at(2026, 11, 2), track="s17")]
+    got = plan_with(e, at(2026, 11, 24, 9), team=NO_MANAGER, awaiting=at(2026, 11, 20, 15))
+    assert {(p.stage, p.recipient) for p in got if p.rule == "awaiting_authorisation"} == {
+        ("due_today", "staff:morgan")}
 
 
 def test_met_deadlines_prompt_nobody() -> None:
@@ -138,3 +171,59 @@ def test_summer_time_morning_is_0830_bst() -> None:
     assert only("child_visited", plan(e, at(2026, 7, 8, 8, 29))) == set()  # before hours
     assert only("child_visited", plan(e, datetime(2026, 7, 8, 7, 30, tzinfo=UTC))) == {
         ("due_today", "staff:jo")}  # 07:30 UTC is 08:30 BST
+
+
+def test_hour_rule_escalation_is_the_next_working_morning_not_a_day_late() -> None:
+    # Bexley allocation within 24 hours of a referral at 10:00 Mon 2 Nov 2026: due 10:00
+    # Tue 3 Nov, overdue then; escalated at 08:30 Wed 4 Nov (it was Thu 5 Nov).
+    e = [ev("referral_received", at(2026, 11, 2, 10), track="s17")]
+    assert only("allocation", plan(e, at(2026, 11, 3, 10))) == {("overdue", "staff:priya")}
+    assert not any(s == "escalated" for s, _ in only("allocation", plan(e, at(2026, 11, 4, 8, 29))))
+    assert ("escalated", "staff:morgan") in only("allocation", plan(e, at(2026, 11, 4, 8, 30)))
+
+
+def test_escalate_to_service_manager_is_honoured() -> None:
+    # Suffolk: a referral on Mon 2 Nov 2026 is day 1, so day 35 is Fri 18 Dec; the rule is
+    # the manager's and on_miss says escalate_to: service_manager.
+    e = [ev("referral_received", at(2026, 11, 2, 10), track="s17")]
+    got = only("assessment_day_35", plan(e, at(2026, 12, 22, 9), pack="suffolk"))
+    assert got == {("overdue", "staff:priya"), ("escalated", "staff:morgan")}
+
+
+def test_a_managers_own_rule_without_escalate_to_goes_up_to_the_service_manager() -> None:
+    # Suffolk first review by day 10 (Fri 13 Nov for a referral on Mon 2 Nov): the manager's.
+    e = [ev("referral_received", at(2026, 11, 2, 10), track="s17")]
+    assert only("first_review", plan(e, at(2026, 11, 17, 9), pack="suffolk")) == {
+        ("overdue", "staff:priya"), ("escalated", "staff:morgan")}
+
+
+def test_after_downtime_one_recipient_gets_only_the_latest_stage() -> None:
+    # No team manager: the service manager owns the manager's rules and is also who they
+    # escalate to. Back after a week away, morgan gets "escalated" alone, not also "overdue".
+    e = [ev("referral_received", at(2026, 11, 2, 10), track="s17")]
+    got = [p for p in plan_with(e, at(2026, 11, 17, 9), pack="suffolk", team=NO_MANAGER)
+           if p.rule == "first_review"]
+    assert [(p.stage, p.recipient) for p in got] == [("escalated", "staff:morgan")]
+
+
+def test_out_of_hours_urgent_prompts_for_the_duty_team_go_to_the_ooh_channel() -> None:
+    # Bexley: the MASH decides on a contact within 24 hours. A contact at 20:00 BST on
+    # Sat 24 Oct 2026 is due 19:00 GMT on Sunday; nobody reads the team's day channel then.
+    e = [ev("contact_received", at(2026, 10, 24, 20))]
+    assert only("referral_decision", plan(e, at(2026, 10, 25, 7))) == {
+        ("upcoming", "channel:COOH")}
+    assert only("referral_decision", plan(e, at(2026, 10, 25, 19))) == {
+        ("overdue", "channel:COOH")}
+    # In working hours it is the team's channel again.
+    assert ("overdue", "channel:CNORTH") in only("referral_decision",
+                                                 plan(e, at(2026, 10, 26, 9)))
+
+
+def test_suffolk_extension_decisions_prompt_the_manager_who_owns_them() -> None:
+    # Day 20 of a referral on Mon 2 Nov 2026 is Fri 27 Nov: the manager owns the rule and is
+    # asked to decide whether to extend.
+    e = [ev("referral_received", at(2026, 11, 2, 10), track="s17")]
+    got = [p for p in plan_with(e, at(2026, 11, 27, 9), pack="suffolk")
+           if p.rule == "assessment_day_20"]
+    assert [(p.stage, p.recipient, p.details.get("extension_decision")) for p in got] == [
+        ("due_today", "staff:priya", True)]

@@ -213,3 +213,28 @@ def test_two_processes_on_one_database_send_each_reminder_once(
     outbox = rig.outbox()
     assert outbox.counts()["sent"] == outbox.counts()["total"] > 0
     assert_each_once(rig, outbox)
+
+
+def test_a_steady_state_sweep_renders_and_writes_nothing(rig: Rig) -> None:
+    # Every minute the sweep plans every open deadline; what the outbox already holds must
+    # cost a lookup, not a rendered message and an INSERT per row in a write transaction.
+    from sqlalchemy import event
+
+    rig.clock.now = at(2026, 12, 30, 9)
+    outbox = rig.outbox()
+    assert outbox.sweep(rig.clock.now).created == 8
+    engine = rig.casebook.sessions.kw["bind"]
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        again = outbox.sweep(rig.clock.now + timedelta(minutes=1))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert again.created == 0 and again.planned == 8
+    assert "INSERT" not in statements and "UPDATE" not in statements
+    # One query for the open deadlines, not one per case or per reminder.
+    assert statements.count("SELECT") < 10, statements

@@ -129,9 +129,14 @@ def test_record_a_reason_stores_a_delay_reason(prompted: tuple[SlackRig, Outbox]
                         "state": {"values": {"reason": {"v": {
                             "value": "awaiting health information"}}}}}}
     assert rig.post(urlencode({"payload": json.dumps(payload)})) == 200
-    rig.slack.wait_for("chat.postEphemeral")
-    d = {x.rule: x for x in rig.casebook.deadlines("123456")}["assessment_initial_15"]
-    assert d.delay_reason == "awaiting health information"
+    # The reason is stored after the acknowledgement (a lazy listener): wait for it.
+    deadline = time.monotonic() + 10
+    reason = None
+    while reason is None and time.monotonic() < deadline:
+        d = {x.rule: x for x in rig.casebook.deadlines("123456")}["assessment_initial_15"]
+        reason = d.delay_reason
+        time.sleep(0.05)
+    assert reason == "awaiting health information"
 
 
 def test_the_procedure_sentence_on_request(prompted: tuple[SlackRig, Outbox]) -> None:
