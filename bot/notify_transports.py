@@ -11,9 +11,27 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.directory import Directory
-from scheduler.outbox import TransportError
+from scheduler.outbox import AMBIGUOUS, TransportError
 
 METADATA_TYPE = "caseclock_notification"
+
+
+HINTS = {
+    "not_in_channel": "invite the caseclock app to the channel",
+    "channel_not_found": "check the team's channel id, and invite the app to it",
+    "is_archived": "the channel is archived: give the team another",
+    "invalid_auth": "check SLACK_BOT_TOKEN",
+    "not_authed": "check SLACK_BOT_TOKEN",
+    "token_revoked": "reinstall the app and update SLACK_BOT_TOKEN",
+}
+
+
+def slack_error(response: Any) -> str:
+    """Slack's error code with what an admin does about it ("missing_scope: add im:history")."""
+    code = str(response.get("error") or "unknown_error")
+    if code == "missing_scope" and response.get("needed"):
+        return f"missing_scope: add {response.get('needed')} to the app's scopes and reinstall"
+    return f"{code}: {HINTS[code]}" if code in HINTS else code
 
 
 class ConsoleTransport:
@@ -68,7 +86,7 @@ class SlackTransport:
                 raise TransportError("rate limited", retry_after=float(retry)) from None
             if status >= 500:
                 raise TransportError(f"Slack answered {status}") from None
-            raise TransportError(f"Slack refused: {err.response.get('error')}",
+            raise TransportError(f"Slack refused: {slack_error(err.response)}",
                                  permanent=True) from None
 
     def send(self, recipient: str, message: dict[str, Any]) -> None:
@@ -84,10 +102,19 @@ class SlackTransport:
 
     def already_delivered(self, recipient: str, key: str, since: datetime) -> bool:
         """True if a message with this outbox key reached the channel since `since`."""
-        history = self._call(self.client.conversations_history,
-                             channel=self.channel_of(recipient),
-                             oldest=f"{since.timestamp():.6f}", include_all_metadata=True,
-                             limit=200)
+        try:
+            history = self._call(self.client.conversations_history,
+                                 channel=self.channel_of(recipient),
+                                 oldest=f"{since.timestamp():.6f}", include_all_metadata=True,
+                                 limit=200)
+        except TransportError as err:
+            # Not knowing is not a refusal of the message: it may have arrived, so it must not
+            # be sent again unchecked, nor parked as undeliverable at the first try. The row
+            # stays ambiguous and is retried with back-off; if the check never works (a scope
+            # the app lacks), it is parked in the end with Slack's own words for the admins.
+            raise TransportError(f"{AMBIGUOUS}: could not check whether it arrived "
+                                 f"(conversations.history: {err})",
+                                 retry_after=err.retry_after) from None
         for m in history.get("messages") or []:
             meta = m.get("metadata") or {}
             if meta.get("event_type") == METADATA_TYPE and (

@@ -6,9 +6,10 @@ crashes and several processes:
   ON CONFLICT DO NOTHING, however often and from however many processes it runs;
 - a worker claims rows with one UPDATE (FOR UPDATE SKIP LOCKED on PostgreSQL), sends, and
   marks them sent; a claim left by a dead process expires after LEASE and is taken again;
-- failures back off exponentially with jitter, honour Retry-After, and park after
-  MAX_ATTEMPTS, telling the admins; a deadline that is met, cancelled or moved withdraws its
-  unsent rows.
+- failures back off exponentially with jitter over more than an hour, honour Retry-After
+  (without using up an attempt), and park after MAX_ATTEMPTS or a refusal, telling the admins
+  Slack's own error; `retry_parked` queues parked rows again; a deadline that is met,
+  cancelled or moved withdraws its unsent rows.
 """
 
 from __future__ import annotations
@@ -56,12 +57,22 @@ from store.repo import awaiting_authorisation, open_deadline_clause
 log = logging.getLogger("caseclock.outbox")  # ids and counts only, never case content
 
 LEASE = timedelta(minutes=2)
-MAX_ATTEMPTS = 8
-BASE_BACKOFF = 1.0  # seconds; doubled each attempt, with jitter
-MAX_BACKOFF = 300.0
+# Back-off: 5 s doubled each attempt up to 20 minutes, +-25% jitter. Twelve attempts span
+# 81 minutes (at least 61 with the worst jitter), so a Slack outage of up to an hour is
+# ridden out instead of parking every reminder within minutes.
+MAX_ATTEMPTS = 12
+BASE_BACKOFF = 5.0  # seconds
+MAX_BACKOFF = 1200.0
+JITTER = 0.25
 AMBIGUOUS = "ambiguous"  # a failure after which the message may still have been delivered
 CHANNEL_PACE = 1.0  # seconds between two messages to one channel (Slack's guidance)
 HOLD_FOR_PACE = 2.0  # seconds a worker waits for a channel's turn before deferring a row
+
+
+def backoff(attempts: int, base: float = BASE_BACKOFF) -> float:
+    """Seconds to wait after the `attempts`-th failure (1-based), with jitter."""
+    delay = float(min(MAX_BACKOFF, base * 2 ** (attempts - 1)))
+    return delay * random.uniform(1 - JITTER, 1 + JITTER)
 
 
 class TransportError(Exception):
@@ -432,23 +443,33 @@ class Outbox:
         return "sent"
 
     def _failed(self, row: OutboxRow, err: TransportError, now: datetime) -> str:
-        attempts = row.attempts + 1
+        # A 429 is Slack pacing us, not a failure of the message: it is retried when Slack
+        # says, without using up an attempt (a busy morning must not park prompts).
+        rate_limited = err.retry_after is not None and not err.permanent
+        attempts = row.attempts + (0 if rate_limited else 1)
         if err.retry_after is not None:
             with self._pace_lock:
                 self._last_sent[row.recipient] = time.monotonic() + err.retry_after
         if attempts >= MAX_ATTEMPTS or err.permanent:
             self._mark(row.id, attempts=attempts, parked_at=now, claimed_by=None,
                        last_error=str(err)[:500])
-            self._alert_admins(row, now)
+            if row.rule != "admin_alert":  # an alert that cannot be delivered is not alerted
+                self._alert_admins(row, err, attempts, now)
             log.warning("outbox row %d parked after %d attempts", row.id, attempts)
             return "parked"
-        delay = err.retry_after if err.retry_after is not None else min(
-            MAX_BACKOFF, self.base_backoff * 2 ** (attempts - 1)) * random.uniform(0.5, 1.5)
+        delay = err.retry_after if err.retry_after is not None else backoff(
+            attempts, self.base_backoff)
         self._mark(row.id, attempts=attempts, claimed_by=None, claimed_at=None,
                    last_error=str(err)[:500], next_attempt_at=now + timedelta(seconds=delay))
         return "retry"
 
-    def _alert_admins(self, row: OutboxRow, now: datetime) -> None:
+    def _alert_admins(self, row: OutboxRow, err: TransportError, attempts: int,
+                      now: datetime) -> None:
+        why = (f"{err}" if err.permanent else
+               f"{attempts} attempts over the last hour or more failed, the last with: {err}")
+        text = (f"caseclock could not deliver notification {row.id} ({row.stage}, "
+                f"{row.rule}, to {row.recipient.split(':', 1)[1]}): {why}. It is parked: "
+                "once the cause is fixed, `caseclock notify --retry-parked` sends it again.")
         with self.sessions.begin() as s:
             admins = s.scalars(select(Staff.name).where(Staff.role == "admin",
                                                         Staff.active.is_(True))).all()
@@ -456,15 +477,31 @@ class Outbox:
                 recipient = f"staff:{name}"
                 stmt = (pg_insert if s.get_bind().dialect.name == "postgresql"
                         else sqlite_insert)(OutboxRow).values(
-                    key=f"admin_alert:{row.id}:{recipient}", stage="exception", case_ref="",
-                    rule="admin_alert", seq=0, recipient=recipient, team=row.team,
+                    # The parking moment is in the key: a row re-queued and parked again is
+                    # reported again.
+                    key=f"admin_alert:{row.id}:{now.isoformat()}:{recipient}",
+                    stage="exception", case_ref="", rule="admin_alert", seq=0,
+                    recipient=recipient, team=row.team,
                     transport=self.transport_for(recipient), urgent=False,
-                    payload={"text": f"caseclock could not deliver notification {row.id} "
-                                     f"({row.stage}) after {MAX_ATTEMPTS} attempts; it is "
-                                     "parked. Check the transport's settings."},
-                    created_at=now, next_attempt_at=now, attempts=0,
+                    payload={"text": text}, created_at=now, next_attempt_at=now, attempts=0,
                 ).on_conflict_do_nothing(index_elements=["key"])
                 s.execute(stmt)
+
+    def retry_parked(self, now: datetime) -> int:
+        """Queue every parked row again, with fresh attempts (the admin's path once Slack's
+        settings are fixed); returns how many. A row whose last try may have got through
+        keeps its error, so it is checked with Slack before it is sent again."""
+        with self.sessions.begin() as s:
+            ids = list(s.scalars(select(OutboxRow.id).where(
+                OutboxRow.parked_at.is_not(None), OutboxRow.sent_at.is_(None),
+                OutboxRow.withdrawn_at.is_(None))))
+            for part in _chunks(ids, KEY_CHUNK):
+                s.execute(update(OutboxRow).where(OutboxRow.id.in_(list(part))).values(
+                    parked_at=None, attempts=0, next_attempt_at=now, claimed_by=None,
+                    claimed_at=None))
+        if ids:
+            log.info("re-queued %d parked rows", len(ids))
+        return len(ids)
 
     def deliver(self, clock: Callable[[], datetime], limit: int = 50) -> dict[str, int]:
         """Claim and send what is ready now; returns counts by outcome."""

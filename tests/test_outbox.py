@@ -12,15 +12,18 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from slack_sdk import WebClient
+from sqlalchemy import select
 
 from bot.directory import Directory
 from bot.notify_transports import SlackTransport
 from scheduler.casebook import Casebook
-from scheduler.outbox import MAX_ATTEMPTS, Outbox
+from scheduler.outbox import BASE_BACKOFF, MAX_ATTEMPTS, Outbox
 from scheduler.packs import PackLibrary
+from store.models import OutboxRow
 from tests.builders import at
 from tests.conftest import FakeClock
 from tests.mock_slack import MockSlack
@@ -107,25 +110,76 @@ def test_a_met_deadline_withdraws_its_unsent_reminder(rig: Rig) -> None:
     assert len(to_jo) == 5 and all("123450" not in c.body["text"] for c in to_jo)
 
 
-def test_500s_429_with_retry_after_and_timeouts_still_deliver_exactly_once(rig: Rig) -> None:
+class Recording:
+    """A transport that notes the (simulated) moment of every send attempt."""
+
+    def __init__(self, inner: SlackTransport, clock: FakeClock) -> None:
+        self.inner, self.clock = inner, clock
+        self.attempts: list[tuple[datetime, str]] = []
+
+    def send(self, recipient: str, message: dict[str, Any]) -> None:
+        self.attempts.append((self.clock.now, str(message.get("key"))))
+        self.inner.send(recipient, message)
+
+    def already_delivered(self, recipient: str, key: str, since: datetime) -> bool:
+        return self.inner.already_delivered(recipient, key, since)
+
+
+def _row(rig: Rig, key: str) -> OutboxRow:
+    with rig.casebook.sessions() as s:
+        row = s.scalar(select(OutboxRow).where(OutboxRow.key == key))
+        assert row is not None
+        return row
+
+
+def test_500s_still_deliver_exactly_once(rig: Rig) -> None:
     rig.clock.now = at(2026, 12, 30, 9)
     outbox = rig.outbox()
     outbox.sweep(rig.clock.now)
     rig.slack.fail_next("chat.postMessage", 500, times=3)
-    rig.slack.fail_next("chat.postMessage", 429, retry_after=1, times=2)
     rig.drain(outbox)
     assert_each_once(rig, outbox)
+    assert outbox.counts()["sent"] == 8
+
+
+def test_a_429_is_retried_no_earlier_than_retry_after_says(rig: Rig) -> None:
+    rig.clock.now = at(2026, 12, 30, 9)
+    recording = Recording(rig.transport, rig.clock)
+    outbox = Outbox(rig.casebook.sessions, rig.casebook.library, {"slack": recording},
+                    transport_for=lambda _r: "slack", pace=0.0, base_backoff=0.01)
+    outbox.sweep(rig.clock.now)
+    rig.slack.fail_next("chat.postMessage", 429, retry_after=1)
+    assert outbox.deliver(rig.clock, limit=1) == {"retry": 1}
+    first_at, key = recording.attempts[0]
+    assert _row(rig, key).attempts == 0  # Slack pacing us is not a failed attempt
+    rig.clock.now += timedelta(milliseconds=900)
+    outbox.deliver(rig.clock)  # the others go; the rate-limited one waits its second
+    assert [k for _, k in recording.attempts].count(key) == 1
+    rig.clock.now += timedelta(milliseconds=100)
+    rig.drain(outbox)
+    again = [t for t, k in recording.attempts if k == key]
+    assert len(again) == 2 and again[1] >= first_at + timedelta(seconds=1)
+    assert_each_once(rig, outbox)
+
+
+def test_a_timeout_is_checked_with_slack_before_sending_again(rig: Rig) -> None:
     # A timeout: Slack got the message but the answer came too late. The retry asks Slack
     # (message metadata) before sending again, so the message is not duplicated.
-    rig.clock.now = at(2026, 12, 31, 9)  # escalations to priya are due now
-    created = outbox.sweep(rig.clock.now).created
-    assert created >= 6
+    rig.clock.now = at(2026, 12, 31, 9)
+    outbox = rig.outbox()
+    assert outbox.sweep(rig.clock.now).created >= 6
+    for who in ("staff:jo", "staff:priya"):  # direct-message channels opened beforehand, so
+        rig.transport.channel_of(who)        # the slow call is the message itself
     rig.slack.delay = 1.5  # longer than the client's 1 s timeout
-    outbox.deliver(rig.clock, limit=1)
+    assert outbox.deliver(rig.clock, limit=1) == {"retry": 1}  # the client gave up
     rig.slack.delay = 0.0
-    rig.clock.now += timedelta(seconds=30)
     time.sleep(1.6)  # let the slow answer land in the mock
+    arrived = rig.slack.delivered_keys()
+    assert len(arrived) == 1  # ...although Slack did get it
+    assert (_row(rig, arrived[0]).last_error or "").startswith("ambiguous")
+    rig.clock.now += timedelta(seconds=30)
     rig.drain(outbox)
+    assert len(rig.slack.of("conversations.history")) >= 1
     assert_each_once(rig, outbox)
 
 
@@ -142,6 +196,82 @@ def test_a_message_that_keeps_failing_is_parked_and_the_admins_are_told(rig: Rig
     assert counts["parked"] == 1
     alerts = [c for c in rig.slack.of("chat.postMessage") if c.body["channel"] == "DUADA"]
     assert len(alerts) == 1 and "parked" in alerts[0].body["text"]
+    assert f"{MAX_ATTEMPTS} attempts" in alerts[0].body["text"]
+    assert "Slack answered 503" in alerts[0].body["text"]
+
+
+def test_retries_ride_out_an_hour_long_slack_outage_before_parking(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import random
+    monkeypatch.setattr(random, "uniform", lambda low, _high: low)  # the shortest jitter
+    rig.clock.now = at(2026, 12, 30, 9)
+    outbox = rig.outbox(base_backoff=BASE_BACKOFF)  # the production schedule
+    outbox.sweep(rig.clock.now)
+    rig.slack.fail_next("chat.postMessage", 503, times=10 * MAX_ATTEMPTS)
+    started = rig.clock.now
+    parked: OutboxRow | None = None
+    for _ in range(MAX_ATTEMPTS):
+        assert outbox.deliver(rig.clock, limit=1)
+        with rig.casebook.sessions() as s:
+            row = s.scalar(select(OutboxRow).where(OutboxRow.attempts > 0))
+        assert row is not None
+        if row.parked_at is not None:
+            parked = row
+            break
+        rig.clock.now = row.next_attempt_at
+    assert parked is not None and parked.parked_at is not None
+    assert parked.attempts == MAX_ATTEMPTS
+    assert parked.parked_at - started >= timedelta(hours=1)
+
+
+def test_a_failing_history_check_is_retried_and_parks_with_slacks_own_error(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A send timed out (it may have arrived), and the app cannot read the DM's history:
+    # conversations.history answers ok: false, missing_scope. That is not a refusal of the
+    # reminder: it is retried, never resent unchecked, and parked only in the end, with
+    # Slack's error for the admins. Once the scope is added, re-queuing it finds it arrived.
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web import SlackResponse
+
+    rig.clock.now = at(2026, 12, 30, 9)
+    outbox = rig.outbox()
+    outbox.sweep(rig.clock.now)
+    rig.transport.channel_of("staff:jo")
+    rig.slack.delay = 1.5
+    assert outbox.deliver(rig.clock, limit=1) == {"retry": 1}
+    rig.slack.delay = 0.0
+    time.sleep(1.6)
+    [key] = rig.slack.delivered_keys()
+    client = rig.transport.client
+    real_history = client.conversations_history
+
+    def missing_scope(**_kw: object) -> None:
+        raise SlackApiError("missing_scope", SlackResponse(  # type: ignore[no-untyped-call]
+            client=client, http_verb="POST", api_url="conversations.history", req_args={},
+            data={"ok": False, "error": "missing_scope", "needed": "im:history",
+                  "provided": "chat:write"}, headers={}, status_code=200))
+
+    monkeypatch.setattr(client, "conversations_history", missing_scope)
+    rig.clock.now += timedelta(seconds=30)
+    outbox.deliver(rig.clock, limit=1)
+    row = _row(rig, key)
+    assert row.parked_at is None and row.attempts == 2
+    assert "missing_scope: add im:history" in (row.last_error or "")
+    for _ in range(MAX_ATTEMPTS):
+        rig.clock.now += timedelta(hours=1)
+        outbox.deliver(rig.clock, limit=1)
+    assert _row(rig, key).parked_at is not None
+    outbox.deliver(rig.clock)  # the alert to the admin, among the others
+    [alert] = [c for c in rig.slack.of("chat.postMessage") if c.body["channel"] == "DUADA"]
+    assert "missing_scope: add im:history" in alert.body["text"]
+    assert rig.slack.delivered_keys().count(key) == 1  # never sent again unchecked
+    monkeypatch.setattr(client, "conversations_history", real_history)
+    assert outbox.retry_parked(rig.clock.now) == 1
+    rig.drain(outbox)
+    assert_each_once(rig, outbox)
+    assert _row(rig, key).sent_at is not None
 
 
 def test_two_workers_at_once_never_send_the_same_reminder_twice(rig: Rig) -> None:
