@@ -345,8 +345,11 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
             return
         casebook = handler.casebook
         try:
+            # Clicked in a team channel: that channel's prompt is snoozed (for everyone in
+            # it); in a direct message, the actor's own.
             until = snooze(casebook.sessions, casebook.calendar_of(case), case, rule, seq, stage,
-                           actor.name, casebook.clock())
+                           actor.name, casebook.clock(),
+                           channel=(body.get("channel") or {}).get("id"))
         except EventError as err:
             respond(text=f"Not snoozed: {err}", response_type="ephemeral",
                     replace_original=False)
@@ -359,13 +362,14 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
     def tick(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         actor = actor_of(body["user"]["id"])
-        selected = action.get("selected_options") or []
-        values = [o["value"] for o in selected]
-        first = values[0] if values else (action.get("options") or [{}])[0].get("value") or (
-            body.get("actions", [{}])[0].get("block_id", ""))
-        if actor is None or "|" not in str(first):
+        values = [o["value"] for o in action.get("selected_options") or []]
+        # Unticking the last item sends no options at all: the deadline then comes from the
+        # block id ("checklist|case|rule|seq|stage"), so an empty set is stored too.
+        source = values[0] if values else str(action.get("block_id", "")).removeprefix(
+            "checklist|")
+        if actor is None or source.count("|") < 3:
             return
-        case, rule, seq, _stage, _ = _parts(str(first))
+        case, rule, seq, _stage, _ = _parts(source)
         set_ticks(handler.casebook.sessions, case, rule, seq,
                   (int(v.rsplit("|", 1)[1]) for v in values), actor.name)
 

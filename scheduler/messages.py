@@ -108,7 +108,9 @@ def render_prompt(p: Planned, rule: Rule | None, pack: Pack, cal: WorkingCalenda
         done = [o for o, it in zip(options, items, strict=True) if it["ticked"]]
         if done:
             element["initial_options"] = done
-        blocks.append({"type": "actions", "block_id": "checklist", "elements": [element]})
+        # The deadline is in the block id too: unticking the last box sends no option.
+        blocks.append({"type": "actions", "block_id": f"checklist|{value}",
+                       "elements": [element]})
     blocks.append({"type": "actions", "block_id": "buttons", "elements": actions})
     text = " ".join(lines)
     if items:

@@ -43,6 +43,7 @@ from scheduler.notify import (
     next_hours_boundary,
 )
 from scheduler.packs import PackLibrary
+from scheduler.prompt_actions import refresh_snoozed
 from scheduler.timescales.engine import Deadline
 from store.models import (
     Case,
@@ -290,6 +291,8 @@ class Outbox:
                 result.created += self._insert(s, part, now)
         with self.sessions.begin() as s:
             result.withdrawn = self._withdraw(s, now, set(unique))
+            dropped, result.refreshed = refresh_snoozed(s, self.library, plan.teams, now)
+            result.withdrawn += dropped
         if result.created or result.withdrawn:
             log.info("sweep: %d created, %d withdrawn", result.created, result.withdrawn)
         return result

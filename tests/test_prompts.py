@@ -16,18 +16,19 @@ from sqlalchemy import select
 
 from scheduler.casebook import Casebook
 from scheduler.outbox import Outbox
-from store.models import ChecklistTick, OutboxRow, Snooze
+from store.models import ChecklistTick, OutboxRow
 from tests.builders import at
 from tests.conftest import FakeClock
 from tests.test_cli_deadlines import caseclock
 from tests.test_slack import SlackRig, rig  # noqa: F401  (the Slack fixture)
 
 
-def click(rig: SlackRig, user: str, action: dict[str, Any]) -> None:
+def click(rig: SlackRig, user: str, action: dict[str, Any], channel: str = "DJO") -> None:
     payload = {"type": "block_actions", "user": {"id": user}, "team": {"id": "T1"},
                "trigger_id": f"trig-{time.time_ns()}", "api_app_id": "A1",
                "response_url": rig.slack.response_url(f"act{time.time_ns()}"),
-               "container": {"type": "message"}, "actions": [action]}
+               "container": {"type": "message", "channel_id": channel},
+               "channel": {"id": channel}, "actions": [action]}
     assert rig.post(urlencode({"payload": json.dumps(payload)})) == 200
 
 
@@ -95,22 +96,113 @@ def test_ticks_are_stored_and_shown_in_the_next_prompt(prompted: tuple[SlackRig,
     assert "2 of 8 done" in overdue["text"] and "[x] Child seen alone" in overdue["text"]
 
 
-def test_snooze_brings_the_prompt_back_next_working_morning(
+def _ticks(rig: SlackRig) -> list[int]:
+    with rig.casebook.sessions() as s:
+        return sorted(t.item for t in s.scalars(select(ChecklistTick)))
+
+
+def test_unticking_the_last_item_is_stored(prompted: tuple[SlackRig, Outbox]) -> None:
+    rig, _ = prompted
+    value = "123456|assessment_initial_15|1|due_today"
+    row = _row(rig, "assessment_initial_15", "staff:jo")
+    [block_id] = [b["block_id"] for b in row.payload["blocks"]
+                  if b.get("block_id", "").startswith("checklist")]
+    click(rig, "UJO", {"action_id": "caseclock_tick", "block_id": block_id,
+                       "type": "checkboxes", "selected_options": [{"value": f"{value}|3"}]})
+    deadline = time.monotonic() + 5
+    while _ticks(rig) != [3] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _ticks(rig) == [3]
+    # Slack sends the box's block id and no options at all when the last tick is removed.
+    click(rig, "UJO", {"action_id": "caseclock_tick", "block_id": block_id,
+                       "type": "checkboxes", "selected_options": []})
+    deadline = time.monotonic() + 5
+    while _ticks(rig) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _ticks(rig) == []
+
+
+def _snoozed(rig: SlackRig) -> list[OutboxRow]:
+    with rig.casebook.sessions() as s:
+        return list(s.scalars(select(OutboxRow).where(OutboxRow.key.like("%:snoozed:%"))))
+
+
+def _referred_and_prompted(rig: SlackRig, clock: FakeClock, worker: str | None) -> Outbox:
+    """Case 123456 referred Mon 2 Nov 2026 (15 working days: Mon 23 Nov); on Thu 19 Nov the
+    "coming up" prompt of the 15 days has been delivered."""
+    rig.casebook.log("123456", "referral_received", at(2026, 11, 2, 10), {"track": "s17"},
+                     actor="priya", source="test", team="north")
+    if worker:
+        rig.casebook.log("123456", "allocated", at(2026, 11, 2, 11), {"worker": worker},
+                         actor="priya", source="test")
+    clock.now = at(2026, 11, 19, 9)
+    outbox = Outbox(rig.casebook.sessions, rig.casebook.library, {}, lambda _r: "slack")
+    outbox.sweep(clock.now)
+    with rig.casebook.sessions.begin() as s:  # as if delivered
+        for row in s.scalars(select(OutboxRow)):
+            row.sent_at = clock.now
+    return outbox
+
+
+def test_a_snoozed_prompt_comes_back_next_morning_with_the_checklist_as_it_is_then(
+    rig: SlackRig, clock: FakeClock
+) -> None:
+    outbox = _referred_and_prompted(rig, clock, "jo")
+    clock.now = at(2026, 11, 19, 10)
+    click(rig, "UJO", {"action_id": "caseclock_snooze", "type": "button",
+                       "value": "123456|assessment_initial_15|1|upcoming"})
+    reply = rig.slack.wait_for("response_url")[-1]
+    assert "Snoozed: it comes back Fri 20 Nov at 08:30" in reply.body["text"]
+    [copy] = _snoozed(rig)
+    assert copy.recipient == "staff:jo" and copy.next_attempt_at == at(2026, 11, 20, 8, 30)
+    from scheduler.prompt_actions import set_ticks
+    set_ticks(rig.casebook.sessions, "123456", "assessment_initial_15", 1, [0, 2], "jo")
+    outbox.sweep(at(2026, 11, 20, 8, 29))
+    [copy] = _snoozed(rig)
+    text = copy.payload["text"]
+    assert text.startswith("Coming up: case 123456, Assessment completed within the first 15")
+    assert "Mon 23 Nov, day 14 of 15" in text and "2 of 8 done" in text
+    assert "[x] Child seen alone" in text
+
+
+def test_a_snoozed_prompt_overtaken_by_a_later_stage_is_dropped(
     prompted: tuple[SlackRig, Outbox], clock: FakeClock
 ) -> None:
-    rig, _ = prompted
-    clock.now = at(2026, 11, 27, 14)  # a Friday: it comes back on Monday
-    rig.casebook.log("654321", "referral_received", at(2026, 11, 27, 9), {"track": "s17"},
-                     actor="priya", source="test", team="north")
+    rig, outbox = prompted
+    clock.now = at(2026, 11, 23, 10)  # due today; snoozed to Tuesday, when it is overdue
     click(rig, "UJO", {"action_id": "caseclock_snooze", "type": "button",
                        "value": "123456|assessment_initial_15|1|due_today"})
-    reply = rig.slack.wait_for("response_url")[-1]
-    assert "Snoozed: it comes back Mon 30 Nov at 08:30" in reply.body["text"]
+    rig.slack.wait_for("response_url")
+    [copy] = _snoozed(rig)
+    assert copy.recipient == "staff:jo"  # jo's own: priya's copy is hers to snooze
+    result = outbox.sweep(at(2026, 11, 24, 8, 30))
+    assert result.withdrawn >= 1
     with rig.casebook.sessions() as s:
-        assert s.scalar(select(Snooze.stage)) == "due_today"
-        again = s.scalars(select(OutboxRow).where(OutboxRow.key.like("%:snoozed:%"))).all()
-    assert len(again) == 1  # jo's prompt comes back; the manager's copy is not jo's to snooze
-    assert again[0].next_attempt_at == at(2026, 11, 30, 8, 30)
+        to_jo = [(r.stage, r.key) for r in s.scalars(select(OutboxRow).where(
+            OutboxRow.recipient == "staff:jo", OutboxRow.rule == "assessment_initial_15",
+            OutboxRow.sent_at.is_(None), OutboxRow.withdrawn_at.is_(None)))]
+    assert [stage for stage, _ in to_jo] == ["overdue"]  # not a stale "due today" as well
+
+
+def test_a_snooze_in_the_team_channel_is_the_channels_alone(
+    rig: SlackRig, clock: FakeClock
+) -> None:
+    # Nobody allocated: the "coming up" prompt went to the team's channel, where the manager
+    # snoozes it. When jo is allocated that afternoon, jo still gets the prompt.
+    outbox = _referred_and_prompted(rig, clock, None)
+    clock.now = at(2026, 11, 19, 10)
+    click(rig, "UPRIYA", {"action_id": "caseclock_snooze", "type": "button",
+                          "value": "123456|assessment_initial_15|1|upcoming"}, channel="CNORTH")
+    rig.slack.wait_for("response_url")
+    assert [r.recipient for r in _snoozed(rig)] == ["channel:CNORTH"]
+    clock.now = at(2026, 11, 19, 14, 1)
+    rig.casebook.log("123456", "allocated", at(2026, 11, 19, 14), {"worker": "jo"},
+                     actor="priya", source="test")
+    outbox.sweep(at(2026, 11, 19, 14, 1))
+    with rig.casebook.sessions() as s:
+        stages = {r.stage for r in s.scalars(select(OutboxRow).where(
+            OutboxRow.recipient == "staff:jo", OutboxRow.rule == "assessment_initial_15"))}
+    assert stages == {"upcoming"}
 
 
 def test_escalations_cannot_be_snoozed(prompted: tuple[SlackRig, Outbox]) -> None:
