@@ -25,11 +25,12 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.commands.grammar import parse
+from bot.commands.grammar import USAGE, parse
 from bot.commands.handler import NOT_IN_DIRECTORY, CommandHandler
 from bot.directory import Actor, Directory
 from bot.slack_home import home_view
 from scheduler.casebook import Casebook
+from scheduler.messages import LOG_COMMAND
 from scheduler.prompt_actions import set_ticks, snooze
 from scheduler.timescales.calendar import LONDON
 from scheduler.timescales.vocabulary import EventError
@@ -42,6 +43,11 @@ LAZY_WORKERS = 4
 COMMANDS = ("/referral", "/seen", "/strategy", "/case", "/due")
 MODAL_ID = "caseclock_log"
 REASON_ID = "caseclock_reason_modal"
+LOG_LINE_ID = "caseclock_log_line"
+# A prompt's meeting event -> the logging form's own choice for it, where it has one.
+LOG_FORM = {"referral_received": "/referral", "child_seen": "/seen",
+            "strategy_discussion_held": "/strategy", "assessment_review_held": "/review",
+            "assessment_completed": "/complete", "assessment_authorised": "/authorise"}
 NOT_ALLOWED = "You are not in caseclock's staff directory, so nothing was changed."
 MODAL_EVENTS = (
     ("referral", "Referral received"), ("seen", "Child seen"),
@@ -124,6 +130,21 @@ def _modal(command: str, channel: str | None = None) -> dict[str, Any]:
                               ("bedroom", "Bedroom seen"))]}},
         ],
     }
+
+
+def _command_modal(command: str, initial: str) -> dict[str, Any]:
+    """A prompt's "Log it" for an event the form has no choice for: the command line,
+    prefilled with the case and the event's words, to complete (date, details) and send."""
+    return {
+        "type": "modal", "callback_id": LOG_LINE_ID, "private_metadata": command,
+        "title": {"type": "plain_text", "text": "Log for a case"},
+        "submit": {"type": "plain_text", "text": "Log it"},
+        "blocks": [{"type": "input", "block_id": "line",
+                    "label": {"type": "plain_text", "text": command},
+                    "hint": {"type": "plain_text", "text": USAGE.get(command, "")[:150]
+                             or "Add the date and time if it was not now."},
+                    "element": {"type": "plain_text_input", "action_id": "v",
+                                "initial_value": initial}}]}
 
 
 def modal_to_command(values: dict[str, Any]) -> tuple[str, str]:
@@ -296,9 +317,36 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
                client: WebClient) -> None:
         ack()
         case, _rule, _seq, _stage, rest = _parts(action["value"])
-        view = _modal("/" + (rest[0] if rest else "seen"))
-        view["blocks"][0]["element"]["initial_value"] = case
+        event = rest[0] if rest else "child_seen"
+        if event in LOG_FORM or event not in LOG_COMMAND:
+            # The form has a choice for this event (older buttons carry the choice itself,
+            # "seen" or "review").
+            view = _modal(LOG_FORM.get(event, "/" + event))
+            view["blocks"][0]["element"]["initial_value"] = case
+        else:  # any other meeting event: its command line, prefilled, to complete and send
+            command, words = LOG_COMMAND[event]
+            view = _command_modal(command, f"{case} {words} ")
         client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    def check_log_line(ack: Callable[..., None], body: dict[str, Any]) -> None:
+        command = body["view"]["private_metadata"]
+        text = (body["view"]["state"]["values"]["line"]["v"].get("value") or "").strip()
+        try:  # parsing only, as for the other forms: the store answers after the ack
+            parse(command, text, handler.clock())
+        except EventError as err:
+            ack(response_action="errors", errors={"line": str(err)[:150]})
+            return
+        ack()
+
+    def submit_log_line(body: dict[str, Any], client: WebClient) -> None:
+        command = body["view"]["private_metadata"]
+        text = (body["view"]["state"]["values"]["line"]["v"].get("value") or "").strip()
+        user = body["user"]["id"]
+        reply = handler.handle(actor_of(user), command, text, source=f"slack:{user}",
+                               request_id=body["view"].get("id"))
+        confirm(client, user, None, reply.text)  # a prompt's form: the answer comes by DM
+
+    app.view(LOG_LINE_ID)(ack=check_log_line, lazy=[submit_log_line])
 
     @lazy_action("caseclock_reason")
     def reason(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],

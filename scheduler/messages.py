@@ -25,10 +25,25 @@ STAGE_WORDS = {
     "upcoming": "Coming up", "due_today": "Due today", "overdue": "Overdue",
     "escalated": "Escalated to you", "exception": "Exception: a legal limit was missed",
 }
-# The event that meets each rule, for the prefilled "Log it" form.
-LOG_COMMAND = {"child_seen": "seen", "referral_received": "referral",
-               "strategy_discussion_held": "strategy", "assessment_review_held": "review",
-               "assessment_completed": "complete", "assessment_authorised": "authorise"}
+# The chat command that logs each event a rule can be met by, for the prefilled "Log it"
+# form: (slash command, its first words after the case). Every meeting event of the built-in
+# packs is here; tests/test_prompts.py checks each against the command grammar.
+LOG_COMMAND: dict[str, tuple[str, str]] = {
+    "referral_received": ("/referral", ""), "child_seen": ("/seen", ""),
+    "strategy_discussion_held": ("/strategy", ""),
+    "contact_received": ("/case", "contact"), "management_decision": ("/case", "decision"),
+    "assessment_started": ("/case", "started"), "family_contacted": ("/case", "family"),
+    "assessment_review_held": ("/case", "review"), "s47_started": ("/case", "s47"),
+    "s47_outcome": ("/case", "outcome"), "multi_agency_planning_held": ("/case", "planning"),
+    "family_network_meeting_held": ("/case", "network"),
+    "icpc_report_shared": ("/case", "report"), "icpc_held": ("/case", "icpc"),
+    "core_group_held": ("/case", "coregroup"), "review_conference_held": ("/case", "rcpc"),
+    "plan_agreed": ("/case", "plan"), "cin_meeting_held": ("/case", "cin"),
+    "assessment_completed": ("/case", "complete"),
+    "assessment_authorised": ("/case", "authorise"), "allocated": ("/case", "allocate"),
+    "extension_agreed": ("/case", "extend"), "agency_info_received": ("/case", "received"),
+}
+PAST_STAGES = ("overdue", "escalated", "exception")  # the due moment has gone
 
 
 def due_words(due: datetime, hourly: bool, now: datetime, cal: WorkingCalendar,
@@ -71,8 +86,10 @@ def render_prompt(p: Planned, rule: Rule | None, pack: Pack, cal: WorkingCalenda
         return {"text": text, "blocks": [{"type": "section",
                                           "text": {"type": "mrkdwn", "text": text}}]}
     title = rule.title if rule else p.rule
-    when = due_words(p.due, rule.hourly if rule else False, now, cal, p.anchor_at,
-                     p.unit) if p.due else ""
+    hourly = rule.hourly if rule else False
+    when = due_words(p.due, hourly, now, cal, p.anchor_at, p.unit) if p.due else ""
+    if hourly and p.stage in PAST_STAGES and when.startswith("by "):
+        when = "was due " + when[3:]  # "Overdue: ..., was due 7pm today", not "by 7pm today"
     head = f"{STAGE_WORDS.get(p.stage, p.stage)}: case {p.case}, {title}, {when}."
     extra = []
     if p.details.get("extension_decision"):
@@ -90,9 +107,8 @@ def render_prompt(p: Planned, rule: Rule | None, pack: Pack, cal: WorkingCalenda
     value = f"{p.case}|{p.rule}|{p.seq}|{p.stage}"
     actions = []
     if rule is not None:
-        meets = next((LOG_COMMAND[m.event] for m in rule.met_by if m.event in LOG_COMMAND),
-                     None)
-        if meets:
+        meets = next((m.event for m in rule.met_by if m.event in LOG_COMMAND), None)
+        if meets:  # the handler opens the form for this event's command
             actions.append(_button("Log it", "caseclock_log_it", f"{value}|{meets}", "primary"))
     actions.append(_button("Record a reason", "caseclock_reason", value))
     if snoozable(p.stage):

@@ -227,3 +227,16 @@ def test_suffolk_extension_decisions_prompt_the_manager_who_owns_them() -> None:
            if p.rule == "assessment_day_20"]
     assert [(p.stage, p.recipient, p.details.get("extension_decision")) for p in got] == [
         ("due_today", "staff:priya", True)]
+
+
+def test_an_overdue_hour_rule_says_when_it_was_due() -> None:
+    from scheduler.messages import render_prompt
+
+    # Allocation within 24 hours of a referral at 19:00 Mon 2 Nov 2026: due 7pm Tue 3 Nov.
+    e = [ev("referral_received", at(2026, 11, 2, 19), track="s17")]
+    now = at(2026, 11, 3, 19, 30)
+    [p] = [x for x in plan_with(e, now) if x.rule == "allocation"]
+    pack = LIB.get("bexley")
+    text = render_prompt(p, pack.rule("allocation"), pack, LIB.calendar("bexley"), now, None,
+                         ())["text"]
+    assert text.startswith("Overdue: case 123456, ") and text.endswith(", was due 7pm today.")

@@ -316,3 +316,47 @@ def test_digests_skip_the_packs_closure_days(casebook: Casebook, clock: FakeCloc
         assert bool(planned) is expected, day
     planned = [p for p, _ in outbox.plan(at(2027, 1, 4, 9)) if p.stage == "digest"]
     assert [p.recipient for p in planned] == ["channel:CXMAS"]
+
+
+def test_every_meeting_event_of_every_pack_gets_a_log_it_button_with_its_command() -> None:
+    from bot.commands.grammar import SUBCOMMANDS
+    from scheduler.messages import LOG_COMMAND
+    from scheduler.packs import PackLibrary
+
+    # Each entry is the grammar's own way of logging that event.
+    special = {"allocate": "allocated", "extend": "extension_agreed",
+               "received": "agency_info_received"}
+    top = {"/referral": "referral_received", "/seen": "child_seen",
+           "/strategy": "strategy_discussion_held"}
+    for event, (command, words) in LOG_COMMAND.items():
+        made = top[command] if command in top else (
+            special.get(words) or SUBCOMMANDS[words][0])
+        assert made == event, (event, command, words)
+    library = PackLibrary()
+    for name in library.names():
+        for rule in library.get(name).rules:
+            assert any(m.event in LOG_COMMAND for m in rule.met_by), (name, rule.id)
+
+
+def test_log_it_on_a_family_contact_prompt_prefills_its_command_and_logs_it(
+    rig: SlackRig, clock: FakeClock
+) -> None:
+    rig.casebook.log("123456", "referral_received", at(2026, 11, 2, 10), {"track": "s47"},
+                     actor="priya", source="test", team="north")
+    click(rig, "UJO", {"action_id": "caseclock_log_it", "type": "button",
+                       "value": "123456|family_contact|1|due_today|family_contacted"})
+    opened = rig.slack.wait_for("views.open")[0]
+    view = opened.body["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert view["callback_id"] == "caseclock_log_line" and view["private_metadata"] == "/case"
+    assert view["blocks"][0]["element"]["initial_value"] == "123456 family "
+    payload = {"type": "view_submission", "user": {"id": "UJO"}, "team": {"id": "T1"},
+               "view": {"id": "V77", "type": "modal", "callback_id": "caseclock_log_line",
+                        "private_metadata": "/case", "state": {"values": {"line": {"v": {
+                            "value": "123456 family 23/11/2026 10:00"}}}}}}
+    assert rig.post(urlencode({"payload": json.dumps(payload)})) == 200
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "family_contacted" not in {
+            e.type for e in rig.casebook.timeline("123456")}:
+        time.sleep(0.05)
+    assert "family_contacted" in {e.type for e in rig.casebook.timeline("123456")}
