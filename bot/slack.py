@@ -437,7 +437,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         if event.get("tab", "home") != "home":
             return  # the messages tab opened: nothing to draw
         user = event.get("user", "")
-        client.views_publish(user_id=user, view=home_view(handler, actor_of(user), user))
+        client.views_publish(user_id=user, view=home_view(handler, actor_of(user)))
 
     app.event("app_home_opened")(ack=ack_now, lazy=[publish_home])
 

@@ -441,12 +441,13 @@ def test_home_tab_my_deadlines_and_for_a_manager_awaiting_and_overdue(rig: Slack
     worker = rig.home_sections("UJO")
     assert list(worker) == ["My deadlines"]  # no manager's sections for a worker
     assert "222222" in worker["My deadlines"] and "Overdue" in worker["My deadlines"]
+    assert "333333" not in worker["My deadlines"]  # not jo's: nobody allocated yet
 
     manager = rig.home_sections("UPRIYA")
     assert list(manager) == ["My deadlines", "Awaiting my authorisation",
                              "Overdue in my team"]
     awaiting = manager["Awaiting my authorisation"]
-    assert "111111 assessment completed" in awaiting and "222222" not in awaiting
+    assert "111111 completed" in awaiting and "222222" not in awaiting
     overdue = manager["Overdue in my team"]
     assert "222222" in overdue and "was due" in overdue
     assert "333333" not in overdue  # due in the future: not in the overdue section
