@@ -287,7 +287,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         command, text = modal_to_command(body["view"]["state"]["values"])
         now = handler.clock()
         try:
-            intent = parse(command, text, now)
+            intent = parse(command, text, now, handler.casebook.case_pattern)
             for draft in intent.events:
                 if draft.at > now:  # the store would refuse it too, after the modal closed
                     raise EventError(f"{draft.at.astimezone(LONDON):%d/%m/%Y %H:%M} is in the "
@@ -366,7 +366,8 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         case, rule, _seq, _stage, _ = _parts(body["view"]["private_metadata"])
         text = (body["view"]["state"]["values"]["reason"]["v"].get("value") or "").strip()
         try:  # parsing only: the store's answer comes after the acknowledgement
-            parse("/case", f"{case} reason {rule} {text}", handler.clock())
+            parse("/case", f"{case} reason {rule} {text}", handler.clock(),
+                  handler.casebook.case_pattern)
         except EventError as err:
             ack(response_action="errors", errors={"reason": str(err)[:150]})
             return
