@@ -2,15 +2,28 @@
 
 Reads one command a line; with a terminal it prompts, otherwise (a pipe, a script) it
 just answers each line, so it can be scripted and tested as a user would drive it.
+
+With the notifier on, the reminders that person would receive in Slack (their direct
+messages, and their team's channel, duty and digest messages) print as they fire, e.g.
+"[reminder] Case 123456: ...". Only theirs: other people's stay in the outbox, unsent, for
+their own console or for Slack.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+import threading
+from collections.abc import Callable, Collection
+from datetime import datetime
+from typing import Any, TextIO
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
 from bot.commands.handler import CommandHandler
 from bot.directory import Actor
+from scheduler.casebook import Casebook
+from scheduler.outbox import Outbox
+from store.models import OutboxRow
 
 BANNER = ("Type a command as you would in Slack: /referral 123456 s47, /seen 123456 alone, "
           "/case 123456, /due, /case help. Ctrl-D or 'quit' to leave.")
@@ -26,16 +39,148 @@ def split_line(line: str) -> tuple[str, str]:
     return head, rest.strip()
 
 
-def run_console(handler: CommandHandler, actor: Actor, stdin: TextIO = sys.stdin,
-                stdout: TextIO = sys.stdout) -> int:
-    """Answer commands until end of input; returns the process exit code."""
+def prompt_of(actor: Actor) -> str:
+    """The console's prompt: who is typing."""
+    return f"{actor.name}> "
+
+
+STAGE_LABELS = {"escalated": "escalation", "exception": "exception", "digest": "digest"}
+
+
+def label_of(recipient: str, message: dict[str, Any]) -> str:
+    """'[reminder]', '[escalation]', '[digest]'...; '(team channel)' for a channel's."""
+    key = str(message.get("key") or "")
+    if key.startswith("digest:"):
+        stage = "digest"
+    else:  # keys end "...:{stage}:{recipient}"
+        stage = key[:-len(recipient) - 1].rsplit(":", 1)[-1] if key.endswith(recipient) else ""
+    label = STAGE_LABELS.get(stage, "reminder")
+    return f"[{label}]" + (" (team channel)" if recipient.startswith("channel:") else "")
+
+
+class PersonalTransport:
+    """Prints one person's notifications between their commands, then their prompt again."""
+
+    def __init__(self, stdout: TextIO, prompt: str | None) -> None:
+        self.stdout = stdout
+        self.prompt = prompt  # None when nobody is typing at a terminal
+        self.lock = threading.Lock()
+
+    def send(self, recipient: str, message: dict[str, Any]) -> None:
+        """Print one notification (and the prompt it interrupted)."""
+        with self.lock:
+            text = f"{label_of(recipient, message)} {message.get('text', '')}"
+            self.stdout.write(("\n" + text + "\n" + self.prompt) if self.prompt
+                              else text + "\n")
+            self.stdout.flush()
+
+
+def recipients_of(casebook: Casebook, actor: Actor) -> frozenset[str]:
+    """Whom the outbox addresses for this person: their direct messages, and their team's
+    channel and out-of-hours channel (duty prompts, digests)."""
+    out = {f"staff:{actor.name}"}
+    for team in casebook.teams():
+        if team.name == actor.team:
+            out.update(f"channel:{c}" for c in (team.slack_channel, team.ooh_channel) if c)
+    return frozenset(out)
+
+
+class PersonalOutbox(Outbox):
+    """The outbox, delivering only one person's console rows; everyone else's stay queued.
+
+    `claim` and `next_due` are Outbox's with one more condition (`_mine`): a recipients
+    filter on those two in scheduler/outbox.py would make these copies go away.
+    """
+
+    def __init__(self, base: Outbox, recipients: Collection[str],
+                 transport: PersonalTransport) -> None:
+        super().__init__(base.sessions, base.library, {"console": transport},
+                         base.transport_for, lease=base.lease, pace=0.0)
+        self.recipients = sorted(recipients)
+
+    def _mine(self) -> ColumnElement[bool]:
+        return and_(OutboxRow.transport == "console", OutboxRow.recipient.in_(self.recipients))
+
+    def next_due(self, now: datetime) -> datetime | None:
+        """When this person's next row may be shown (None: nothing of theirs waits), so the
+        delivery loop does not wait on rows that are other people's."""
+        with self.sessions() as s:
+            return s.scalar(select(func.min(OutboxRow.next_attempt_at)).where(
+                self._mine(), OutboxRow.sent_at.is_(None), OutboxRow.withdrawn_at.is_(None),
+                OutboxRow.parked_at.is_(None),
+                or_(OutboxRow.claimed_at.is_(None), OutboxRow.claimed_at < now - self.lease)))
+
+    def claim(self, now: datetime, limit: int = 50) -> list[tuple[OutboxRow, datetime | None]]:
+        """Atomically take this person's console rows that are ready to show."""
+        ready = and_(OutboxRow.sent_at.is_(None), OutboxRow.withdrawn_at.is_(None),
+                     OutboxRow.parked_at.is_(None), OutboxRow.next_attempt_at <= now,
+                     self._mine(),
+                     or_(OutboxRow.claimed_at.is_(None),
+                         OutboxRow.claimed_at < now - self.lease))
+        with self.sessions.begin() as s:
+            candidates = select(OutboxRow.id, OutboxRow.claimed_at).where(ready).order_by(
+                OutboxRow.urgent.desc(), OutboxRow.id).limit(limit)
+            if s.get_bind().dialect.name == "postgresql":
+                candidates = candidates.with_for_update(skip_locked=True)
+            previous = {row_id: claimed for row_id, claimed in s.execute(candidates).all()}
+            if not previous:
+                return []
+            claimed = s.scalars(update(OutboxRow).where(OutboxRow.id.in_(list(previous)), ready)
+                                .values(claimed_by=self.worker_id, claimed_at=now)
+                                .returning(OutboxRow)).all()
+            return [(row, previous.get(row.id)) for row in claimed]
+
+
+def start_notifier(outbox: Outbox, casebook: Casebook, actor: Actor,
+                   clock: Callable[[], datetime], stdout: TextIO,
+                   interactive: bool) -> Any:
+    """Show what is already due for `actor`, then keep sweeping in the background (the same
+    jobs as the server's); returns the started scheduler."""
+    from scheduler.jobs import build_scheduler, run_sweep
+
+    transport = PersonalTransport(stdout, prompt_of(actor) if interactive else None)
+    personal = PersonalOutbox(outbox, recipients_of(casebook, actor), transport)
+    # One sweep now, before the first command: what fired while the console was closed
+    # shows first, whatever the scheduler's first tick makes of a pinned --now clock.
+    run_sweep(personal, clock, budget=5.0, threads=1)
+    digest_times = {t.name: t.digest_at for t in casebook.teams()}
+    sched = build_scheduler(personal, casebook, clock, digest_times)
+    sched.start()
+    return sched
+
+
+def run_console(handler: CommandHandler, actor: Actor, stdin: TextIO | None = None,
+                stdout: TextIO | None = None, notify: bool | None = None,
+                outbox: Outbox | None = None) -> int:
+    """Answer commands until end of input; returns the process exit code.
+
+    `notify`: show the person's reminders as they fire; by default only at a terminal
+    (a script's output stays exactly its commands' answers unless it asks). `outbox`: the
+    app's, so rows are routed as the app routes them (default: everything to the console).
+    """
+    # Looked up at call time, not bound at import, so a redirected sys.stdin is the one read.
+    stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
     interactive = stdin.isatty()
     if interactive:
         print(f"caseclock console as {actor.name} ({actor.role.replace('_', ' ')}, "
               f"team {actor.team or 'none'}). {BANNER}", file=stdout)
+    sched = None
+    if interactive if notify is None else notify:
+        casebook = handler.casebook
+        sched = start_notifier(outbox or Outbox(casebook.sessions, casebook.library),
+                               casebook, actor, casebook.clock, stdout, interactive)
+    try:
+        return _loop(handler, actor, stdin, stdout, interactive)
+    finally:
+        if sched is not None:
+            sched.shutdown(wait=False)
+
+
+def _loop(handler: CommandHandler, actor: Actor, stdin: TextIO, stdout: TextIO,
+          interactive: bool) -> int:
     while True:
         if interactive:
-            stdout.write(f"{actor.name}> ")
+            stdout.write(prompt_of(actor))
             stdout.flush()
         line = stdin.readline()
         if not line:

@@ -144,10 +144,17 @@ def _choose_actor(app: App, name: str | None):  # type: ignore[no-untyped-def]
     return workers[0]
 
 
+def _notify(args: argparse.Namespace) -> bool | None:
+    """--notify shows reminders even when stdin is not a terminal; None: only at a terminal."""
+    return True if getattr(args, "notify", False) else None
+
+
 def cmd_console(args: argparse.Namespace) -> int:
-    """`caseclock console --as NAME`: the chat commands in a terminal."""
+    """`caseclock console --as NAME`: the chat commands in a terminal, with that person's
+    reminders as they fire (at a terminal, or with --notify)."""
     app = _app(getattr(args, "now", None))
-    return run_console(app.handler, _choose_actor(app, args.as_))
+    return run_console(app.handler, _choose_actor(app, args.as_), notify=_notify(args),
+                       outbox=app.outbox)
 
 
 def cmd_notify(args: argparse.Namespace) -> int:
@@ -231,9 +238,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"caseclock on {app.settings.database_url} (embedded default: console, no account, "
           "no network).")
     if not app.casebook.teams():
+        if not _samples_wanted():
+            print("Nothing was loaded. Add a team and its staff, then run again: "
+                  "`caseclock team add TEAM --policy NAME`, `caseclock staff add NAME --team "
+                  "TEAM --role worker`.")
+            return 0
         n = load_samples(app, now)
-        print(f"The store was empty, so it now holds sample teams, staff and {n} events "
-              "(made-up references, no names).")
+        print(f"The store now holds sample teams, staff and {n} events (made-up references, "
+              "no names).")
     actor = _choose_actor(app, args.as_)
     print(f"You are {actor.name} ({actor.role.replace('_', ' ')}, team {actor.team}). "
           "What is due:")
@@ -241,9 +253,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     if actor.team:
         print(app.handler.handle(actor, "/due", "team", source="console").text)
     print(f"Try: /case {SAMPLE_FIRST_CASE}   /seen {SAMPLE_FIRST_CASE} alone   /case help")
-    if sys.stdin.isatty():  # reminders fire in the background while someone is typing
-        start_scheduler(app)
-    return run_console(app.handler, actor)
+    # At a terminal (or with --notify) this person's reminders print as they fire.
+    return run_console(app.handler, actor, notify=_notify(args), outbox=app.outbox)
+
+
+def _samples_wanted() -> bool:
+    """Ask at a terminal; a script (stdin not a terminal) gets the samples, so
+    `printf '/due\\n' | caseclock run` works on a fresh machine."""
+    if not sys.stdin.isatty():
+        return True
+    try:
+        answer = input("The store is empty. Load sample teams, staff and cases to try "
+                       "caseclock? [Y/n] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("", "y", "yes")
 
 
 def cmd_staff(args: argparse.Namespace) -> int:

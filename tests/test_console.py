@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
+import io
+import json
 import os
 import pty
 import select
+import signal
 import sys
 import time
 from pathlib import Path
@@ -68,6 +72,144 @@ def test_console_answers_a_piped_script(env: dict[str, str], tmp_path: Path) -> 
     assert "belongs to another team" in as_sam.stdout
     nobody = caseclock("console", "--as", "nobody", env=env, cwd=tmp_path)
     assert nobody.returncode == 2 and "not in the staff directory" in nobody.stderr
+
+
+class Terminal:
+    """caseclock on a pseudo-terminal, read as a person at that terminal would read it."""
+
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: caseclock on the pseudo-terminal
+            os.chdir(cwd)
+            os.execve(sys.executable, [sys.executable, "-m", "bot.cli", *args],
+                      {**os.environ, **env, "PYTHONPATH": str(ROOT)})
+        self.seen = b""
+
+    def read_until(self, marker: bytes, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while marker not in self.seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.fd], [], [], 0.2)
+            if ready:
+                try:
+                    self.seen += os.read(self.fd, 4096)
+                except OSError:
+                    break
+        assert marker in self.seen, self.seen.decode(errors="replace")[-800:]
+        return self.seen.decode(errors="replace")
+
+    def type(self, line: str) -> None:
+        os.write(self.fd, line.encode() + b"\n")
+
+    def finish(self, timeout: float = 15) -> int:
+        """The exit code; a child still running after `timeout` is killed (and fails the
+        test) rather than left waiting at its prompt for input that never comes."""
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                if pid:
+                    return os.waitstatus_to_exitcode(status)
+                time.sleep(0.05)
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            return -signal.SIGKILL
+        finally:
+            os.close(self.fd)
+
+
+NOW = "2026-11-30T10:00"  # a Monday morning, four weeks after the referrals below
+
+
+@pytest.fixture
+def reminders_due(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """jo's case 123456 (north) and sam's case 200100 (south), both overdue at NOW."""
+    for args in (("123456", "referral_received", "track=s17", "--team", "north", "--at",
+                  "2026-11-02T10:00"),
+                 ("123456", "allocated", "worker=jo", "--at", "2026-11-02T11:00"),
+                 ("200100", "referral_received", "track=s17", "--team", "south", "--at",
+                  "2026-11-02T10:00"),
+                 ("200100", "allocated", "worker=sam", "--at", "2026-11-02T11:00")):
+        out = caseclock("log", *args, env=env, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+    planned = caseclock("notify", "--dry-run", "--json", "--now", NOW, env=env, cwd=tmp_path)
+    who = {(r["case"], r["recipient"]) for r in json.loads(planned.stdout)}
+    assert {("123456", "jo"), ("200100", "sam"), ("123456", "priya")} <= who
+    return env
+
+
+def test_the_console_shows_my_reminders_as_they_fire_and_nobody_elses(
+    reminders_due: dict[str, str], tmp_path: Path
+) -> None:
+    jo = Terminal(["console", "--as", "jo", "--now", NOW], reminders_due, tmp_path)
+    try:
+        text = jo.read_until(b"jo> ")
+        jo.type("/due")
+        text = jo.read_until(b"Due for you:")
+        jo.type("quit")
+    finally:
+        assert jo.finish() == 0
+    mine = [line for line in text.splitlines() if line.startswith("[")]
+    assert mine and all(line.startswith("[reminder] ") for line in mine), mine
+    assert any("123456" in line for line in mine)
+    assert "200100" not in text  # sam's (another team's) reminder is not shown to jo
+    assert "[escalation]" not in text  # priya's escalation of jo's case is priya's
+
+    # Not shown is not lost: sam's reminder waited in the outbox for sam.
+    sam = Terminal(["console", "--as", "sam", "--now", NOW], reminders_due, tmp_path)
+    try:
+        text = sam.read_until(b"200100")
+        sam.type("quit")
+    finally:
+        assert sam.finish() == 0
+    shown = [line for line in text.splitlines() if line.startswith("[")]
+    assert shown and not any("123456" in line for line in shown), shown
+
+
+def test_a_script_gets_reminders_only_when_it_asks(
+    reminders_due: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    scripted = caseclock("console", "--as", "jo", "--now", NOW, env=reminders_due,
+                         cwd=tmp_path, stdin="/due\n")
+    assert scripted.returncode == 0 and "[reminder]" not in scripted.stdout
+    # --notify (the same as a terminal's default) through the command's own function.
+    from bot.store_commands import cmd_console
+
+    for key, value in reminders_due.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.stdin", io.StringIO("/due\n"))
+    assert cmd_console(argparse.Namespace(as_="jo", now=NOW, notify=True)) == 0
+    out = capsys.readouterr().out
+    reminder, _, answer = out.partition("Due for you:")
+    assert "[reminder] " in reminder and "123456" in reminder  # before the first answer
+    assert "200100" not in out and "2 overdue" in answer
+
+
+def test_a_first_run_at_a_terminal_asks_before_loading_samples(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": "sqlite:///caseclock.db", "HOME": str(tmp_path)}
+    no = Terminal(["run"], env, tmp_path)
+    try:
+        no.read_until(b"Load sample teams, staff and cases to try caseclock? [Y/n]")
+        no.type("n")
+        text = no.read_until(b"Nothing was loaded")
+    finally:
+        assert no.finish() == 0
+    assert "caseclock team add" in text
+    assert caseclock("team", "list", env=env, cwd=tmp_path).stdout.startswith("No teams yet")
+    yes = Terminal(["run"], env, tmp_path)
+    try:
+        yes.read_until(b"[Y/n]")
+        yes.type("")  # Enter: the default, yes
+        text = yes.read_until(b"jo> ")
+        yes.type("quit")
+    finally:
+        assert yes.finish() == 0
+    assert "sample teams, staff" in text and "You are jo (worker, team north-assessment)" in text
+    piped = caseclock("run", env={**env, "DATABASE_URL": "sqlite:///fresh.db"}, cwd=tmp_path,
+                      stdin="/due\n")  # a script is not asked: it gets the samples
+    assert piped.returncode == 0 and "[Y/n]" not in piped.stdout
+    assert "sample teams, staff" in piped.stdout
 
 
 def test_console_in_a_terminal_prompts_and_replies(env: dict[str, str], tmp_path: Path) -> None:
