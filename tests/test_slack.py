@@ -6,6 +6,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -13,6 +17,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -511,3 +516,53 @@ def test_the_manifest_grants_exactly_the_scopes_the_code_uses() -> None:
     assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
     commands = {c["command"] for c in manifest["features"]["slash_commands"]}
     assert commands == {"/referral", "/seen", "/strategy", "/case", "/due"}
+
+
+def test_caseclock_serve_as_a_process_answers_health_and_a_signed_command(
+    database_url: str, tmp_path: Path
+) -> None:
+    """`caseclock serve` as an operator starts it: settings from the environment, Slack's Web
+    API (here the mock, through SLACK_API_URL) and the database shared with the CLI."""
+    from tests.test_cli_deadlines import ROOT, caseclock
+
+    with MockSlack() as slack:
+        env = {"DATABASE_URL": database_url, "HOME": str(tmp_path),
+               "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
+               "SLACK_API_URL": slack.url}
+        for args in (("team", "add", "north", "--policy", "bexley"),
+                     ("staff", "add", "jo", "--team", "north", "--role", "worker",
+                      "--slack", "UJO")):
+            assert caseclock(*args, env=env, cwd=tmp_path).returncode == 0
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--no-scheduler"],
+            env={**full_env, **env, "PYTHONPATH": str(ROOT)}, cwd=tmp_path,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(base + "/healthz", timeout=2) as resp:
+                        assert resp.status == 200 and resp.read() == b"ok\n"
+                        break
+                except OSError:
+                    assert server.poll() is None, server.communicate()[1]
+                    assert time.monotonic() < deadline, "serve never answered /healthz"
+                    time.sleep(0.2)
+            rig = SlackRig(base, slack, None)  # type: ignore[arg-type]
+            reply = rig.command("/referral", "123456 s47")
+            assert reply["response_type"] == "ephemeral"
+            assert reply["text"].startswith("Logged referral received (s47) for 123456")
+            body, _ = rig.command_body("/referral", "123457 s47")
+            assert rig.post(body, signature=sign(body, int(time.time()), "wrong")) == 401
+        finally:
+            server.terminate()
+            server.wait(10)
+        shown = caseclock("case", "123456", env=env, cwd=tmp_path)
+        assert "referral_received (track=s47)" in shown.stdout and "by jo via slack:UJO" in (
+            shown.stdout)
+        assert caseclock("case", "123457", env=env, cwd=tmp_path).returncode == 2
