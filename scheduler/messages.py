@@ -6,16 +6,17 @@ No case content beyond the authority's reference, the rule and its dates.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scheduler.notify import Planned, TeamPeople, snoozable
+from scheduler.notify import Planned, TeamPeople, escalation_role, snoozable, stage_times
 from scheduler.packs import PackLibrary
 from scheduler.timescales.calendar import LONDON, WorkingCalendar, local_date
+from scheduler.timescales.engine import Deadline
 from scheduler.timescales.rules import Checklist, Pack, Rule
 from store.models import Case, ChecklistTick, DeadlineRow, Team
 from store.repo import awaiting_authorisation, open_deadline_clause
@@ -137,15 +138,22 @@ def render_prompt(p: Planned, rule: Rule | None, pack: Pack, cal: WorkingCalenda
 
 
 Sections = dict[str, dict[str, list[str]]]
-SECTION_NAMES = ("Overdue", "Due today", "Due in the next 3 working days",
+TEAM_SECTIONS = ("Overdue", "Due today", "Due in the next 3 working days",
                  "Awaiting authorisation")
+# A manager's summary splits the overdue: legal limits missed, escalated, and the rest.
+MANAGER_SECTIONS = ("Exceptions", "Escalated", "Awaiting authorisation",
+                    "Overdue, not escalated")
+SECTION_NAMES = (*TEAM_SECTIONS, *MANAGER_SECTIONS[:2], MANAGER_SECTIONS[3])
 
 
 def digest_sections(s: Session, now: datetime, library: PackLibrary,
                     teams: Iterable[str] | None = None) -> dict[str, Sections]:
     """Team -> section -> worker -> lines, from one query over every open deadline.
 
-    Built once per sweep and shared by the team digest and the managers' summaries.
+    Built once per sweep and shared by the team digest and the managers' and service
+    managers' summaries. An overdue deadline is also listed as an exception (a legal limit,
+    once overdue) or as escalated (once its escalation time has come), as the planner
+    sends them, else as "overdue, not escalated".
     """
     wanted = set(teams) if teams is not None else None
     team_rows = [t for t in s.scalars(select(Team)) if wanted is None or t.name in wanted]
@@ -166,14 +174,37 @@ def digest_sections(s: Session, now: datetime, library: PackLibrary,
         for r in library.get(t.policy).rules:
             if r.checklist and r.checklist in library.checklists:
                 sizes[(t.policy, r.id)] = len(library.checklists[r.checklist].items)
+    kinds: dict[tuple[str, str, datetime], str] = {}  # shared by deadlines due together
+
+    def overdue_kind(policy: str, rule_id: str, due: datetime, hourly: bool,
+                     anchor: datetime) -> str:
+        found = kinds.get((policy, rule_id, due))
+        if found is None:
+            pack, cal = library.get(policy), library.calendar(policy)
+            rule = next((r for r in pack.rules if r.id == rule_id), None)
+            found = "Overdue, not escalated"
+            if rule is not None:
+                times = stage_times(Deadline(
+                    case="", rule=rule_id, seq=1, title="", due=due, status="overdue",
+                    met_at=None, met_by_event=None, owner=rule.owner, anchor_at=anchor,
+                    anchor_event="", hourly=hourly), rule, cal, pack.escalate_after_days)
+                if rule.on_miss.exception and times.overdue <= now:
+                    found = "Exceptions"
+                elif escalation_role(rule) is not None and times.escalated <= now:
+                    found = "Escalated"
+            if not hourly:
+                kinds[(policy, rule_id, due)] = found
+        return found
+
     rows = s.execute(select(Case.team_id, Case.reference, Case.allocated_worker,
                             DeadlineRow.title, DeadlineRow.due, DeadlineRow.hourly,
-                            DeadlineRow.rule, DeadlineRow.seq, Case.policy)
+                            DeadlineRow.rule, DeadlineRow.seq, Case.policy,
+                            DeadlineRow.anchor_at)
                      .join(Case, Case.id == DeadlineRow.case_id)
                      .where(Case.team_id.in_(list(by_id)),
                             open_deadline_clause())
                      .order_by(DeadlineRow.due)).all()
-    for team_id, ref, worker, title, due, hourly, rule, seq, policy in rows:
+    for team_id, ref, worker, title, due, hourly, rule, seq, policy, anchor in rows:
         sections = out[by_id[team_id].name]
         local = due.astimezone(LONDON)
         day = local.date()
@@ -185,6 +216,7 @@ def digest_sections(s: Session, now: datetime, library: PackLibrary,
         name = worker or "unallocated"
         if due < now:
             sections["Overdue"][name].append(line)
+            sections[overdue_kind(policy, rule, due, hourly, anchor)][name].append(line)
         elif day == today:
             sections["Due today"][name].append(line)
         elif day <= horizons[team_id]:
@@ -199,49 +231,92 @@ def digest_sections(s: Session, now: datetime, library: PackLibrary,
     return out
 
 
-def render_digest(sections: Sections, p: Planned, team: TeamPeople,
-                  now: datetime) -> dict[str, Any]:
-    """The team's morning digest (or a manager's summary), counts first, within 50 blocks."""
-    day = now.astimezone(LONDON).date()
-    counts = {k: sum(len(v) for v in by_worker.values()) for k, by_worker in sections.items()}
-    keep: tuple[str, ...]
-    if p.details.get("kind") == "manager":
-        keep = ("Overdue", "Awaiting authorisation")
-        head = (f"Morning summary for {team.name}, {day:%a} {day.day} {day:%b}: "
-                f"{counts['Overdue']} overdue (escalations and exceptions among them), "
-                f"{counts['Awaiting authorisation']} awaiting authorisation.")
-    else:
-        keep = tuple(sections)
-        head = (f"{team.name}, {day:%a} {day.day} {day:%b}: " + ", ".join(
-            f"{counts[k]} {k.lower()}" for k in keep) + ".")
+Group = tuple[str, list[tuple[str, list[str]]]]  # a header, then (who, lines) under it
+PER_BLOCK = 8  # lines of one person shown before "and N more"
+
+
+def _fit(head: str, groups: Sequence[Group]) -> dict[str, Any]:
+    """A message of `head` and `groups` within Slack's 50 blocks. What does not fit is
+    counted, exactly, in one closing line ("and 13 more not shown here (13 overdue)")."""
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": head}}]
     text_lines = [head]
-    budget = MAX_BLOCKS - 1
-    for name in keep:
-        by_worker = sections[name]
-        if not by_worker:
+    budget = MAX_BLOCKS - 2  # the head is in; one block is kept back for the closing line
+    hidden: dict[str, int] = {}
+    for header, people in groups:
+        people = [(who, lines) for who, lines in people if lines]
+        if not people:
             continue
-        if budget <= 2:
-            break
-        blocks.append({"type": "header", "text": {"type": "plain_text", "text": name}})
-        text_lines.append(f"{name}:")
+        if budget < 2:  # no room for the header and one block under it
+            hidden[header] = sum(len(lines) for _, lines in people)
+            continue
+        blocks.append({"type": "header", "text": {"type": "plain_text", "text": header}})
+        text_lines.append(f"{header}:")
         budget -= 1
-        for worker in sorted(by_worker):
-            lines = by_worker[worker]
-            shown = lines[:8]
-            body = f"*{worker}*\n" + "\n".join(shown)
-            text_lines.append(f"  {worker}: " + "; ".join(shown))
+        for i, (who, lines) in enumerate(people):
+            if budget < 1:
+                hidden[header] = sum(len(rest) for _, rest in people[i:])
+                break
+            shown = lines[:PER_BLOCK]
+            body = (f"*{who}*\n" if who else "") + "\n".join(shown)
+            text_lines.append(f"  {who + ': ' if who else ''}" + "; ".join(shown))
             if len(lines) > len(shown):
                 more = f"and {len(lines) - len(shown)} more, see `/due team`"
                 body += f"\n{more}"
                 text_lines.append(f"    {more}")
-            if budget <= 1:
-                rest = sum(len(v) for w, v in by_worker.items() if w > worker)
-                if rest:
-                    blocks.append({"type": "context", "elements": [{
-                        "type": "mrkdwn", "text": f"and {rest} more, see `/due team`"}]})
-                break
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}})
             budget -= 1
-    return {"text": "\n".join(text_lines), "blocks": blocks[:MAX_BLOCKS]}
+    if hidden:
+        more = (f"and {sum(hidden.values())} more not shown here ("
+                + ", ".join(f"{n} {h.lower()}" for h, n in hidden.items())
+                + "), see `/due team`")
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
+        text_lines.append(more)
+    return {"text": "\n".join(text_lines), "blocks": blocks}
+
+
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _count(by_worker: Mapping[str, list[str]]) -> int:
+    return sum(len(v) for v in by_worker.values())
+
+
+def render_digest(sections: Sections, p: Planned, team: TeamPeople,
+                  now: datetime) -> dict[str, Any]:
+    """The team's morning digest (or a manager's summary), counts first, within 50 blocks."""
+    day = now.astimezone(LONDON).date()
+    counts = {k: _count(by_worker) for k, by_worker in sections.items()}
+    if p.details.get("kind") == "manager":
+        keep = MANAGER_SECTIONS
+        head = (f"Morning summary for {team.name}, {day:%a} {day.day} {day:%b}: "
+                f"{_n(counts['Exceptions'], 'exception')} (legal limits missed), "
+                f"{counts['Escalated']} escalated, "
+                f"{counts['Overdue, not escalated']} other overdue, "
+                f"{counts['Awaiting authorisation']} awaiting your authorisation.")
+    else:
+        keep = TEAM_SECTIONS
+        head = (f"{team.name}, {day:%a} {day.day} {day:%b}: " + ", ".join(
+            f"{counts[k]} {k.lower()}" for k in keep) + ".")
+    return _fit(head, [(name, sorted(sections[name].items())) for name in keep])
+
+
+def render_service_summary(sections: Mapping[str, Sections], p: Planned,
+                           now: datetime) -> dict[str, Any]:
+    """A service manager's morning summary over their teams: exceptions, escalations and
+    authorisations waiting, team by team, within 50 blocks."""
+    day = now.astimezone(LONDON).date()
+    names = [str(n) for n in p.details.get("teams") or ()]  # type: ignore[attr-defined]
+    total = {k: sum(_count(sections[n][k]) for n in names)
+             for k in ("Exceptions", "Escalated", "Awaiting authorisation")}
+    head = (f"Morning summary of {len(names)} team{'s' if len(names) != 1 else ''}, "
+            f"{day:%a} {day.day} {day:%b}: {_n(total['Exceptions'], 'exception')} (legal limits "
+            f"missed), {total['Escalated']} escalated, {total['Awaiting authorisation']} "
+            "awaiting authorisation.")
+    groups: list[Group] = []
+    for name in ("Exceptions", "Escalated", "Awaiting authorisation"):
+        groups += [(f"{team}: {name.lower()}", [
+            ("", [f"{line} ({who})" for who, lines in sorted(sections[team][name].items())
+                  for line in lines])]) for team in names]
+    return _fit(head, groups)

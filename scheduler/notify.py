@@ -16,6 +16,11 @@ was down sends "overdue", never a stale "upcoming", and nobody gets "overdue" an
 for one deadline at once. Direct messages wait for working hours; hour rules are urgent: at
 once, and out of hours to the team's out-of-hours channel (whether they were meant for a
 person or for the team's day channel).
+
+Each working morning at the team's digest time: the team's digest to its channel, a summary
+to each of its managers (exceptions, escalations and authorisations waiting, named as such),
+and one summary to each service manager over all of their teams. A team with neither a
+channel nor a manager sends its digest to the service managers instead.
 """
 
 from __future__ import annotations
@@ -306,9 +311,11 @@ def digest_due(team: TeamPeople, cal: WorkingCalendar, now: datetime) -> date | 
 
 
 def digest_plans(team: TeamPeople, day: date) -> list[Planned]:
-    """The team's digest (to its channel, or its managers) and each manager's summary."""
+    """The team's digest (to its channel) and each manager's summary. A team with neither a
+    channel nor a manager sends its digest to the service managers, so it is never lost."""
     out = []
-    targets = [f"channel:{team.channel}"] if team.channel else []
+    targets = [f"channel:{team.channel}"] if team.channel else (
+        [] if team.managers else [f"staff:{m}" for m in team.service_managers])
     for r in targets:
         out.append(Planned(f"digest:{team.name}:{day.isoformat()}:{r}", "digest", "", "digest",
                            0, None, r, team.name, details={"kind": "team"}))
@@ -317,6 +324,23 @@ def digest_plans(team: TeamPeople, day: date) -> list[Planned]:
         out.append(Planned(f"digest:{team.name}:{day.isoformat()}:{r}", "digest", "",
                            "manager_summary", 0, None, r, team.name,
                            details={"kind": "manager"}))
+    return out
+
+
+def service_summary_plans(teams: Mapping[str, TeamPeople], due: Mapping[str, date]
+                          ) -> list[Planned]:
+    """One morning summary per service manager over every team of theirs whose digest is
+    due now (`due`: team -> today): exceptions, escalations and authorisations waiting."""
+    by_manager: dict[str, list[str]] = {}
+    for name in sorted(due):
+        for m in teams[name].service_managers:
+            by_manager.setdefault(m, []).append(name)
+    out = []
+    for m, names in sorted(by_manager.items()):
+        r = f"staff:{m}"
+        out.append(Planned(f"digest:service:{due[names[0]].isoformat()}:{r}", "digest", "",
+                           "service_summary", 0, None, r, names[0],
+                           details={"kind": "service", "teams": tuple(names)}))
     return out
 
 

@@ -22,7 +22,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any, Protocol, cast
 
@@ -31,7 +31,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from scheduler.messages import digest_sections, render_digest, render_prompt
+from scheduler.messages import (
+    digest_sections,
+    render_digest,
+    render_prompt,
+    render_service_summary,
+)
 from scheduler.notify import (
     CaseInfo,
     Planned,
@@ -41,6 +46,7 @@ from scheduler.notify import (
     digest_plans,
     in_working_hours,
     next_hours_boundary,
+    service_summary_plans,
 )
 from scheduler.packs import PackLibrary
 from scheduler.prompt_actions import refresh_snoozed
@@ -236,10 +242,13 @@ class Outbox:
                 info = CaseInfo(ref, team_names[team_id], worker, awaiting[case_id])
                 plan.items.extend((p, planner) for p in planner.plan_nudge(
                     info, now, working[policy]))
+        digest_days: dict[str, date] = {}
         for team in teams.values():
             day = digest_due(team, self.library.calendar(team.policy), now)
             if day is not None:
+                digest_days[team.name] = day
                 plan.items.extend((p, None) for p in digest_plans(team, day))
+        plan.items.extend((p, None) for p in service_summary_plans(teams, digest_days))
         return plan
 
     def _render(self, s: Session, plan: _Plan, items: Sequence[tuple[Planned, Planner | None]]
@@ -251,11 +260,15 @@ class Outbox:
                     ChecklistTick.case_ref, ChecklistTick.rule, ChecklistTick.seq,
                     ChecklistTick.item)):
                 ticks[(ref, rule_id, seq)].add(item)
-        digest_teams = {p.team for p, planner in items if planner is None}
+        digest_teams = {name for p, planner in items if planner is None
+                        for name in p.details.get("teams") or (p.team,)}  # type: ignore[attr-defined]
         sections = digest_sections(s, plan.now, self.library, digest_teams) if (
             digest_teams) else {}
         out: list[tuple[Planned, dict[str, Any]]] = []
         for p, planner in items:
+            if planner is None and p.details.get("kind") == "service":
+                out.append((p, render_service_summary(sections, p, plan.now)))
+                continue
             if planner is None:
                 out.append((p, render_digest(sections[p.team], p, plan.teams[p.team],
                                              plan.now)))

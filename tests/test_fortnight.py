@@ -82,7 +82,8 @@ def test_a_fortnight_of_reminders_across_the_clock_change_and_easter(casebook: C
     for d in working_days:
         iso = datetime.strptime(f"{d} 2026", "%a %d %b %Y").date().isoformat()
         digests += [f"{d} 08:30 {zone[d]}  digest {iso} -> CNORTH",
-                    f"{d} 08:30 {zone[d]}  digest {iso} -> priya"]
+                    f"{d} 08:30 {zone[d]}  digest {iso} -> priya",
+                    f"{d} 08:30 {zone[d]}  digest {iso} -> morgan"]  # service manager
     prompts = [
         # Case 300001: referred Mon 23 Mar, child visit due Mon 30 Mar (5 working days).
         "Thu 26 Mar 08:30 GMT  300001 child_visited upcoming -> jo",

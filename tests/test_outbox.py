@@ -86,23 +86,24 @@ def test_sweeping_twice_creates_each_reminder_once_and_delivery_sends_it_once(ri
     outbox = rig.outbox()
     first = outbox.sweep(rig.clock.now)
     again = outbox.sweep(rig.clock.now)
-    # Six overdue visits to jo, the team's digest and the manager's morning summary.
-    assert first.created == 8 and again.created == 0 and again.planned == first.planned
+    # Six overdue visits to jo, the team's digest, the manager's and the service manager's
+    # morning summaries.
+    assert first.created == 9 and again.created == 0 and again.planned == first.planned
     rig.drain(outbox)
     assert_each_once(rig, outbox)
     channels = Counter(c.body["channel"] for c in rig.slack.of("chat.postMessage"))
-    assert channels == {"DUJO": 6, "CNORTH": 1, "DUPRIYA": 1}
+    assert channels == {"DUJO": 6, "CNORTH": 1, "DUPRIYA": 1, "DUMORGAN": 1}
     digest = next(c for c in rig.slack.of("chat.postMessage") if c.body["channel"] == "CNORTH")
     assert digest.body["text"].startswith("north, Wed 30 Dec: 6 overdue")
     outbox.sweep(rig.clock.now)
     outbox.deliver(rig.clock)
-    assert len(rig.slack.of("chat.postMessage")) == 8
+    assert len(rig.slack.of("chat.postMessage")) == 9
 
 
 def test_a_met_deadline_withdraws_its_unsent_reminder(rig: Rig) -> None:
     rig.clock.now = at(2026, 12, 29, 9)
     outbox = rig.outbox()
-    assert outbox.sweep(rig.clock.now).created == 8  # six due today, two digests
+    assert outbox.sweep(rig.clock.now).created == 9  # six due today, three digests
     rig.casebook.log("123450", "child_seen", at(2026, 12, 29, 8), {}, actor="jo", source="t")
     assert outbox.sweep(rig.clock.now).withdrawn == 1
     rig.drain(outbox)
@@ -139,7 +140,7 @@ def test_500s_still_deliver_exactly_once(rig: Rig) -> None:
     rig.slack.fail_next("chat.postMessage", 500, times=3)
     rig.drain(outbox)
     assert_each_once(rig, outbox)
-    assert outbox.counts()["sent"] == 8
+    assert outbox.counts()["sent"] == 9
 
 
 def test_a_429_is_retried_no_earlier_than_retry_after_says(rig: Rig) -> None:
@@ -352,7 +353,7 @@ def test_a_steady_state_sweep_renders_and_writes_nothing(rig: Rig) -> None:
 
     rig.clock.now = at(2026, 12, 30, 9)
     outbox = rig.outbox()
-    assert outbox.sweep(rig.clock.now).created == 8
+    assert outbox.sweep(rig.clock.now).created == 9
     engine = rig.casebook.sessions.kw["bind"]
     statements: list[str] = []
 
@@ -364,7 +365,7 @@ def test_a_steady_state_sweep_renders_and_writes_nothing(rig: Rig) -> None:
         again = outbox.sweep(rig.clock.now + timedelta(minutes=1))
     finally:
         event.remove(engine, "before_cursor_execute", record)
-    assert again.created == 0 and again.planned == 8
+    assert again.created == 0 and again.planned == 9
     assert "INSERT" not in statements and "UPDATE" not in statements
     # One query for the open deadlines, not one per case or per reminder.
     assert statements.count("SELECT") < 10, statements

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -258,7 +259,14 @@ def test_a_big_teams_digest_stays_within_50_blocks(casebook: Casebook, clock: Fa
     digest = next(m for p, m in outbox.plan(clock.now) if p.rule == "digest")
     assert len(digest["blocks"]) <= 50
     assert digest["text"].startswith("big, Tue 10 Nov: 60 overdue, ")
-    assert "more, see `/due team`" in json.dumps(digest["blocks"])
+    # 47 workers fit beside the headline, the section's header and the closing line; the
+    # 13 others are counted there, exactly.
+    assert len(digest["blocks"]) == 50
+    assert digest["blocks"][-1]["elements"][0]["text"] == (
+        "and 13 more not shown here (13 overdue), see `/due team`")
+    shown = sum(b["text"]["text"].count("Child visited") for b in digest["blocks"]
+                if b["type"] == "section")
+    assert shown + 13 == 60
 
 
 def test_notify_dry_run_json_is_the_preview_contract(tmp_path: Path, database_url: str) -> None:
@@ -360,3 +368,42 @@ def test_log_it_on_a_family_contact_prompt_prefills_its_command_and_logs_it(
             e.type for e in rig.casebook.timeline("123456")}:
         time.sleep(0.05)
     assert "family_contacted" in {e.type for e in rig.casebook.timeline("123456")}
+
+
+def test_morning_summaries_name_exceptions_escalations_and_authorisations_waiting(
+    casebook: Casebook, clock: FakeClock
+) -> None:
+    from bot.directory import Directory
+    directory = Directory(casebook.sessions)
+    casebook.add_team("north", "bexley", slack_channel="CNORTH")
+    casebook.add_team("lone", "bexley")  # no channel, no manager of its own
+    directory.add("jo", "worker", "north", "UJO")
+    directory.add("priya", "manager", "north", "UPRIYA")
+    directory.add("morgan", "service_manager", None, "UMORGAN")
+    clock.now = at(2026, 11, 11, 12)
+
+    def log(case: str, etype: str, when: datetime, team: str = "north", **fields: Any) -> None:
+        casebook.log(case, etype, when, fields, actor="priya", source="test", team=team)
+
+    log("100001", "referral_received", at(2026, 9, 1), track="s17")  # 45 days: Tue 3 Nov
+    log("100002", "referral_received", at(2026, 11, 2), track="s17")  # visit due Mon 9 Nov
+    log("100002", "allocated", at(2026, 11, 2, 11), worker="jo")
+    log("100003", "referral_received", at(2026, 10, 1), track="s17")
+    log("100003", "assessment_completed", at(2026, 11, 10, 15), outcome="cin")
+    log("200001", "referral_received", at(2026, 11, 2), team="lone", track="s17")
+    outbox = Outbox(casebook.sessions, casebook.library, {}, lambda _r: "slack")
+    digests = {(p.rule, p.recipient): m["text"] for p, m in outbox.plan(at(2026, 11, 12, 9))
+               if p.stage == "digest"}
+    summary = digests[("manager_summary", "staff:priya")]
+    assert summary.startswith("Morning summary for north, Thu 12 Nov: 1 exception (legal "
+                              "limits missed), ")
+    exceptions, escalated = summary.split("Exceptions:")[1].split("Escalated:")
+    assert "100001 Assessment completed and authorised within 45 working days" in exceptions
+    assert "100002 Child visited" in escalated.split("Awaiting authorisation:")[0]
+    assert "100003 assessment completed" in summary.split("Awaiting authorisation:")[1]
+    service = digests[("service_summary", "staff:morgan")]
+    assert service.startswith("Morning summary of 2 teams, Thu 12 Nov: 1 exception (legal "
+                              "limits missed), ")
+    assert "north: exceptions:" in service and "100001" in service and "100003" in service
+    # The lone team has no channel and no manager: its digest goes to the service manager.
+    assert digests[("digest", "staff:morgan")].startswith("lone, Thu 12 Nov: ")
