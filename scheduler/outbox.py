@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from scheduler.casebook import row_to_event
 from scheduler.messages import (
     digest_sections,
     render_digest,
@@ -50,11 +51,13 @@ from scheduler.notify import (
 )
 from scheduler.packs import PackLibrary
 from scheduler.prompt_actions import refresh_snoozed
-from scheduler.timescales.engine import Deadline
+from scheduler.timescales.engine import Deadline, compute_case
+from scheduler.timescales.vocabulary import Event
 from store.models import (
     Case,
     ChecklistTick,
     DeadlineRow,
+    EventRow,
     OutboxRow,
     Staff,
     Team,
@@ -179,10 +182,39 @@ class Outbox:
     # --- planning ------------------------------------------------------------------------
 
     def plan(self, now: datetime) -> list[tuple[Planned, dict[str, Any]]]:
-        """Every notification due at `now` with its rendered message (as if none were sent)."""
+        """Every notification due at `now` with its rendered message, as if nothing had been
+        sent and nothing snoozed (`caseclock notify --dry-run`).
+
+        The deadlines are computed from the events at `now` by the engine rather than read
+        from the store, so a preview of a later moment includes what only time creates (the
+        next of a recurring review) before the hourly recompute has stored it.
+        """
         with self.sessions() as s:
-            plan = self._plan(s, now)
+            plan = self._preview(s, now)
             return self._render(s, plan, plan.items)
+
+    def _preview(self, s: Session, now: datetime) -> _Plan:
+        teams = _teams(s)
+        team_names = dict(s.execute(select(Team.id, Team.name)).all())
+        awaiting = _awaiting_authorisation(s)
+        cases = {c.id: c for c in s.scalars(select(Case))}
+        events: dict[int, list[Event]] = defaultdict(list)
+        for row in s.scalars(select(EventRow).order_by(EventRow.seq)):
+            events[row.case_id].append(row_to_event(row, cases[row.case_id].reference))
+        planners: dict[str, Planner] = {}
+        plan = _Plan(now, teams, [])
+        for case_id, case in cases.items():
+            planner = planners.get(case.policy)
+            if planner is None:
+                planner = planners[case.policy] = Planner(
+                    self.library.get(case.policy), self.library.calendar(case.policy), teams)
+            deadlines = compute_case(planner.pack, planner.cal, case.reference,
+                                     events[case_id], now)
+            info = CaseInfo(case.reference, team_names[case.team_id], case.allocated_worker,
+                            awaiting.get(case_id))
+            plan.items.extend((p, planner) for p in planner.plan_case(deadlines, info, now))
+        self._add_digests(plan, teams, now)
+        return plan
 
     def _plan(self, s: Session, now: datetime) -> _Plan:
         """Plan (without rendering) from the stored open deadlines.
@@ -242,6 +274,11 @@ class Outbox:
                 info = CaseInfo(ref, team_names[team_id], worker, awaiting[case_id])
                 plan.items.extend((p, planner) for p in planner.plan_nudge(
                     info, now, working[policy]))
+        self._add_digests(plan, teams, now)
+        return plan
+
+    def _add_digests(self, plan: _Plan, teams: dict[str, TeamPeople], now: datetime) -> None:
+        """The digests and summaries due at `now` (each team's own time, its working days)."""
         digest_days: dict[str, date] = {}
         for team in teams.values():
             day = digest_due(team, self.library.calendar(team.policy), now)
@@ -249,7 +286,6 @@ class Outbox:
                 digest_days[team.name] = day
                 plan.items.extend((p, None) for p in digest_plans(team, day))
         plan.items.extend((p, None) for p in service_summary_plans(teams, digest_days))
-        return plan
 
     def _render(self, s: Session, plan: _Plan, items: Sequence[tuple[Planned, Planner | None]]
                 ) -> list[tuple[Planned, dict[str, Any]]]:

@@ -407,3 +407,39 @@ def test_morning_summaries_name_exceptions_escalations_and_authorisations_waitin
     assert "north: exceptions:" in service and "100001" in service and "100003" in service
     # The lone team has no channel and no manager: its digest goes to the service manager.
     assert digests[("digest", "staff:morgan")].startswith("lone, Thu 12 Nov: ")
+
+
+def test_the_preview_computes_deadlines_at_its_moment_and_ignores_snoozes(
+    casebook: Casebook, clock: FakeClock
+) -> None:
+    # Medway reviews an assessment after 10, then 25 working days, then weekly. Logged on
+    # Tue 1 Sep 2026, the store holds the first review only; a preview of Tue 20 Oct (the
+    # fourth review's day) must show it, as the engine would compute it then.
+    from bot.directory import Directory
+    from scheduler.prompt_actions import snooze
+    directory = Directory(casebook.sessions)
+    casebook.add_team("kent", "medway", slack_channel="CKENT")
+    directory.add("jo", "worker", "kent", "UJO")
+    directory.add("priya", "manager", "kent", "UPRIYA")
+    clock.now = at(2026, 9, 1, 12)
+    casebook.log("123456", "referral_received", at(2026, 9, 1, 10), {"track": "s17"},
+                 actor="priya", source="test", team="kent")
+    casebook.log("123456", "assessment_started", at(2026, 9, 1, 11), {}, actor="priya",
+                 source="test")
+    assert [d.seq for d in casebook.deadlines("123456") if d.rule == "assessment_review"] == [1]
+    outbox = Outbox(casebook.sessions, casebook.library, {}, lambda _r: "slack")
+    x = at(2026, 10, 20, 9)
+    reviews = {(p.stage, p.seq, p.recipient) for p, _ in outbox.plan(x)
+               if p.rule == "assessment_review"}
+    assert ("due_today", 4, "staff:priya") in reviews
+    # The sweep, from the stored deadlines, does not know the fourth review yet.
+    with casebook.sessions() as s:
+        stored = outbox._plan(s, x).items
+    assert not any(p.rule == "assessment_review" and p.seq == 4 for p, _ in stored)
+    # A snooze is the recipient's and the outbox's business: the preview lists the stage.
+    outbox.sweep(at(2026, 9, 14, 9))
+    snooze(casebook.sessions, casebook.calendar_of("123456"), "123456", "assessment_review", 1,
+           "upcoming", "priya", at(2026, 9, 14, 10))
+    assert ("upcoming", 1, "staff:priya") in {
+        (p.stage, p.seq, p.recipient) for p, _ in outbox.plan(at(2026, 9, 14, 11))
+        if p.rule == "assessment_review"}
