@@ -566,3 +566,15 @@ def test_caseclock_serve_as_a_process_answers_health_and_a_signed_command(
         assert "referral_received (track=s47)" in shown.stdout and "by jo via slack:UJO" in (
             shown.stdout)
         assert caseclock("case", "123457", env=env, cwd=tmp_path).returncode == 2
+
+
+def test_a_retried_event_is_acknowledged_and_not_handled_again(rig: SlackRig) -> None:
+    event = json.dumps({"type": "event_callback", "team_id": "T1", "event_id": "EvRetry1",
+                        "event": {"type": "app_home_opened", "user": "UJO", "tab": "home"}})
+    assert rig.post(event, content_type="application/json") == 200
+    rig.slack.wait_for("views.publish")
+    assert rig.post(event, content_type="application/json",
+                    headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+                    ) == 200
+    time.sleep(0.5)
+    assert len(rig.slack.of("views.publish")) == 1
