@@ -5,7 +5,7 @@ just answers each line, so it can be scripted and tested as a user would drive i
 
 With the notifier on, the reminders that person would receive in Slack (their direct
 messages, and their team's channel, duty and digest messages) print as they fire, e.g.
-"[reminder] Case 123456: ...". Only theirs: other people's stay in the outbox, unsent, for
+"[reminder] Overdue: case 123456, ...". Only theirs: other people's stay in the outbox, unsent, for
 their own console or for Slack.
 """
 
@@ -44,14 +44,15 @@ def prompt_of(actor: Actor) -> str:
     return f"{actor.name}> "
 
 
-STAGE_LABELS = {"escalated": "escalation", "exception": "exception", "digest": "digest"}
+STAGE_LABELS = {"escalated": "escalation", "exception": "exception", "digest": "digest",
+                "admin_alert": "alert"}
 
 
 def label_of(recipient: str, message: dict[str, Any]) -> str:
     """'[reminder]', '[escalation]', '[digest]'...; '(team channel)' for a channel's."""
     key = str(message.get("key") or "")
-    if key.startswith("digest:"):
-        stage = "digest"
+    if key.startswith(("digest:", "admin_alert:")):
+        stage = key.split(":", 1)[0]
     else:  # keys end "...:{stage}:{recipient}"
         stage = key[:-len(recipient) - 1].rsplit(":", 1)[-1] if key.endswith(recipient) else ""
     label = STAGE_LABELS.get(stage, "reminder")
