@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from pydantic import ValidationError
+
 from bot.render import deadline_json, deadlines_table
 from scheduler.packs import PackLibrary, check_pack_file, default_library
 from scheduler.timescales.calendar import CalendarRangeError
@@ -199,6 +201,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except (Refused, EventError, PackError, StoreError, CalendarRangeError) as err:
         print(f"caseclock: {err}", file=sys.stderr)
+        return EXIT_REFUSED
+    except ValidationError as err:  # a setting from the environment or .env is malformed
+        first = err.errors()[0]
+        name = ".".join(str(x) for x in first.get("loc", ())) or "a setting"
+        print(f"caseclock: the setting {name} is not valid ({first.get('msg', 'invalid')}): "
+              "correct it in the environment or .env.", file=sys.stderr)
         return EXIT_REFUSED
 
 

@@ -109,6 +109,8 @@ def deadlines_table(deadlines: Sequence[Deadline], cal: WorkingCalendar, now: da
         when = due_text(d, with_year=d.due.astimezone(LONDON).year != today.year)
         progress = day_of_text(d, cal, today)
         status = STATUS_WORDS[d.status]
+        if d.stopped_at is not None:
+            status = f"missed, stopped {short_date(local_date(d.stopped_at))}"
         if d.met_at is not None:
             status = f"{status} {short_date(local_date(d.met_at))}"
         rows.append([d.case, d.rule + (f" #{d.seq}" if d.seq > 1 else ""), when, progress,
@@ -124,13 +126,17 @@ def change_summary(before: Sequence[Deadline], after: Sequence[Deadline],
     lines: list[str] = []
     for d in after:
         prev = old.get((d.rule, d.seq))
-        if prev is not None and prev.status == d.status and prev.due == d.due:
+        if (prev is not None and prev.status == d.status and prev.due == d.due
+                and prev.open == d.open):
             continue
         if d.status in ("met", "met_late") and (prev is None or prev.open):
             late = " (late)" if d.status == "met_late" else ""
             lines.append(f"Met{late}: {d.title} (due {due_text(d)}).")
         elif d.status == "cancelled" and (prev is None or prev.open):
             lines.append(f"No longer applies: {d.title}.")
+        elif d.stopped_at is not None and (prev is None or prev.open):
+            # Closed after it fell due: nobody is chased any more, but the breach stays.
+            lines.append(f"Stopped, still recorded as missed: {d.title} (was due {due_text(d)}).")
         elif d.open and prev is not None and not prev.open:
             # A void took away what met or cancelled it: the worker must know it is back.
             lines.append(f"Open again: {d.title} (due {due_text(d)}).")
@@ -143,7 +149,10 @@ def change_summary(before: Sequence[Deadline], after: Sequence[Deadline],
     lines.extend(f"No longer applies: {d.title}." for d in before if (d.rule, d.seq) not in gone)
     nxt = next_open(after)
     if nxt is not None:
-        lines.append(f"Next: {nxt.title} by {due_text(nxt)}.")
+        if nxt.status == "overdue":
+            lines.append(f"Next: {nxt.title}, overdue (was due {due_text(nxt)}).")
+        else:
+            lines.append(f"Next: {nxt.title} by {due_text(nxt)}.")
     return lines
 
 

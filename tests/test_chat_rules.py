@@ -117,6 +117,22 @@ def test_voiding_a_visit_opens_its_deadline_again_and_voiding_the_referral_remov
     assert "No longer applies: Assessment completed within the first 15 days" in gone.text
 
 
+def test_closing_a_case_after_a_deadline_was_missed_says_the_breach_stays_on_record(
+        chat: Chat) -> None:
+    # Clock: Mon 30 Nov 2026. Referral Mon 2 Nov 09:00 under Bexley: allocation (24 hours)
+    # was due Tue 3 Nov 09:00 and the visit (5 working days) Mon 9 Nov; neither happened.
+    chat.ok("jo", "/referral", "123456 s17 02/11 09:00")
+    seen = chat.ok("jo", "/case", "123456 review")
+    assert ("Next: Case allocated within 24 hours of the referral, overdue "
+            "(was due Tue 3 Nov 09:00).") in seen.text
+    closed = chat.ok("priya", "/case", "123456 close nfa")
+    assert ("Stopped, still recorded as missed: Child visited no later than 5 days after the "
+            "referral (was due Mon 9 Nov).") in closed.text
+    assert "No longer applies: Child visited" not in closed.text
+    # Nobody is chased for a closed case: the missed deadline is no longer open.
+    assert "123456" not in chat.ok("jo", "/due", "").text
+
+
 # --- 3. teams: allocation and "mine" ------------------------------------------------------------
 
 def test_a_case_cannot_be_allocated_to_staff_of_another_team(chat: Chat) -> None:
