@@ -6,7 +6,7 @@ the audit trail and the recompute cannot be skipped or done twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -26,6 +26,18 @@ from scheduler.timescales.vocabulary import (
 )
 from store import repo
 from store.models import Case, DeadlineRow, EventRow, Team
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One event of a `log_many` call."""
+
+    case: str
+    type: str
+    at: datetime
+    fields: dict[str, Any]
+    team: str | None = None
+    request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,42 +164,69 @@ class Casebook:
             # original: the other transaction won, so read again and go once more.
             return self._log(reference, type_, at, clean, actor, source, team, request_id, now)
 
+    def log_many(self, entries: Sequence[LogEntry], actor: str, source: str) -> list[LogResult]:
+        """Check and append several events (siblings seen together) in ONE transaction:
+        every one is stored or, if any is refused, none is."""
+        ready = []
+        for e in entries:
+            clean = check_fields(e.type, e.fields)
+            if e.at.tzinfo is None:
+                raise EventError("the time has no zone: give it in London time or with an "
+                                 "offset.")
+            ready.append((check_case_reference(e.case, self.case_pattern), e, clean))
+        now = self.clock()
+
+        def attempt() -> list[LogResult]:
+            with self.sessions.begin() as s:
+                return [self._log_in(s, ref, e.type, e.at, clean, actor, source, e.team,
+                                     e.request_id, now) for ref, e, clean in ready]
+        try:
+            return attempt()
+        except IntegrityError:  # as in `log`: a concurrent first event or retried delivery
+            return attempt()
+
     def _log(self, reference: str, type_: str, at: datetime, fields: dict[str, Any],
              actor: str, source: str, team: str | None, request_id: str | None,
              now: datetime) -> LogResult:
         with self.sessions.begin() as s:
-            if request_id is not None:
-                seen = repo.event_by_request(s, request_id)
-                if seen is not None:
-                    case = s.get(Case, seen.case_id)
-                    assert case is not None
-                    after = self._compute(s, case, now)
-                    return LogResult(seen.id, case.reference, seen.type, seen.at, after, after,
-                                     duplicate=True)
-            case = repo.get_case(s, reference, for_update=True)
-            existing: list[Event] = []
-            if case is None:
-                team_row = self._team_for_new_case(s, reference, team)
-            else:
-                existing = [row_to_event(r, reference) for r in repo.case_event_rows(s, case)]
-            candidate = Event(id="new", case=reference, type=type_, at=at, fields=fields,
-                              order=len(existing) + 1)
-            check_new_event(existing, candidate, now)
-            before: list[Deadline] = []
-            if case is None:
-                case = repo.create_case(s, reference, team_row)
-            else:
-                before = self._compute_events(case, existing, now)
-            row = repo.insert_event(s, case, type_, at, _json_fields(fields), actor, source,
-                                    request_id)
-            if type_ == "allocated" and fields.get("worker"):
-                case.allocated_worker = str(fields["worker"])
-            events = [*existing, row_to_event(row, reference)]
-            after = self._compute_events(case, events, now)
-            repo.replace_deadlines(s, case, (deadline_row(d) for d in after))
-            repo.audit(s, actor, source, "event_logged", case=reference, event=row.id,
-                       type=type_)
-            return LogResult(row.id, reference, type_, row.at, before, after)
+            return self._log_in(s, reference, type_, at, fields, actor, source, team,
+                                request_id, now)
+
+    def _log_in(self, s: Session, reference: str, type_: str, at: datetime,
+                fields: dict[str, Any], actor: str, source: str, team: str | None,
+                request_id: str | None, now: datetime) -> LogResult:
+        if request_id is not None:
+            seen = repo.event_by_request(s, request_id)
+            if seen is not None:
+                case = s.get(Case, seen.case_id)
+                assert case is not None
+                after = self._compute(s, case, now)
+                return LogResult(seen.id, case.reference, seen.type, seen.at, after, after,
+                                 duplicate=True)
+        case = repo.get_case(s, reference, for_update=True)
+        existing: list[Event] = []
+        if case is None:
+            team_row = self._team_for_new_case(s, reference, team)
+        else:
+            existing = [row_to_event(r, reference) for r in repo.case_event_rows(s, case)]
+        candidate = Event(id="new", case=reference, type=type_, at=at, fields=fields,
+                          order=len(existing) + 1)
+        check_new_event(existing, candidate, now)
+        before: list[Deadline] = []
+        if case is None:
+            case = repo.create_case(s, reference, team_row)
+        else:
+            before = self._compute_events(case, existing, now)
+        row = repo.insert_event(s, case, type_, at, _json_fields(fields), actor, source,
+                                request_id)
+        if type_ == "allocated" and fields.get("worker"):
+            case.allocated_worker = str(fields["worker"])
+        events = [*existing, row_to_event(row, reference)]
+        after = self._compute_events(case, events, now)
+        repo.replace_deadlines(s, case, (deadline_row(d) for d in after))
+        repo.audit(s, actor, source, "event_logged", case=reference, event=row.id,
+                   type=type_)
+        return LogResult(row.id, reference, type_, row.at, before, after)
 
     # --- reading ------------------------------------------------------------------------
 

@@ -188,6 +188,24 @@ def test_siblings_seen_together_are_stored_all_or_none(chat: Chat) -> None:
     assert len(both.event_ids) == 1
 
 
+def test_log_many_stores_all_or_none_in_one_transaction(chat: Chat) -> None:
+    # The race the handler's checks cannot see: the second case closes after the check.
+    from scheduler.casebook import LogEntry
+    from scheduler.timescales.vocabulary import EventError
+
+    chat.ok("jo", "/referral", "123456 s17 today 09:00")
+    chat.ok("jo", "/referral", "123457 s17 today 09:00")
+    chat.ok("jo", "/case", "123457 close nfa")
+    before = chat.rows()
+    seen = datetime(2026, 11, 30, 12, 0, tzinfo=LONDON)  # now, after the closure
+    with pytest.raises(EventError, match="123457"):
+        chat.casebook.log_many([LogEntry("123456", "child_seen", seen, {"alone": True}),
+                                LogEntry("123457", "child_seen", seen, {"alone": True})],
+                               actor="jo", source="test")
+    assert chat.rows() == before
+    assert [e.type for e in chat.casebook.timeline("123456")] == ["referral_received"]
+
+
 # --- 6. extensions and delay reasons ---------------------------------------------------------
 
 def test_an_extension_must_end_after_today_and_a_reason_must_name_a_rule_of_the_pack(

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.commands.grammar import CASE_HELP, USAGE, EventDraft, Intent, parse
 from bot.directory import Actor, Directory
 from bot.render import change_summary, day_text, deadlines_table, moment_text
-from scheduler.casebook import Casebook
+from scheduler.casebook import Casebook, LogEntry
 from scheduler.timescales.calendar import LONDON, local_date
 from scheduler.timescales.engine import Deadline
 from scheduler.timescales.vocabulary import EventError
@@ -215,19 +215,14 @@ class CommandHandler:
                 raise EventError(f"{reason}; so {others} was not logged either (send it again "
                                  f"without {draft.case}).") from None
             ready.append((draft, fields, team, rid))
+        # One transaction for them all: a case changed by someone else between the check
+        # and now refuses the lot, as the check would have.
+        results = self.casebook.log_many(
+            [LogEntry(d.case, d.type, d.at, f, team, rid) for d, f, team, rid in ready],
+            actor=actor.name, source=source)
         lines: list[str] = []
         ids: list[str] = []
-        for draft, fields, team, rid in ready:
-            try:
-                result = self.casebook.log(draft.case, draft.type, draft.at, fields,
-                                           actor=actor.name, source=source, team=team,
-                                           request_id=rid)
-            except EventError as err:
-                # Only when someone else changed the case between the check and now.
-                if not lines:
-                    raise
-                lines.append(f"Nothing stored for {draft.case}: {err}")
-                continue
+        for (draft, _f, _t, _r), result in zip(ready, results, strict=True):
             ids.append(result.event_id)
             what = draft.type.replace("_", " ")
             again = " (already logged: this was a repeat)" if result.duplicate else ""
