@@ -578,3 +578,15 @@ def test_a_retried_event_is_acknowledged_and_not_handled_again(rig: SlackRig) ->
                     ) == 200
     time.sleep(0.5)
     assert len(rig.slack.of("views.publish")) == 1
+
+
+def test_where_the_bot_cannot_post_the_confirmation_comes_by_direct_message(
+    rig: SlackRig
+) -> None:
+    # /seen typed in a DM between two people: the bot is no member there, Slack refuses.
+    rig.command("/referral", "123456 s17")
+    rig.slack.fail_next("chat.postEphemeral", 404)
+    payload = submission(seen_values(), "V126", json.dumps({"channel": "DPEOPLE"}))
+    assert rig.post(urlencode({"payload": json.dumps(payload)})) == 200
+    dm = rig.slack.wait_until("chat.postMessage", lambda c: c.body["channel"] == "UJO")
+    assert "Logged child seen (alone, home) for 123456" in dm.body["text"]
