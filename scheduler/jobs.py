@@ -34,14 +34,19 @@ LONDON_TZ = "Europe/London"
 DELIVERY_BUDGET = 50.0  # seconds of a one-minute tick spent delivering, so ticks never pile up
 DELIVERY_THREADS = 4  # Slack paces each channel at 1 msg/s: threads keep many channels busy
 IDLE_POLL = 1.0  # seconds: the longest a delivery thread sleeps before looking again
+MIN_DELIVERY = 5.0  # seconds of delivery a tick always gets, however long its sweep took
 
 
 def run_sweep(outbox: Outbox, clock: Callable[[], datetime],
               budget: float = DELIVERY_BUDGET, threads: int = DELIVERY_THREADS
               ) -> dict[str, int]:
-    """One sweep, then deliver for as long as rows are due, within `budget` seconds."""
+    """One sweep, then deliver for as long as rows are due: `budget` seconds in all, so a
+    morning's long first sweep shortens that tick's delivery rather than overrunning the
+    minute (the next tick carries on)."""
+    started = time.monotonic()
     outbox.sweep(clock())
-    return deliver_until(outbox, clock, budget, threads)
+    left = budget - (time.monotonic() - started)
+    return deliver_until(outbox, clock, max(left, MIN_DELIVERY), threads)
 
 
 def deliver_until(outbox: Outbox, clock: Callable[[], datetime], budget: float,
