@@ -112,10 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run caseclock on the embedded default (SQLite, console)")
     r.add_argument("--now", help="pretend it is this moment (ISO 8601)")
     r.add_argument("--as", dest="as_", metavar="STAFF", help="who you are in the console")
+    r.add_argument("--notify", action="store_true",
+                   help="show your reminders as they fire even when stdin is not a terminal")
 
     co = sub.add_parser("console", help="type chat commands in the terminal as a member of staff")
     co.add_argument("--as", dest="as_", metavar="STAFF", required=True)
     co.add_argument("--now", help=argparse.SUPPRESS)
+    co.add_argument("--notify", action="store_true",
+                    help="show this person's reminders as they fire even when stdin is not a "
+                         "terminal")
 
     sv = sub.add_parser("serve", help="serve Slack over HTTP at /slack/events and /healthz")
     sv.add_argument("--host", default="127.0.0.1")
