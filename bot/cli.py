@@ -133,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     nt.add_argument("--dry-run", action="store_true",
                     help="print what the sweep would create, as if nothing had been sent")
     nt.add_argument("--json", action="store_true")
+    nt.add_argument("--retry-parked", action="store_true",
+                    help="queue again the reminders parked after failures, once the cause is "
+                         "fixed")
 
     st = sub.add_parser("staff", help="the staff directory")
     ssub = st.add_subparsers(dest="staff_cmd", required=True, metavar="ACTION")

@@ -332,7 +332,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         command = body["view"]["private_metadata"]
         text = (body["view"]["state"]["values"]["line"]["v"].get("value") or "").strip()
         try:  # parsing only, as for the other forms: the store answers after the ack
-            parse(command, text, handler.clock())
+            parse(command, text, handler.clock(), handler.casebook.case_pattern)
         except EventError as err:
             ack(response_action="errors", errors={"line": str(err)[:150]})
             return

@@ -161,6 +161,10 @@ def cmd_notify(args: argparse.Namespace) -> int:
     """`caseclock notify`: preview (--dry-run) or run one sweep and delivery at --now."""
     app = _app(args.now)
     now = app.casebook.clock()
+    if getattr(args, "retry_parked", False):
+        n = app.outbox.retry_parked(now)
+        print(f"Re-queued {n} parked notification(s); the next sweep delivers them.")
+        return 0
     if args.dry_run:
         planned = app.outbox.plan(now)
         rows = [{"stage": p.stage, "rule": p.rule, "case": p.case,

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from scheduler.casebook import Casebook
 from scheduler.outbox import Outbox
+from scheduler.packs import PackLibrary
 from store.models import ChecklistTick, OutboxRow
 from tests.builders import at
 from tests.conftest import FakeClock
@@ -295,6 +296,35 @@ def test_notify_dry_run_json_is_the_preview_contract(tmp_path: Path, database_ur
     again = caseclock("notify", "--now", "2026-11-10T09:00", "--dry-run", "--json", env=env,
                       cwd=tmp_path)
     assert json.loads(again.stdout) == rows
+
+
+def test_notify_retry_parked_queues_parked_reminders_again(
+        tmp_path: Path, database_url: str, library: PackLibrary) -> None:
+    # An admin told "parked: missing_scope" fixes the app, then asks for the rows again.
+    from store.db import open_database
+
+    env = {"DATABASE_URL": database_url, "HOME": str(tmp_path)}
+    for args in (("team", "add", "north", "--policy", "bexley", "--slack-channel", "CNORTH"),
+                 ("staff", "add", "jo", "--team", "north", "--role", "worker"),
+                 ("log", "123456", "referral_received", "track=s17", "--at",
+                  "2026-11-02T10:00"),
+                 ("log", "123456", "allocated", "worker=jo", "--at", "2026-11-02T11:00")):
+        assert caseclock(*args, env=env, cwd=tmp_path).returncode == 0
+    _engine, sessions = open_database(database_url)
+    outbox = Outbox(sessions, library, {}, lambda _r: "slack")
+    outbox.sweep(at(2026, 11, 10, 9))
+    with sessions.begin() as s:
+        rows = s.scalars(select(OutboxRow)).all()
+        assert rows
+        for row in rows:
+            row.parked_at, row.attempts = at(2026, 11, 10, 9), 12
+    out = caseclock("notify", "--retry-parked", env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(f"Re-queued {len(rows)} parked notification(s)")
+    with sessions() as s:
+        assert all(r.parked_at is None and r.attempts == 0
+                   for r in s.scalars(select(OutboxRow)))
+    _engine.dispose()
 
 
 def test_the_digest_shows_checklist_progress(prompted: tuple[SlackRig, Outbox],
