@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any, TextIO
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_
 
 from bot.commands.handler import CommandHandler
 from bot.directory import Actor
@@ -87,11 +87,7 @@ def recipients_of(casebook: Casebook, actor: Actor) -> frozenset[str]:
 
 
 class PersonalOutbox(Outbox):
-    """The outbox, delivering only one person's console rows; everyone else's stay queued.
-
-    `claim` and `next_due` are Outbox's with one more condition (`_mine`): a recipients
-    filter on those two in scheduler/outbox.py would make these copies go away.
-    """
+    """The outbox, delivering only one person's console rows; everyone else's stay queued."""
 
     def __init__(self, base: Outbox, recipients: Collection[str],
                  transport: PersonalTransport) -> None:
@@ -99,37 +95,9 @@ class PersonalOutbox(Outbox):
                          base.transport_for, lease=base.lease, pace=0.0)
         self.recipients = sorted(recipients)
 
-    def _mine(self) -> ColumnElement[bool]:
+    def scope(self) -> ColumnElement[bool]:
+        """This person's console rows only (claims and the delivery loop's wait both use it)."""
         return and_(OutboxRow.transport == "console", OutboxRow.recipient.in_(self.recipients))
-
-    def next_due(self, now: datetime) -> datetime | None:
-        """When this person's next row may be shown (None: nothing of theirs waits), so the
-        delivery loop does not wait on rows that are other people's."""
-        with self.sessions() as s:
-            return s.scalar(select(func.min(OutboxRow.next_attempt_at)).where(
-                self._mine(), OutboxRow.sent_at.is_(None), OutboxRow.withdrawn_at.is_(None),
-                OutboxRow.parked_at.is_(None),
-                or_(OutboxRow.claimed_at.is_(None), OutboxRow.claimed_at < now - self.lease)))
-
-    def claim(self, now: datetime, limit: int = 50) -> list[tuple[OutboxRow, datetime | None]]:
-        """Atomically take this person's console rows that are ready to show."""
-        ready = and_(OutboxRow.sent_at.is_(None), OutboxRow.withdrawn_at.is_(None),
-                     OutboxRow.parked_at.is_(None), OutboxRow.next_attempt_at <= now,
-                     self._mine(),
-                     or_(OutboxRow.claimed_at.is_(None),
-                         OutboxRow.claimed_at < now - self.lease))
-        with self.sessions.begin() as s:
-            candidates = select(OutboxRow.id, OutboxRow.claimed_at).where(ready).order_by(
-                OutboxRow.urgent.desc(), OutboxRow.id).limit(limit)
-            if s.get_bind().dialect.name == "postgresql":
-                candidates = candidates.with_for_update(skip_locked=True)
-            previous = {row_id: claimed for row_id, claimed in s.execute(candidates).all()}
-            if not previous:
-                return []
-            claimed = s.scalars(update(OutboxRow).where(OutboxRow.id.in_(list(previous)), ready)
-                                .values(claimed_by=self.worker_id, claimed_at=now)
-                                .returning(OutboxRow)).all()
-            return [(row, previous.get(row.id)) for row in claimed]
 
 
 def start_notifier(outbox: Outbox, casebook: Casebook, actor: Actor,

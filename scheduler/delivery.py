@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -91,6 +91,11 @@ class Delivery:
         self._last_sent: dict[str, float] = {}
         self._pace_lock = threading.Lock()
 
+    def scope(self) -> ColumnElement[bool]:
+        """Which rows this deliverer takes: all of them here; the console narrows it to one
+        person's, so everyone else's stay queued for them."""
+        return true()
+
     def claim(self, now: datetime, limit: int = 50) -> list[tuple[OutboxRow, datetime | None]]:
         """Atomically take up to `limit` rows ready to send.
 
@@ -99,6 +104,7 @@ class Delivery:
         """
         ready = and_(OutboxRow.sent_at.is_(None), OutboxRow.withdrawn_at.is_(None),
                      OutboxRow.parked_at.is_(None), OutboxRow.next_attempt_at <= now,
+                     self.scope(),
                      or_(OutboxRow.claimed_at.is_(None),
                          OutboxRow.claimed_at < now - self.lease))
         with self.sessions.begin() as s:
@@ -241,7 +247,7 @@ class Delivery:
         with self.sessions() as s:
             return s.scalar(select(func.min(OutboxRow.next_attempt_at)).where(
                 OutboxRow.sent_at.is_(None), OutboxRow.withdrawn_at.is_(None),
-                OutboxRow.parked_at.is_(None),
+                OutboxRow.parked_at.is_(None), self.scope(),
                 or_(OutboxRow.claimed_at.is_(None), OutboxRow.claimed_at < now - self.lease)))
 
     def counts(self) -> dict[str, int]:
