@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from scheduler.notify import Planned, TeamPeople, escalation_role, snoozable, stage_times
 from scheduler.packs import PackLibrary
+from scheduler.rows import DEADLINE_COLUMNS, deadline_from_row
 from scheduler.timescales.calendar import LONDON, WorkingCalendar, local_date
-from scheduler.timescales.engine import Deadline
 from scheduler.timescales.rules import Checklist, Pack, Rule
 from store.models import Case, ChecklistTick, DeadlineRow, Team
 from store.repo import awaiting_authorisation, open_deadline_clause
@@ -176,18 +176,16 @@ def digest_sections(s: Session, now: datetime, library: PackLibrary,
                 sizes[(t.policy, r.id)] = len(library.checklists[r.checklist].items)
     kinds: dict[tuple[str, str, datetime], str] = {}  # shared by deadlines due together
 
-    def overdue_kind(policy: str, rule_id: str, due: datetime, hourly: bool,
-                     anchor: datetime) -> str:
+    def overdue_kind(policy: str, row: Any) -> str:
+        rule_id, due, hourly = row.rule, row.due, row.hourly
         found = kinds.get((policy, rule_id, due))
         if found is None:
             pack, cal = library.get(policy), library.calendar(policy)
             rule = next((r for r in pack.rules if r.id == rule_id), None)
             found = "Overdue, not escalated"
             if rule is not None:
-                times = stage_times(Deadline(
-                    case="", rule=rule_id, seq=1, title="", due=due, status="overdue",
-                    met_at=None, met_by_event=None, owner=rule.owner, anchor_at=anchor,
-                    anchor_event="", hourly=hourly), rule, cal, pack.escalate_after_days)
+                times = stage_times(deadline_from_row(row, row.reference), rule, cal,
+                                    pack.escalate_after_days)
                 if rule.on_miss.exception and times.overdue <= now:
                     found = "Exceptions"
                 elif escalation_role(rule) is not None and times.escalated <= now:
@@ -196,15 +194,16 @@ def digest_sections(s: Session, now: datetime, library: PackLibrary,
                 kinds[(policy, rule_id, due)] = found
         return found
 
-    rows = s.execute(select(Case.team_id, Case.reference, Case.allocated_worker,
-                            DeadlineRow.title, DeadlineRow.due, DeadlineRow.hourly,
-                            DeadlineRow.rule, DeadlineRow.seq, Case.policy,
-                            DeadlineRow.anchor_at)
+    rows = s.execute(select(Case.team_id, Case.reference, Case.allocated_worker, Case.policy,
+                            *DEADLINE_COLUMNS)
                      .join(Case, Case.id == DeadlineRow.case_id)
                      .where(Case.team_id.in_(list(by_id)),
                             open_deadline_clause())
                      .order_by(DeadlineRow.due)).all()
-    for team_id, ref, worker, title, due, hourly, rule, seq, policy, anchor in rows:
+    for row in rows:
+        team_id, ref, worker, policy = row.team_id, row.reference, row.allocated_worker, (
+            row.policy)
+        title, due, hourly, rule, seq = row.title, row.due, row.hourly, row.rule, row.seq
         sections = out[by_id[team_id].name]
         local = due.astimezone(LONDON)
         day = local.date()
@@ -216,7 +215,7 @@ def digest_sections(s: Session, now: datetime, library: PackLibrary,
         name = worker or "unallocated"
         if due < now:
             sections["Overdue"][name].append(line)
-            sections[overdue_kind(policy, rule, due, hourly, anchor)][name].append(line)
+            sections[overdue_kind(policy, row)][name].append(line)
         elif day == today:
             sections["Due today"][name].append(line)
         elif day <= horizons[team_id]:

@@ -19,7 +19,8 @@ person or for the team's day channel).
 
 Each working morning at the team's digest time: the team's digest to its channel, a summary
 to each of its managers (exceptions, escalations and authorisations waiting, named as such),
-and one summary to each service manager over all of their teams. A team with neither a
+and one summary to each service manager over all of their teams, at the latest of those
+teams' digest times (so a team whose digest is later is not left out). A team with neither a
 channel nor a manager sends its digest to the service managers instead.
 """
 
@@ -327,16 +328,25 @@ def digest_plans(team: TeamPeople, day: date) -> list[Planned]:
     return out
 
 
-def service_summary_plans(teams: Mapping[str, TeamPeople], due: Mapping[str, date]
-                          ) -> list[Planned]:
+def service_summary_plans(teams: Mapping[str, TeamPeople], due: Mapping[str, date],
+                          later: Iterable[str] = ()) -> list[Planned]:
     """One morning summary per service manager over every team of theirs whose digest is
-    due now (`due`: team -> today): exceptions, escalations and authorisations waiting."""
+    due now (`due`: team -> today): exceptions, escalations and authorisations waiting.
+
+    It is made once a day (its key holds the day alone), so it waits for the latest digest
+    time among the manager's teams: while any of them is in `later` (a working day whose
+    digest time has not come), that manager's summary is not planned yet, else a team with
+    a later time would never reach it."""
+    waiting = set(later)
     by_manager: dict[str, list[str]] = {}
     for name in sorted(due):
         for m in teams[name].service_managers:
             by_manager.setdefault(m, []).append(name)
+    held_back = {m for name in waiting if name in teams for m in teams[name].service_managers}
     out = []
     for m, names in sorted(by_manager.items()):
+        if m in held_back:
+            continue
         r = f"staff:{m}"
         out.append(Planned(f"digest:service:{due[names[0]].isoformat()}:{r}", "digest", "",
                            "service_summary", 0, None, r, names[0],

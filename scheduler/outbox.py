@@ -57,7 +57,7 @@ from scheduler.notify import (
 )
 from scheduler.packs import PackLibrary
 from scheduler.prompt_actions import refresh_snoozed
-from scheduler.timescales.engine import Deadline, compute_case
+from scheduler.timescales.engine import compute_case
 from scheduler.timescales.vocabulary import Event
 from store.models import (
     Case,
@@ -119,6 +119,9 @@ class _Plan:
     now: datetime
     teams: dict[str, TeamPeople]
     items: list[tuple[Planned, Planner | None]]  # None: a digest or a manager's summary
+    # The references of the cases awaiting authorisation as planned (the sweep's plan only),
+    # so withdrawing nudges does not read every completion again.
+    awaiting: set[str] | None = None
 
 
 INSERT_CHUNK = 500  # rows per bulk INSERT
@@ -184,6 +187,8 @@ class Outbox(Delivery):
         unchanged and no stage (nor working hours) has begun since: only deadlines that moved
         or reached a stage boundary are planned again.
         """
+        from scheduler.rows import DEADLINE_COLUMNS, deadline_from_row  # imports: others edit them
+
         teams = _teams(s)
         if teams != self._memo_teams:  # a change of staff or channels: plan everything again
             self._memo, self._memo_teams = {}, teams
@@ -204,21 +209,16 @@ class Outbox(Delivery):
         memo: dict[tuple[Any, ...], tuple[datetime, datetime, list[Planned]]] = {}
         rows = s.execute(
             select(Case.reference, Case.team_id, Case.policy, Case.allocated_worker,
-                   DeadlineRow.rule, DeadlineRow.seq, DeadlineRow.title, DeadlineRow.due,
-                   DeadlineRow.status, DeadlineRow.owner, DeadlineRow.anchor_at,
-                   DeadlineRow.hourly, DeadlineRow.delay_reason, DeadlineRow.unit)
+                   *DEADLINE_COLUMNS)
             .select_from(DeadlineRow).join(Case, Case.id == DeadlineRow.case_id)
             .where(open_deadline_clause()))
         for row in rows:
             key = tuple(row)
-            (ref, team_id, policy, worker, rule, seq, title, due, status, owner, anchor,
-             hourly, reason, unit) = key
+            ref, team_id, policy, worker = key[:4]
             planner = planner_for(policy)
             hit = self._memo.get(key)
             if hit is None or not hit[0] <= now < hit[1]:
-                d = Deadline(case=ref, rule=rule, seq=seq, title=title, due=due, status=status,
-                             met_at=None, met_by_event=None, owner=owner, anchor_at=anchor,
-                             anchor_event="", hourly=hourly, delay_reason=reason, unit=unit)
+                d = deadline_from_row(row, ref)
                 info = CaseInfo(ref, team_names[team_id], worker)
                 hit = (now, min(planner.next_change(d, now), boundary),
                        planner.plan_deadline(d, info, now, working[policy]))
@@ -226,10 +226,12 @@ class Outbox(Delivery):
             plan.items.extend((p, planner) for p in hit[2])
         self._memo = memo  # deadlines no longer open drop out
         awaiting = _awaiting_authorisation(s)
+        plan.awaiting = set()
         for part in chunks(list(awaiting), KEY_CHUNK):
             for case_id, ref, team_id, policy, worker in s.execute(
                     select(Case.id, Case.reference, Case.team_id, Case.policy,
                            Case.allocated_worker).where(Case.id.in_(list(part)))):
+                plan.awaiting.add(ref)
                 planner = planner_for(policy)
                 info = CaseInfo(ref, team_names[team_id], worker, awaiting[case_id])
                 plan.items.extend((p, planner) for p in planner.plan_nudge(
@@ -238,14 +240,22 @@ class Outbox(Delivery):
         return plan
 
     def _add_digests(self, plan: _Plan, teams: dict[str, TeamPeople], now: datetime) -> None:
-        """The digests and summaries due at `now` (each team's own time, its working days)."""
+        """The digests and summaries due at `now` (each team's own time, its working days).
+        A service manager's summary waits for the latest digest time of their teams."""
+        from scheduler.timescales.calendar import LONDON  # the imports are others' to edit
+
         digest_days: dict[str, date] = {}
+        later: list[str] = []  # a working day, but the team's digest time is still to come
+        today = now.astimezone(LONDON).date()
         for team in teams.values():
-            day = digest_due(team, self.library.calendar(team.policy), now)
+            cal = self.library.calendar(team.policy)
+            day = digest_due(team, cal, now)
             if day is not None:
                 digest_days[team.name] = day
                 plan.items.extend((p, None) for p in digest_plans(team, day))
-        plan.items.extend((p, None) for p in service_summary_plans(teams, digest_days))
+            elif cal.is_working_day(today):
+                later.append(team.name)
+        plan.items.extend((p, None) for p in service_summary_plans(teams, digest_days, later))
 
     def _render(self, s: Session, plan: _Plan, items: Sequence[tuple[Planned, Planner | None]]
                 ) -> list[tuple[Planned, dict[str, Any]]]:
@@ -299,7 +309,7 @@ class Outbox(Delivery):
             with self.sessions.begin() as s:
                 result.created += self._insert(s, part, now)
         with self.sessions.begin() as s:
-            result.withdrawn = self._withdraw(s, now, set(unique))
+            result.withdrawn = self._withdraw(s, now, set(unique), plan.awaiting)
             dropped, result.refreshed = refresh_snoozed(s, self.library, plan.teams, now)
             result.withdrawn += dropped
         if result.created or result.withdrawn:
@@ -331,7 +341,11 @@ class Outbox(Delivery):
                 for p, message in rendered]
         return len(s.connection().execute(stmt, rows).all())
 
-    def _withdraw(self, s: Session, now: datetime, planned: set[str]) -> int:
+    def _withdraw(self, s: Session, now: datetime, planned: set[str],
+                  awaiting_refs: set[str] | None = None) -> int:
+        # `awaiting_refs`: the cases awaiting authorisation as the plan found them (None:
+        # read them here). The plan is a moment old; an authorisation in between leaves a
+        # nudge for the next sweep to withdraw, as a plan's own keys are kept until then.
         # A row still applies if its deadline is open with the same due moment (its key
         # starts "case:rule:seq:due:"); a moved due date makes a new key and retires the old.
         # A row planned in this sweep applies; of the others only the unsent rows' cases are
@@ -354,8 +368,9 @@ class Outbox(Delivery):
                     select(Case.reference, DeadlineRow.rule, DeadlineRow.seq, DeadlineRow.due)
                     .join(Case, Case.id == DeadlineRow.case_id)
                     .where(open_deadline_clause(), Case.reference.in_(list(part)))))
-        awaiting: set[str] = set()
-        if any(rule == "awaiting_authorisation" for _, _, _, rule, _, _ in pending):
+        awaiting: set[str] = awaiting_refs if awaiting_refs is not None else set()
+        if awaiting_refs is None and any(rule == "awaiting_authorisation"
+                                         for _, _, _, rule, _, _ in pending):
             awaiting = set(s.scalars(select(Case.reference).where(
                 Case.id.in_(list(_awaiting_authorisation(s))))))
         gone = []

@@ -9,17 +9,18 @@ goes instead; otherwise it is rendered again, with the checklist as it is then.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from scheduler.delivery import KEY_CHUNK, chunks
 from scheduler.messages import render_prompt
 from scheduler.notify import (
     CaseInfo,
-    Planned,
     Planner,
     TeamPeople,
     in_working_hours,
@@ -27,8 +28,8 @@ from scheduler.notify import (
     snoozable,
 )
 from scheduler.packs import PackLibrary
+from scheduler.rows import DEADLINE_COLUMNS, deadline_from_row
 from scheduler.timescales.calendar import WorkingCalendar
-from scheduler.timescales.engine import Deadline
 from scheduler.timescales.vocabulary import EventError
 from store.models import Case, ChecklistTick, DeadlineRow, OutboxRow, Snooze, Team
 from store.repo import open_deadline_clause
@@ -45,8 +46,14 @@ def snooze(sessions: sessionmaker[Session], cal: WorkingCalendar, case: str, rul
     if not snoozable(stage):
         raise EventError("escalations and exceptions cannot be snoozed: they need action.")
     until = next_working_morning(now, cal)
-    recipients = [f"staff:{by}", *([f"channel:{channel}"] if channel else [])]
     with sessions.begin() as s:
+        # Clicked in a team's channel, it is the channel's prompt alone (the clicker's own
+        # direct message of the same stage is theirs to snooze from it); clicked anywhere
+        # else (a direct message, whose channel Slack names too), the clicker's own.
+        team_channel = channel is not None and s.scalar(select(Team.id).where(
+            or_(Team.slack_channel == channel, Team.ooh_channel == channel)).limit(1)
+        ) is not None
+        recipients = [f"channel:{channel}"] if team_channel else [f"staff:{by}"]
         # For the record only (who last snoozed this stage): what comes back, and to whom,
         # is the outbox copy below.
         existing = s.scalar(select(Snooze).where(Snooze.case_ref == case, Snooze.rule == rule,
@@ -74,34 +81,56 @@ def refresh_snoozed(s: Session, library: PackLibrary, teams: Mapping[str, TeamPe
                     now: datetime) -> tuple[int, int]:
     """Re-plan the snoozed copies coming due within REFRESH_AHEAD, each at the moment it
     comes back: drop it if its recipient has reached a later stage (or nothing is due any
-    more), else render it again with the current checklist. Returns (dropped, refreshed)."""
+    more), else render it again with the current checklist. Returns (dropped, refreshed).
+
+    This runs inside the sweep's write transaction, so it reads the copies' deadlines and
+    ticks in one query each (a chunk of cases per query) and plans with one planner per
+    pack, whatever the number of copies."""
     rows = s.scalars(select(OutboxRow).where(
         OutboxRow.key.contains(SNOOZED), OutboxRow.sent_at.is_(None),
         OutboxRow.withdrawn_at.is_(None), OutboxRow.parked_at.is_(None),
         OutboxRow.next_attempt_at <= now + REFRESH_AHEAD)).all()
+    if not rows:
+        return 0, 0
+    refs = sorted({row.case_ref for row in rows})
+    found: dict[tuple[str, str, int], Any] = {}
+    ticks: dict[tuple[str, str, int], list[int]] = defaultdict(list)
+    for part in chunks(refs, KEY_CHUNK):
+        for found_row in s.execute(
+                select(Case.reference, Case.policy, Case.allocated_worker,
+                       Team.name.label("team_name"), *DEADLINE_COLUMNS)
+                .select_from(DeadlineRow).join(Case, Case.id == DeadlineRow.case_id)
+                .join(Team, Team.id == Case.team_id)
+                .where(Case.reference.in_(list(part)), open_deadline_clause())):
+            found[(found_row.reference, found_row.rule, found_row.seq)] = found_row
+        for ref, rule, seq, item in s.execute(
+                select(ChecklistTick.case_ref, ChecklistTick.rule, ChecklistTick.seq,
+                       ChecklistTick.item).where(ChecklistTick.case_ref.in_(list(part)))
+                .order_by(ChecklistTick.item)):
+            ticks[(ref, rule, seq)].append(item)
+    planners: dict[str, Planner] = {}
     dropped = refreshed = 0
     for row in rows:
         at = max(now, row.next_attempt_at)
-        found = s.execute(
-            select(DeadlineRow, Case, Team.name).join(Case, Case.id == DeadlineRow.case_id)
-            .join(Team, Team.id == Case.team_id)
-            .where(Case.reference == row.case_ref, DeadlineRow.rule == row.rule,
-                   DeadlineRow.seq == row.seq, open_deadline_clause())).first()
+        d = found.get((row.case_ref, row.rule, row.seq))
         message = None
-        if found is not None:
-            d, case, team = found
-            planner = Planner(library.get(case.policy), library.calendar(case.policy), teams)
-            deadline = Deadline(case=case.reference, rule=d.rule, seq=d.seq, title=d.title,
-                                due=d.due, status=d.status,  # type: ignore[arg-type]
-                                met_at=None, met_by_event=None, owner=d.owner,
-                                anchor_at=d.anchor_at, anchor_event="", hourly=d.hourly,
-                                delay_reason=d.delay_reason, unit=d.unit)
+        if d is not None:
+            planner = planners.get(d.policy)
+            if planner is None:
+                planner = planners[d.policy] = Planner(
+                    library.get(d.policy), library.calendar(d.policy), teams)
             planned = [p for p in planner.plan_deadline(
-                deadline, CaseInfo(case.reference, team, case.allocated_worker), at,
+                deadline_from_row(d, d.reference),
+                CaseInfo(d.reference, d.team_name, d.allocated_worker), at,
                 in_working_hours(at, planner.cal))
                 if p.recipient == row.recipient and row.key.startswith(p.key)]
             if planned:
-                message = _render(s, library, planner, planned[0], at)
+                p = planned[0]
+                rule_def = planner.rules.get(p.rule)
+                checklist = library.checklists.get(rule_def.checklist) if rule_def and (
+                    rule_def.checklist) else None
+                message = render_prompt(p, rule_def, planner.pack, planner.cal, at, checklist,
+                                        ticks.get((p.case, p.rule, p.seq), ()))
         if message is None:
             row.withdrawn_at = now
             dropped += 1
@@ -109,16 +138,6 @@ def refresh_snoozed(s: Session, library: PackLibrary, teams: Mapping[str, TeamPe
             row.payload = message
             refreshed += 1
     return dropped, refreshed
-
-
-def _render(s: Session, library: PackLibrary, planner: Planner, p: Planned,
-            at: datetime) -> dict[str, Any]:
-    rule = planner.rules.get(p.rule)
-    checklist = library.checklists.get(rule.checklist) if rule and rule.checklist else None
-    ticked = s.scalars(select(ChecklistTick.item).where(
-        ChecklistTick.case_ref == p.case, ChecklistTick.rule == p.rule,
-        ChecklistTick.seq == p.seq)).all()
-    return render_prompt(p, rule, planner.pack, planner.cal, at, checklist, ticked)
 
 
 def set_ticks(sessions: sessionmaker[Session], case: str, rule: str, seq: int,

@@ -240,3 +240,18 @@ def test_an_overdue_hour_rule_says_when_it_was_due() -> None:
     text = render_prompt(p, pack.rule("allocation"), pack, LIB.calendar("bexley"), now, None,
                          ())["text"]
     assert text.startswith("Overdue: case 123456, ") and text.endswith(", was due 7pm today.")
+
+
+def test_a_stored_row_becomes_a_deadline_with_its_stop() -> None:
+    # One conversion for the sweep, snoozes and digests, and a stopped row stays stopped.
+    from scheduler.rows import deadline_from_row
+    from store.models import DeadlineRow
+    row = DeadlineRow(rule="assessment_45", seq=1, title="Assessment", due=at(2026, 11, 3),
+                      status="overdue", met_at=None, met_by_event=None, owner="worker",
+                      anchor_at=at(2026, 9, 1), hourly=False, delay_reason="waiting",
+                      unit="working_days", stopped_at=at(2026, 11, 5), stopped_by_event="e9")
+    d = deadline_from_row(row, "100001")
+    assert (d.case, d.rule, d.seq, d.due, d.status, d.delay_reason) == (
+        "100001", "assessment_45", 1, at(2026, 11, 3), "overdue", "waiting")
+    assert (d.stopped_at, d.stopped_by_event) == (at(2026, 11, 5), "e9")
+    assert not d.open

@@ -192,6 +192,17 @@ def test_a_snooze_in_the_team_channel_is_the_channels_alone(
     # Nobody allocated: the "coming up" prompt went to the team's channel, where the manager
     # snoozes it. When jo is allocated that afternoon, jo still gets the prompt.
     outbox = _referred_and_prompted(rig, clock, None)
+    # priya also had the same stage in a direct message (as a manager may): the channel's
+    # snooze must leave it alone.
+    with rig.casebook.sessions.begin() as s:
+        channel_row = s.scalar(select(OutboxRow).where(
+            OutboxRow.recipient == "channel:CNORTH", OutboxRow.rule == "assessment_initial_15"))
+        assert channel_row is not None
+        s.add(OutboxRow(key=channel_row.key.replace("channel:CNORTH", "staff:priya"),
+                        stage="upcoming", case_ref="123456", rule="assessment_initial_15",
+                        seq=1, recipient="staff:priya", team="north", transport="slack",
+                        urgent=False, payload=channel_row.payload, created_at=clock.now,
+                        next_attempt_at=clock.now, attempts=1, sent_at=clock.now))
     clock.now = at(2026, 11, 19, 10)
     click(rig, "UPRIYA", {"action_id": "caseclock_snooze", "type": "button",
                           "value": "123456|assessment_initial_15|1|upcoming"}, channel="CNORTH")
@@ -473,3 +484,127 @@ def test_the_preview_computes_deadlines_at_its_moment_and_ignores_snoozes(
     assert ("upcoming", 1, "staff:priya") in {
         (p.stage, p.seq, p.recipient) for p, _ in outbox.plan(at(2026, 9, 14, 11))
         if p.rule == "assessment_review"}
+
+
+def test_a_service_managers_summary_waits_for_the_latest_digest_and_covers_every_team(
+    casebook: Casebook, clock: FakeClock
+) -> None:
+    # north's digest is at 08:30, south's at 09:30; morgan, a service manager with no list
+    # of teams, oversees both. One summary, once south's digest is due, naming both.
+    from bot.directory import Directory
+    directory = Directory(casebook.sessions)
+    casebook.add_team("north", "bexley", slack_channel="CNORTH", digest_at="08:30")
+    casebook.add_team("south", "bexley", slack_channel="CSOUTH", digest_at="09:30")
+    directory.add("priya", "manager", "north", "UPRIYA")
+    directory.add("sam", "manager", "south", "USAM")
+    directory.add("morgan", "service_manager", None, "UMORGAN")
+    clock.now = at(2026, 11, 11, 12)
+    for ref, team in (("100001", "north"), ("200001", "south")):  # 45 days: Tue 3 Nov
+        casebook.log(ref, "referral_received", at(2026, 9, 1), {"track": "s17"},
+                     actor="priya", source="test", team=team)
+    outbox = Outbox(casebook.sessions, casebook.library, {}, lambda _r: "slack")
+
+    def summaries() -> list[str]:
+        with casebook.sessions() as s:
+            return [r.payload["text"] for r in s.scalars(select(OutboxRow).where(
+                OutboxRow.rule == "service_summary", OutboxRow.recipient == "staff:morgan"))]
+
+    outbox.sweep(at(2026, 11, 12, 8, 31))
+    assert summaries() == []  # south's digest is still to come
+    outbox.sweep(at(2026, 11, 12, 9, 31))
+    [text] = summaries()
+    assert text.startswith("Morning summary of 2 teams, Thu 12 Nov: 2 exceptions")
+    assert "north: exceptions" in text and "100001" in text
+    assert "south: exceptions" in text and "200001" in text
+    outbox.sweep(at(2026, 11, 12, 10, 31))
+    assert len(summaries()) == 1  # once a day
+
+
+def test_snoozed_copies_are_refreshed_with_one_query_each_not_one_per_copy(
+    casebook: Casebook, clock: FakeClock
+) -> None:
+    from sqlalchemy import event
+
+    from bot.directory import Directory
+    from scheduler.prompt_actions import refresh_snoozed, snooze
+    directory = Directory(casebook.sessions)
+    casebook.add_team("north", "bexley", slack_channel="CNORTH")
+    directory.add("jo", "worker", "north", "UJO")
+    directory.add("priya", "manager", "north", "UPRIYA")
+    clock.now = at(2026, 11, 2, 12)
+    refs = ("100001", "100002", "100003")
+    for ref in refs:
+        casebook.log(ref, "referral_received", at(2026, 11, 2, 10), {"track": "s17"},
+                     actor="priya", source="test", team="north")
+        casebook.log(ref, "allocated", at(2026, 11, 2, 11), {"worker": "jo"}, actor="priya",
+                     source="test")
+    clock.now = at(2026, 11, 19, 9)
+    outbox = Outbox(casebook.sessions, casebook.library, {}, lambda _r: "slack")
+    outbox.sweep(clock.now)
+    with casebook.sessions.begin() as s:  # as if delivered
+        for row in s.scalars(select(OutboxRow)):
+            row.sent_at = clock.now
+    for ref in refs:
+        snooze(casebook.sessions, casebook.calendar_of(ref), ref, "assessment_initial_15", 1,
+               "upcoming", "jo", at(2026, 11, 19, 10))
+    now = at(2026, 11, 20, 8, 29)
+    with casebook.sessions() as s:
+        teams = outbox._plan(s, now).teams
+    engine = casebook.sessions.kw["bind"]
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with casebook.sessions.begin() as s:
+            dropped, refreshed = refresh_snoozed(s, casebook.library, teams, now)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert (dropped, refreshed) == (0, 3)  # "day 14 of 15" now
+    selects = [x for x in statements if x.lstrip().upper().startswith("SELECT")]
+    # The copies, their deadlines, their ticks: not a deadline and a ticks query per copy.
+    assert len(selects) == 3, selects
+
+
+def test_withdrawing_nudges_reuses_the_plans_authorisations_waiting(
+    casebook: Casebook, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import scheduler.outbox as outbox_module
+    from bot.directory import Directory
+    from store.repo import awaiting_authorisation
+    directory = Directory(casebook.sessions)
+    casebook.add_team("north", "bexley", slack_channel="CNORTH")
+    directory.add("priya", "manager", "north", "UPRIYA")
+    clock.now = at(2026, 11, 10, 16)
+    casebook.log("100003", "referral_received", at(2026, 10, 1), {"track": "s17"},
+                 actor="priya", source="test", team="north")
+    casebook.log("100003", "assessment_completed", at(2026, 11, 10, 15), {"outcome": "cin"},
+                 actor="priya", source="test")
+    outbox = Outbox(casebook.sessions, casebook.library, {}, lambda _r: "slack")
+    outbox.sweep(at(2026, 11, 12, 9))  # the nudge to priya, Thu 08:30: not yet sent
+
+    def nudges() -> list[tuple[bool, bool]]:
+        with casebook.sessions() as s:
+            return [(r.sent_at is None, r.withdrawn_at is None) for r in s.scalars(
+                select(OutboxRow).where(OutboxRow.rule == "awaiting_authorisation"))]
+
+    assert nudges() == [(True, True)]
+    calls: list[int] = []
+    real = awaiting_authorisation
+
+    def counted(s: Any, *args: Any) -> Any:
+        calls.append(1)
+        return real(s, *args)
+
+    monkeypatch.setattr(outbox_module, "awaiting_authorisation", counted)
+    # Out of hours the nudge is not planned, so the sweep asks whether it still applies:
+    # from what its plan read, not by reading every completion again.
+    outbox.sweep(at(2026, 11, 12, 18))
+    assert len(calls) == 1 and nudges() == [(True, True)]
+    clock.now = at(2026, 11, 12, 18, 1)
+    casebook.log("100003", "assessment_authorised", at(2026, 11, 12, 18, 1), {},
+                 actor="priya", source="test")
+    assert outbox.sweep(at(2026, 11, 12, 18, 2)).withdrawn == 1
+    assert nudges() == [(True, False)]
