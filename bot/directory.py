@@ -29,28 +29,22 @@ class Actor:
         """Managers, service managers and admins may authorise, extend and void any entry."""
         return self.role in ("manager", "service_manager", "admin")
 
-    @property
-    def sees_every_team(self) -> bool:
-        """Admins administer every team; a service manager with no oversight list oversees
-        every team (as before oversight existed), one with a list only those teams."""
-        return self.role == "admin" or (self.role == "service_manager" and not self.oversees)
-
     def can_see(self, team: str | None) -> bool:
         """True if this person may see and log the cases of `team`."""
-        if self.sees_every_team:
-            return True
-        if team is None:
-            return False
-        return team == self.team or (self.role == "service_manager" and team in self.oversees)
+        seen = self.teams_seen
+        return seen is None or (team is not None and team in seen)
 
     @property
     def teams_seen(self) -> tuple[str, ...] | None:
-        """The teams whose cases this person sees, own team first; None means every team."""
-        if self.sees_every_team:
+        """The teams whose cases this person sees, own team first; None means every team.
+
+        Admins see every team; a service manager the teams they oversee, by the store's one
+        rule (`repo.overseen_teams`), which also decides who is told about a team."""
+        if self.role == "admin":
             return None
-        own = (self.team,) if self.team else ()
-        extra = self.oversees if self.role == "service_manager" else ()
-        return own + tuple(t for t in extra if t not in own)
+        if self.role == "service_manager":
+            return repo.overseen_teams(self.team, self.oversees)
+        return (self.team,) if self.team else ()
 
 
 class Directory:

@@ -48,7 +48,6 @@ LOG_LINE_ID = "caseclock_log_line"
 LOG_FORM = {"referral_received": "/referral", "child_seen": "/seen",
             "strategy_discussion_held": "/strategy", "assessment_review_held": "/review",
             "assessment_completed": "/complete", "assessment_authorised": "/authorise"}
-NOT_ALLOWED = "You are not in caseclock's staff directory, so nothing was changed."
 MODAL_EVENTS = (
     ("referral", "Referral received"), ("seen", "Child seen"),
     ("strategy", "Strategy discussion held"), ("review", "Manager review held"),
@@ -390,7 +389,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         case, rule, seq, stage, _ = _parts(action["value"])
         actor = actor_of(body["user"]["id"])
         if actor is None:
-            respond(text=NOT_ALLOWED, response_type="ephemeral", replace_original=False)
+            respond(text=NOT_IN_DIRECTORY, response_type="ephemeral", replace_original=False)
             return
         casebook = handler.casebook
         try:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.commands.handler import CommandHandler, DueView
+from bot.commands.handler import NOT_IN_DIRECTORY, CommandHandler, DueView
 from bot.directory import Actor
 from bot.render import moment_text
 from scheduler.timescales.vocabulary import EventError
 
-NOT_IN_DIRECTORY = "You are not in caseclock's staff directory yet: ask your team manager."
 AWAITING = "Awaiting your authorisation"  # the /due section the tab shows on its own
 SECTION_LIMIT = 2900  # Slack refuses a section's text over 3,000 characters
 

@@ -145,6 +145,18 @@ class Casebook:
         raise EventError(f"case {reference} is new: say which team with --team TEAM "
                          f"({', '.join(t.name for t in teams)}).")
 
+    def _prepare(self, case_ref: str, type_: str, at: datetime, fields: dict[str, Any]
+                 ) -> tuple[str, dict[str, Any]]:
+        """The checks of an event before the store is read, in this order: its case
+        reference, its fields (returned checked and normalised) and its time's zone.
+
+        One place for `log`, `log_many` and `check`, so they refuse alike."""
+        reference = check_case_reference(case_ref, self.case_pattern)
+        clean = check_fields(type_, fields)
+        if at.tzinfo is None:
+            raise EventError("the time has no zone: give it in London time or with an offset.")
+        return reference, clean
+
     def log(self, case_ref: str, type_: str, at: datetime, fields: dict[str, Any],
             actor: str, source: str, team: str | None = None,
             request_id: str | None = None) -> LogResult:
@@ -152,10 +164,7 @@ class Casebook:
 
         Raises EventError (one sentence) and stores nothing when the event is refused.
         """
-        reference = check_case_reference(case_ref, self.case_pattern)
-        clean = check_fields(type_, fields)
-        if at.tzinfo is None:
-            raise EventError("the time has no zone: give it in London time or with an offset.")
+        reference, clean = self._prepare(case_ref, type_, at, fields)
         now = self.clock()
         try:
             return self._log(reference, type_, at, clean, actor, source, team, request_id, now)
@@ -167,19 +176,13 @@ class Casebook:
     def log_many(self, entries: Sequence[LogEntry], actor: str, source: str) -> list[LogResult]:
         """Check and append several events (siblings seen together) in ONE transaction:
         every one is stored or, if any is refused, none is."""
-        ready = []
-        for e in entries:
-            clean = check_fields(e.type, e.fields)
-            if e.at.tzinfo is None:
-                raise EventError("the time has no zone: give it in London time or with an "
-                                 "offset.")
-            ready.append((check_case_reference(e.case, self.case_pattern), e, clean))
+        ready = [(*self._prepare(e.case, e.type, e.at, e.fields), e) for e in entries]
         now = self.clock()
 
         def attempt() -> list[LogResult]:
             with self.sessions.begin() as s:
                 return [self._log_in(s, ref, e.type, e.at, clean, actor, source, e.team,
-                                     e.request_id, now) for ref, e, clean in ready]
+                                     e.request_id, now) for ref, clean, e in ready]
         try:
             return attempt()
         except IntegrityError:  # as in `log`: a concurrent first event or retried delivery
@@ -299,10 +302,7 @@ class Casebook:
         For commands that log several events (siblings seen together): check every one
         first, so that either all are stored or none is.
         """
-        reference = check_case_reference(case_ref, self.case_pattern)
-        clean = check_fields(type_, fields)
-        if at.tzinfo is None:
-            raise EventError("the time has no zone: give it in London time or with an offset.")
+        reference, clean = self._prepare(case_ref, type_, at, fields)
         now = self.clock()
         with self.sessions() as s:
             if request_id is not None and repo.event_by_request(s, request_id) is not None:

@@ -68,37 +68,27 @@ from store.models import (
     Staff,
     Team,
 )
-from store.repo import awaiting_authorisation, open_deadline_clause
+from store.repo import awaiting_authorisation, open_deadline_clause, overseers
 
 log = logging.getLogger("caseclock.outbox")  # ids and counts only, never case content
 
 # --- context from the store ---------------------------------------------------------------
 
 def _teams(s: Session) -> dict[str, TeamPeople]:
-    # Imported here so this change stays within this function (the module's imports are
-    # edited by others); the repo is already a dependency of this module.
-    from store.repo import oversight_by_staff
-
-    staff = s.scalars(select(Staff).where(Staff.active.is_(True))).all()
-    service_staff = [st for st in staff if st.role == "service_manager"]
-    oversight = oversight_by_staff(s)
+    managers: dict[int | None, list[str]] = defaultdict(list)
+    for st in s.scalars(select(Staff).where(Staff.active.is_(True), Staff.role == "manager")
+                        .order_by(Staff.name)):
+        managers[st.team_id].append(st.name)
+    # Who is told what a team's service managers are told: those who oversee it by the one
+    # rule the chat also uses to let them open its cases (else the admins, who see it all).
+    teams = s.scalars(select(Team)).all()
+    service = overseers(s, [t.id for t in teams])
     out = {}
-    for t in s.scalars(select(Team)).all():
-        managers = tuple(sorted(st.name for st in staff
-                                if st.team_id == t.id and st.role == "manager"))
-        # A team's service managers are those who oversee it: named it, or gave no list (and
-        # so oversee every team). When nobody does, all of them, so no escalation is lost.
-        service = tuple(sorted(st.name for st in service_staff
-                               if st.id not in oversight or t.id in oversight[st.id])
-                        ) or tuple(sorted(st.name for st in service_staff))
+    for t in teams:
         hh, mm = (int(x) for x in (t.digest_at or "08:30").split(":"))
-        out[t.name] = TeamPeople(t.name, managers, service, t.slack_channel, t.ooh_channel,
-                                 dtime(hh, mm), t.policy)
+        out[t.name] = TeamPeople(t.name, tuple(managers[t.id]), tuple(service[t.id]),
+                                 t.slack_channel, t.ooh_channel, dtime(hh, mm), t.policy)
     return out
-
-
-def _awaiting_authorisation(s: Session) -> dict[int, datetime]:
-    return awaiting_authorisation(s)
 
 
 @dataclass
@@ -159,7 +149,7 @@ class Outbox(Delivery):
     def _preview(self, s: Session, now: datetime) -> _Plan:
         teams = _teams(s)
         team_names = dict(s.execute(select(Team.id, Team.name)).all())
-        awaiting = _awaiting_authorisation(s)
+        awaiting = awaiting_authorisation(s)
         cases = {c.id: c for c in s.scalars(select(Case))}
         events: dict[int, list[Event]] = defaultdict(list)
         for row in s.scalars(select(EventRow).order_by(EventRow.seq)):
@@ -225,7 +215,7 @@ class Outbox(Delivery):
             memo[key] = hit
             plan.items.extend((p, planner) for p in hit[2])
         self._memo = memo  # deadlines no longer open drop out
-        awaiting = _awaiting_authorisation(s)
+        awaiting = awaiting_authorisation(s)
         plan.awaiting = set()
         for part in chunks(list(awaiting), KEY_CHUNK):
             for case_id, ref, team_id, policy, worker in s.execute(
@@ -372,7 +362,7 @@ class Outbox(Delivery):
         if awaiting_refs is None and any(rule == "awaiting_authorisation"
                                          for _, _, _, rule, _, _ in pending):
             awaiting = set(s.scalars(select(Case.reference).where(
-                Case.id.in_(list(_awaiting_authorisation(s))))))
+                Case.id.in_(list(awaiting_authorisation(s))))))
         gone = []
         for row_id, key, ref, rule, seq, stage in pending:
             if rule == "awaiting_authorisation":

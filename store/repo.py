@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, delete, func, select
 from sqlalchemy.orm import Session
@@ -201,13 +201,20 @@ def awaiting_authorisation(session: Session,
 
 
 def open_deadline_rows(session: Session, team_id: int | None = None,
-                       worker: str | None = None) -> Sequence[tuple[DeadlineRow, Case]]:
-    """Stored deadlines still open (pending or overdue, not stopped), with their case."""
+                       worker: str | None = None, team_ids: Collection[int] | None = None,
+                       owners: Collection[str] | None = None
+                       ) -> Sequence[tuple[DeadlineRow, Case]]:
+    """Stored deadlines still open (pending or overdue, not stopped), with their case;
+    `team_ids` narrows them to cases of those teams, `owners` to deadlines so owned."""
     stmt = (select(DeadlineRow, Case).join(Case, Case.id == DeadlineRow.case_id)
             .where(open_deadline_clause())
             .order_by(DeadlineRow.due))
     if team_id is not None:
         stmt = stmt.where(Case.team_id == team_id)
+    if team_ids is not None:
+        stmt = stmt.where(Case.team_id.in_(list(team_ids)))
+    if owners is not None:
+        stmt = stmt.where(DeadlineRow.owner.in_(list(owners)))
     if worker is not None:
         stmt = stmt.where(Case.allocated_worker == worker)
     return [(d, c) for d, c in session.execute(stmt).all()]
@@ -230,10 +237,45 @@ def overseen_team_names(session: Session, staff: Staff) -> list[str]:
         .where(StaffOversight.staff_id == staff.id).order_by(Team.name)))
 
 
-def oversight_by_staff(session: Session) -> dict[int, set[int]]:
-    """Staff id -> the ids of the teams they oversee, for everyone with an oversight list."""
-    out: dict[int, set[int]] = {}
-    for staff_id, team_id in session.execute(
-            select(StaffOversight.staff_id, StaffOversight.team_id)).all():
-        out.setdefault(staff_id, set()).add(team_id)
-    return out
+T = TypeVar("T")
+
+
+def overseen_teams(own_team: T | None, overseen: Sequence[T]) -> tuple[T, ...] | None:
+    """The one rule of oversight: the teams a service manager oversees (and so sees, and is
+    told about), own team first; None means every team. `T` is a team's id or its name.
+
+    A service manager oversees the teams of their `--oversees` list plus their own team; one
+    with no list oversees every team (as before oversight existed).
+    """
+    if not overseen:
+        return None
+    own = (own_team,) if own_team is not None else ()
+    return own + tuple(t for t in overseen if t not in own)
+
+
+def overseers(session: Session, team_ids: Iterable[int] | None = None) -> dict[int, list[str]]:
+    """Team id -> who is told what a service manager is told about it, sorted: the active
+    service managers who oversee it (`overseen_teams`), or, when none does, the active admins
+    (who see every team), so nothing goes to someone who cannot open the team's cases.
+
+    For `team_ids`, or every team; one query for the people (and one for the teams if not
+    given), as the sweep reads this every time it runs."""
+    rows = session.execute(
+        select(Staff.name, Staff.role, Staff.team_id, StaffOversight.team_id)
+        .outerjoin(StaffOversight, StaffOversight.staff_id == Staff.id)
+        .where(Staff.active.is_(True), Staff.role.in_(("service_manager", "admin")))).all()
+    admins = sorted({name for name, role, _, _ in rows if role == "admin"})
+    own: dict[str, int | None] = {}
+    listed: dict[str, list[int]] = {}
+    for name, role, team_id, overseen in rows:
+        if role == "service_manager":
+            own[name] = team_id
+            listed.setdefault(name, [])
+            if overseen is not None:
+                listed[name].append(overseen)
+    seen = {name: overseen_teams(own[name], sorted(listed[name])) for name in sorted(own)}
+    if team_ids is None:
+        team_ids = session.scalars(select(Team.id)).all()
+    return {team_id: [name for name, teams in seen.items()
+                      if teams is None or team_id in teams] or list(admins)
+            for team_id in team_ids}

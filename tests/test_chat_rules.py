@@ -15,7 +15,7 @@ import pytest
 from bot.commands.handler import CommandHandler, Reply
 from bot.directory import Directory
 from scheduler.casebook import Casebook
-from scheduler.outbox import _teams
+from scheduler.outbox import Outbox
 from scheduler.packs import PackLibrary, policy_dirs
 from scheduler.timescales.calendar import LONDON
 from store import repo
@@ -244,11 +244,29 @@ def test_a_service_manager_sees_the_teams_they_oversee_and_no_others(chat: Chat)
 
 
 def test_escalations_go_to_the_service_managers_overseeing_the_team(chat: Chat) -> None:
-    chat.directory.add("lee", "service_manager", None, oversees="south")
-    with chat.casebook.sessions() as s:
-        teams = _teams(s)
-    assert teams["north"].service_managers == ("morgan", "sally")
-    assert teams["south"].service_managers == ("lee", "sally")
+    # north: morgan's list (and lee's); east: lee's own team; west: nobody's, so the admin.
+    chat.casebook.add_team("east", "bexley")
+    chat.casebook.add_team("west", "bexley")
+    chat.directory.remove("sally")  # no list: she would oversee every team
+    chat.directory.add("lee", "service_manager", "east", oversees="north")
+    chat.directory.add("ada", "admin", None)
+    started = datetime(2026, 9, 1, 9, 0, tzinfo=LONDON)  # 45 working days: Tue 3 Nov
+    for case, team in (("100001", "north"), ("100002", "east"), ("100003", "west")):
+        chat.casebook.log(case, "referral_received", started, {"track": "s17"}, actor="priya",
+                          source="test", team=team)
+    outbox = Outbox(chat.casebook.sessions, chat.casebook.library, {}, lambda _r: "slack")
+    told: dict[str, set[str]] = {}
+    for p, _ in outbox.plan(datetime(2026, 11, 30, 12, 0, tzinfo=LONDON)):
+        if p.stage == "exception" and p.rule == "assessment_45":
+            told.setdefault(p.case, set()).add(p.recipient)
+    assert told == {"100001": {"staff:lee", "staff:morgan"}, "100002": {"staff:lee"},
+                    "100003": {"staff:ada"}}
+    # Whoever is told about a case may open it, and a service manager not told may not.
+    for case, names in told.items():
+        for name in names:
+            assert chat.ok(name.removeprefix("staff:"), "/case", case).ok
+    for who, case in (("morgan", "100002"), ("morgan", "100003"), ("lee", "100003")):
+        assert "belongs to another team" in one_sentence(chat.say(who, "/case", case))
 
 
 def test_only_service_managers_oversee_and_only_teams_that_exist(chat: Chat) -> None:

@@ -369,3 +369,12 @@ def test_a_steady_state_sweep_renders_and_writes_nothing(rig: Rig) -> None:
     assert "INSERT" not in statements and "UPDATE" not in statements
     # One query for the open deadlines, not one per case or per reminder.
     assert statements.count("SELECT") < 10, statements
+
+
+def test_the_outbox_reads_the_stores_rules_directly_not_through_copies() -> None:
+    import scheduler.outbox as outbox
+    from store import repo
+
+    assert not hasattr(outbox, "_awaiting_authorisation")
+    assert outbox.awaiting_authorisation is repo.awaiting_authorisation
+    assert outbox.overseers is repo.overseers  # imported with the module, not in _teams

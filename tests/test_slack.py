@@ -468,6 +468,21 @@ def test_home_tab_for_someone_not_in_the_directory(rig: SlackRig) -> None:
     assert "not in caseclock's staff directory" in "".join(sections.values())
 
 
+def test_someone_not_in_the_directory_is_told_one_sentence_everywhere(rig: SlackRig) -> None:
+    from bot.commands.handler import NOT_IN_DIRECTORY
+
+    assert rig.command("/due", "", user="UNOBODY")["text"] == NOT_IN_DIRECTORY
+    assert NOT_IN_DIRECTORY in rig.home_sections("UNOBODY").values()
+    rig.post_timed({
+        "type": "block_actions", "user": {"id": "UNOBODY"}, "team": {"id": "T1"},
+        "trigger_id": "trig-nobody-snooze", "response_url": rig.slack.response_url("nobody"),
+        "actions": [{"action_id": "caseclock_snooze", "block_id": "buttons", "type": "button",
+                     "value": "123456|child_visited|1|due_today"}]})
+    reply = next(c for c in rig.slack.wait_for("response_url", 2)
+                 if c.path.endswith("/nobody"))
+    assert reply.body["text"] == NOT_IN_DIRECTORY
+
+
 def test_a_case_is_shared_only_in_its_team_channel(rig: SlackRig) -> None:
     rig.command("/referral", "123456 s17")
     refused = rig.command("/case", "123456 share", channel="CGENERAL")

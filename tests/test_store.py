@@ -227,6 +227,56 @@ def open_keys(cb: Casebook) -> set[tuple[str, int]]:
         return {(d.rule, d.seq) for d, _ in repo.open_deadline_rows(s)}
 
 
+def test_open_deadline_rows_narrow_to_teams_and_owners_in_the_query(
+    casebook: Casebook, team: str
+) -> None:
+    casebook.add_team("south", "medway", actor="admin")
+    casebook.log("123456", "referral_received", at(2026, 11, 2), {"track": "s17"},
+                 actor="jo", source="cli", team=team)
+    casebook.log("654321", "referral_received", at(2026, 11, 2), {"track": "s17"},
+                 actor="jo", source="cli", team="south")
+    with casebook.sessions() as s:
+        ids = {t.name: t.id for t in repo.list_teams(s)}
+        every = repo.open_deadline_rows(s)
+        assert {c.reference for _, c in every} == {"123456", "654321"}
+        north = repo.open_deadline_rows(s, team_ids=[ids[team]])
+        assert north and {c.reference for _, c in north} == {"123456"}
+        assert repo.open_deadline_rows(s, team_ids=[]) == []
+        both = repo.open_deadline_rows(s, team_ids={ids[team], ids["south"]})
+        assert [d.id for d, _ in both] == [d.id for d, _ in every]
+        owned = repo.open_deadline_rows(s, team_ids=[ids[team]], owners=("manager",))
+        assert owned and {d.owner for d, _ in owned} == {"manager"}
+        assert owned == [(d, c) for d, c in north if d.owner == "manager"]
+
+
+def test_log_log_many_and_check_refuse_a_bad_event_alike(casebook: Casebook, team: str
+                                                          ) -> None:
+    from scheduler.casebook import LogEntry
+
+    good = at(2026, 11, 2)
+    naive = datetime(2026, 11, 2, 9, 0)
+    assert casebook._prepare("123456", "referral_received", good, {"track": "s17"}) == (
+        "123456", {"track": "s17"})
+    for ref, fields, when in (("12", {"track": "s17"}, good),          # the reference
+                              ("123456", {"track": "nonsense"}, good),  # a field
+                              ("123456", {"track": "s17"}, naive),      # the time's zone
+                              ("12", {"track": "nonsense"}, naive)):    # all three: the first
+        said = []
+        for how in ("log", "log_many", "check"):
+            with pytest.raises(EventError) as refused:
+                if how == "log":
+                    casebook.log(ref, "referral_received", when, fields, actor="jo",
+                                 source="cli", team=team)
+                elif how == "log_many":
+                    casebook.log_many([LogEntry(ref, "referral_received", when, fields,
+                                                team=team)], actor="jo", source="cli")
+                else:
+                    casebook.check(ref, "referral_received", when, fields, team=team)
+            said.append(str(refused.value))
+        assert said[0] == said[1] == said[2], said
+    assert casebook.case_references() == []
+
+
 def test_recomputing_every_case_leaves_the_stored_rows_identical(
     casebook: Casebook, team: str, clock: FakeClock
 ) -> None:

@@ -298,7 +298,7 @@ class CommandHandler:
                     rows = list(repo.open_deadline_rows(s))
                     who = "every team"
                 else:
-                    rows = [(d, c) for d, c in repo.open_deadline_rows(s) if seen(c)]
+                    rows = list(repo.open_deadline_rows(s, team_ids=visible))
                     who = "your team" if len(visible) == 1 else "your teams"
             else:
                 name = actor.name if target == "me" else self._worker_name(intent, target)
@@ -320,12 +320,11 @@ class CommandHandler:
             team = repo.get_team(s, actor.team)
             if team is None:
                 return []
-            return [(d, c) for d, c in repo.open_deadline_rows(s, team_id=team.id)
-                    if d.owner in ("manager", "service_manager")]
+            return list(repo.open_deadline_rows(s, team_id=team.id,
+                                                owners=("manager", "service_manager")))
         if actor.role == "service_manager":
-            visible = self._visible_team_ids(s, actor)
-            return [(d, c) for d, c in repo.open_deadline_rows(s)
-                    if d.owner == "service_manager" and (visible is None or c.team_id in visible)]
+            return list(repo.open_deadline_rows(s, team_ids=self._visible_team_ids(s, actor),
+                                                owners=("service_manager",)))
         return []
 
     def _awaiting_items(self, s: Session, team_ids: list[int] | None,
