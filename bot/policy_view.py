@@ -57,7 +57,11 @@ def due_rule_text(rule: Rule) -> str:
         every = f", then every {due.then_every}" if due.then_every else ""
         return f"after {counts}{every} working days from {anchor_text(rule)}"
     n = due.count or 0
-    text = UNIT_WORDS[due.unit].format(n=n, m=n - 1) + " " + anchor_text(rule)
+    words = UNIT_WORDS[due.unit]
+    if n == 1:  # "1 working day after", "1 hour after": a practice lead reads this aloud
+        words = words.replace("days after", "day after").replace("hours after", "hour after") \
+                     .replace("months after", "month after")
+    text = words.format(n=n, m=n - 1) + " " + anchor_text(rule)
     if due.count_from:
         text += f" (or day {due.count_from.field} of the {_words(due.count_from.event)})"
     return text

@@ -219,6 +219,9 @@ def test_policy_list_show_and_explain() -> None:
     lines = {ln.split()[0]: ln for ln in explained.stdout.splitlines() if ln and ln[0].islower()}
     assert "Fri 27 Nov 2026" in lines["assessment_day_20"]
     assert "Wed 6 Jan 2027" in lines["assessment_45"]
+    # Read aloud by a practice lead: singular where the count is one.
+    assert "(1 working day after the latest allocated)" in lines["family_contact"]
+    assert "24 hours after the latest strategy discussion held" in lines["s47_child_seen"]
 
 
 def test_policy_check_names_file_rule_and_field_of_a_typo(tmp_path: Path) -> None:
