@@ -12,9 +12,11 @@ crashes and several processes:
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -73,6 +75,24 @@ from store.repo import awaiting_authorisation, open_deadline_clause, overseers
 log = logging.getLogger("caseclock.outbox")  # ids and counts only, never case content
 
 # --- context from the store ---------------------------------------------------------------
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector for one bulk preview.
+
+    A preview builds hundreds of thousands of long-lived objects (events, deadlines,
+    messages); each burst of allocations sets off full collections that scan them all again
+    and find nothing, about half the preview's time at 10,000 cases. Reference counting
+    still frees everything as usual; the collector resumes, as it was, when the block ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
 
 def _teams(s: Session) -> dict[str, TeamPeople]:
     managers: dict[int | None, list[str]] = defaultdict(list)
@@ -142,7 +162,7 @@ class Outbox(Delivery):
         from the store, so a preview of a later moment includes what only time creates (the
         next of a recurring review) before the hourly recompute has stored it.
         """
-        with self.sessions() as s:
+        with self.sessions() as s, _no_cyclic_gc():
             plan = self._preview(s, now)
             return self._render(s, plan, plan.items)
 

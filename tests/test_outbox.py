@@ -378,3 +378,21 @@ def test_the_outbox_reads_the_stores_rules_directly_not_through_copies() -> None
     assert not hasattr(outbox, "_awaiting_authorisation")
     assert outbox.awaiting_authorisation is repo.awaiting_authorisation
     assert outbox.overseers is repo.overseers  # imported with the module, not in _teams
+
+
+def test_a_preview_pauses_the_cyclic_collector_and_restores_it_as_it_was() -> None:
+    import gc
+
+    from scheduler.outbox import _no_cyclic_gc
+
+    assert gc.isenabled()
+    with _no_cyclic_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _no_cyclic_gc():
+            pass
+        assert not gc.isenabled()  # an embedding program's choice is left alone
+    finally:
+        gc.enable()
