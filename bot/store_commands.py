@@ -9,6 +9,7 @@ import json
 import re
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.app import App, build_app
 from bot.console import run_console
@@ -22,6 +23,9 @@ from bot.render import (
 )
 from bot.samples import SAMPLE_STAFF, SAMPLE_TEAMS, sample_events
 from scheduler.timescales.vocabulary import EventError, parse_instant
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 
 def _cli_actor() -> str:
@@ -218,15 +222,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_slack_socket_mode(app: App) -> int:
+def socket_mode_handler(app: App) -> SocketModeHandler:
+    """The Bolt app on Slack's Socket Mode: the app token opens the connection through the
+    app's Web API client (so SLACK_API_URL applies), the bot token answers."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.slack import build_slack_app
 
     bolt = build_slack_app(app.settings, app.handler, app.directory)
+    return SocketModeHandler(bolt, app.settings.slack_app_token)
+
+
+def _run_slack_socket_mode(app: App) -> int:
+    handler = socket_mode_handler(app)
     start_scheduler(app)
     print("caseclock connected to Slack in Socket Mode (no public URL needed).")
-    SocketModeHandler(bolt, app.settings.slack_app_token).start()  # type: ignore[no-untyped-call]
+    handler.start()  # type: ignore[no-untyped-call]
     return 0
 
 

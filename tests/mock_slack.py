@@ -53,6 +53,7 @@ class MockSlack:
         self.last_post: dict[str, float] = {}
         self.rate_limited = 0
         self.delay = 0.0  # seconds to wait before answering (for timeouts)
+        self.socket_url: str | None = None  # apps.connections.open's answer (Socket Mode)
         self._lock = threading.Lock()
         self._failures: dict[str, list[tuple[int, int | None]]] = {}
         mock = self
@@ -110,6 +111,8 @@ class MockSlack:
                 reply: dict[str, Any] = {"ok": True}
                 if method == "chat.postMessage":
                     reply.update(channel=body.get("channel"), ts=f"{time.time():.6f}")
+                if method == "apps.connections.open" and mock.socket_url:
+                    reply.update(url=mock.socket_url)
                 if method == "auth.test":
                     reply.update(user_id="UBOT", bot_id="BBOT", team_id="T1")
                 if method == "conversations.open":
