@@ -28,6 +28,14 @@ from store import repo
 from store.models import Case, DeadlineRow, EventRow, Team
 
 
+class EntryRefused(EventError):
+    """`log_many` refused one of its entries (so stored none); `index` says which."""
+
+    def __init__(self, index: int, reason: EventError) -> None:
+        super().__init__(str(reason))
+        self.index = index
+
+
 @dataclass(frozen=True)
 class LogEntry:
     """One event of a `log_many` call."""
@@ -176,13 +184,24 @@ class Casebook:
     def log_many(self, entries: Sequence[LogEntry], actor: str, source: str) -> list[LogResult]:
         """Check and append several events (siblings seen together) in ONE transaction:
         every one is stored or, if any is refused, none is."""
-        ready = [(*self._prepare(e.case, e.type, e.at, e.fields), e) for e in entries]
+        ready = []
+        for n, e in enumerate(entries):
+            try:
+                ready.append((*self._prepare(e.case, e.type, e.at, e.fields), e))
+            except EventError as err:
+                raise EntryRefused(n, err) from None
         now = self.clock()
 
         def attempt() -> list[LogResult]:
             with self.sessions.begin() as s:
-                return [self._log_in(s, ref, e.type, e.at, clean, actor, source, e.team,
-                                     e.request_id, now) for ref, clean, e in ready]
+                out = []
+                for n, (ref, clean, e) in enumerate(ready):
+                    try:
+                        out.append(self._log_in(s, ref, e.type, e.at, clean, actor, source,
+                                                e.team, e.request_id, now))
+                    except EventError as err:  # the transaction rolls back: none is stored
+                        raise EntryRefused(n, err) from None
+                return out
         try:
             return attempt()
         except IntegrityError:  # as in `log`: a concurrent first event or retried delivery
@@ -294,24 +313,3 @@ class Casebook:
                 repo.replace_deadlines(s, case, (deadline_row(d)
                                                  for d in self._compute(s, case, now)))
         return len(refs)
-
-    def check(self, case_ref: str, type_: str, at: datetime, fields: dict[str, Any],
-              team: str | None = None, request_id: str | None = None) -> None:
-        """Raise EventError if `log` would refuse this event now; writes nothing.
-
-        For commands that log several events (siblings seen together): check every one
-        first, so that either all are stored or none is.
-        """
-        reference, clean = self._prepare(case_ref, type_, at, fields)
-        now = self.clock()
-        with self.sessions() as s:
-            if request_id is not None and repo.event_by_request(s, request_id) is not None:
-                return  # a retried delivery: `log` answers it without appending
-            case = repo.get_case(s, reference)
-            existing: list[Event] = []
-            if case is None:
-                self._team_for_new_case(s, reference, team)
-            else:
-                existing = [row_to_event(r, reference) for r in repo.case_event_rows(s, case)]
-            check_new_event(existing, Event(id="new", case=reference, type=type_, at=at,
-                                            fields=clean, order=len(existing) + 1), now)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.commands.grammar import CASE_HELP, USAGE, EventDraft, Intent, parse
 from bot.directory import Actor, Directory
 from bot.render import change_summary, day_text, deadlines_table, moment_text
-from scheduler.casebook import Casebook, LogEntry
+from scheduler.casebook import Casebook, EntryRefused, LogEntry
 from scheduler.timescales.calendar import LONDON, local_date
 from scheduler.timescales.engine import Deadline
 from scheduler.timescales.vocabulary import EventError
@@ -193,33 +193,29 @@ class CommandHandler:
         if any(t is None for t in teams.values()) and actor.team is None:
             raise EventError("you have no team, so a new case cannot be opened by you; ask an "
                              "admin to set your team.")
-        # Every event is checked before any is stored: siblings seen together are logged all
-        # or none, so one closed case cannot leave the others half recorded.
         ready: list[tuple[EventDraft, dict[str, object], str | None, str | None]] = []
         for n, draft in enumerate(intent.events):
             fields = dict(draft.fields)
             team = teams[draft.case] or actor.team
             if draft.type == "allocated":
                 fields["worker"] = self._allocatable(intent, str(fields["worker"]), team)
-            rid = f"{request_id}:{n}" if request_id else None
-            try:
-                self.casebook.check(draft.case, draft.type, draft.at, fields, team=team,
-                                    request_id=rid)
-            except EventError as err:
-                if len(intent.events) == 1:
-                    raise
-                others = " or ".join(d.case for d in intent.events if d.case != draft.case)
-                reason = str(err).rstrip(".")
-                if draft.case not in reason:  # say which case, unless the reason already does
-                    reason = f"case {draft.case}: {reason}"
-                raise EventError(f"{reason}; so {others} was not logged either (send it again "
-                                 f"without {draft.case}).") from None
-            ready.append((draft, fields, team, rid))
-        # One transaction for them all: a case changed by someone else between the check
-        # and now refuses the lot, as the check would have.
-        results = self.casebook.log_many(
-            [LogEntry(d.case, d.type, d.at, f, team, rid) for d, f, team, rid in ready],
-            actor=actor.name, source=source)
+            ready.append((draft, fields, team, f"{request_id}:{n}" if request_id else None))
+        # One transaction for them all: siblings seen together are logged all or none, so
+        # one closed case cannot leave the others half recorded.
+        try:
+            results = self.casebook.log_many(
+                [LogEntry(d.case, d.type, d.at, f, team, rid) for d, f, team, rid in ready],
+                actor=actor.name, source=source)
+        except EntryRefused as err:
+            if len(intent.events) == 1:
+                raise EventError(str(err)) from None
+            refused = intent.events[err.index].case
+            others = " or ".join(d.case for d in intent.events if d.case != refused)
+            reason = str(err).rstrip(".")
+            if refused not in reason:  # say which case, unless the reason already does
+                reason = f"case {refused}: {reason}"
+            raise EventError(f"{reason}; so {others} was not logged either (send it again "
+                             f"without {refused}).") from None
         lines: list[str] = []
         ids: list[str] = []
         for (draft, _f, _t, _r), result in zip(ready, results, strict=True):
