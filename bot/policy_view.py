@@ -62,6 +62,8 @@ def due_rule_text(rule: Rule) -> str:
         words = words.replace("days after", "day after").replace("hours after", "hour after") \
                      .replace("months after", "month after")
     text = words.format(n=n, m=n - 1) + " " + anchor_text(rule)
+    if due.unit is Unit.MONTHS:
+        text += ", or the working day before if that is not one"
     if due.count_from:
         text += f" (or day {due.count_from.field} of the {_words(due.count_from.event)})"
     return text

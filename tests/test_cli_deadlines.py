@@ -224,6 +224,19 @@ def test_policy_list_show_and_explain() -> None:
     assert "24 hours after the latest strategy discussion held" in lines["s47_child_seen"]
 
 
+def test_policy_explain_moves_a_review_conference_off_a_sunday_and_says_so() -> None:
+    # The explained timeline assumes the ICPC the same day as the referral, Mon 30 Nov 2026:
+    # three months on is Sun 28 Feb 2027, so the review is due Fri 26 Feb.
+    explained = caseclock("policy", "explain", "working-together-2023", "--referral",
+                          "30/11/2026", "--track", "s47")
+    assert explained.returncode == 0, explained.stderr
+    lines = {ln.split()[0]: ln for ln in explained.stdout.splitlines() if ln and ln[0].islower()}
+    line = lines["review_conference_first"]
+    assert "Fri 26 Feb 2027" in line and "28 Feb" not in line
+    assert "3 months after the latest icpc held (cp_plan=True), or the working day before " \
+           "if that is not one" in line
+
+
 def test_policy_check_names_file_rule_and_field_of_a_typo(tmp_path: Path) -> None:
     bad = tmp_path / "my-authority.yaml"
     bad.write_text(

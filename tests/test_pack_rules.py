@@ -97,7 +97,19 @@ def test_wt_no_core_group_or_review_without_a_child_protection_plan() -> None:
 def test_wt_first_review_conference_three_months_after_the_icpc() -> None:
     events = [referral(at(2026, 11, 2), "s47"), ev("strategy_discussion_held", at(2026, 11, 3)),
               ev("icpc_held", at(2026, 11, 30), cp_plan=True)]
-    assert due_day(get(WT, events, at(2026, 12, 1), "review_conference_first")) == "2027-02-28"
+    # Three months on is Sun 28 Feb 2027: due the working day before, Fri 26 Feb.
+    assert due_day(get(WT, events, at(2026, 12, 1), "review_conference_first")) == "2027-02-26"
+
+
+def test_wt_next_review_conference_due_on_easter_monday_is_due_the_thursday_before() -> None:
+    # A review on Tue 29 Sep 2026 with the plan continuing: six months on is Mon 29 Mar 2027,
+    # Easter Monday, after Good Friday: the next review is due Thu 25 Mar 2027.
+    events = [referral(at(2026, 6, 1), "s47"), ev("strategy_discussion_held", at(2026, 6, 2)),
+              ev("icpc_held", at(2026, 6, 19), cp_plan=True),
+              ev("review_conference_held", at(2026, 9, 29), cp_plan_continues=True)]
+    d = get(WT, events, at(2027, 3, 1), "review_conference_next")
+    assert due_day(d) == "2027-03-25" and d.status == "pending"
+    assert get(WT, events, at(2027, 3, 26, 9), "review_conference_next").status == "overdue"
 
 
 def test_wt_review_conferences_recur_every_six_months_while_the_plan_continues() -> None:

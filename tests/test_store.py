@@ -305,6 +305,26 @@ def test_recomputing_every_case_leaves_the_stored_rows_identical(
     assert stored() == first
 
 
+def test_a_stored_review_conference_due_on_a_sunday_is_stored_for_the_friday_before(
+    casebook: Casebook, team: str
+) -> None:
+    # The stored rows (what reminders and /due read) and a recompute agree with the engine:
+    # ICPC Mon 30 Nov 2026 + 3 months = Sun 28 Feb 2027, so due Fri 26 Feb 2027.
+    for type_, when, fields in (("referral_received", at(2026, 11, 2), {"track": "s47"}),
+                                ("strategy_discussion_held", at(2026, 11, 3), {}),
+                                ("icpc_held", at(2026, 11, 30), {"cp_plan": True})):
+        casebook.log("123456", type_, when, fields, actor="jo", source="cli", team=team)
+
+    def stored_due() -> datetime:
+        with casebook.sessions() as s:
+            return s.scalars(select(DeadlineRow.due).where(
+                DeadlineRow.rule == "review_conference_first")).one()
+
+    friday = datetime(2027, 2, 26, 23, 59, 59, tzinfo=LONDON)
+    assert stored_due() == friday
+    assert casebook.recompute_all() == 1 and stored_due() == friday
+
+
 def test_the_case_pattern_setting_defaults_to_the_vocabularys_and_must_compile(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:

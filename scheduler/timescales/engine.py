@@ -177,7 +177,9 @@ def due_at(rule: Rule, cal: WorkingCalendar, anchor: Event, count: int | None) -
     elif unit is Unit.CALENDAR_DAYS:
         day = start + timedelta(days=count)
     elif unit is Unit.MONTHS:
-        day = add_months(start, count)
+        # A conference cannot be held on a Sunday or a bank holiday; stepping back to the
+        # working day before keeps within the limit, where stepping forward would breach it.
+        day = cal.on_or_before(add_months(start, count))
     else:  # WEEKS_BEFORE a date field of the anchor
         assert rule.due.field is not None
         target: date = anchor.fields[rule.due.field]

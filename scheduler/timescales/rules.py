@@ -26,7 +26,7 @@ class Unit(StrEnum):
     BEFORE_DAY = "before_day"  # "before day N", day 0 = X's date: end of working day N-1
     HOURS = "hours"  # "within N hours": elapsed hours
     CALENDAR_DAYS = "calendar_days"
-    MONTHS = "months"  # same day of the month N months later, clamped
+    MONTHS = "months"  # same day N months later, clamped, else the working day before
     WEEKS_BEFORE = "weeks_before"  # N weeks before a date field of the anchor event
     ON_DATE = "on_date"  # on a date field of the anchor event
 
