@@ -32,6 +32,8 @@ def _match_text(m: Match) -> str:
         text += " (" + ", ".join(f"{k}={v}" for k, v in m.where.items()) + ")"
     if m.same:
         text += " for the same " + ", ".join(m.same)
+    if m.beyond_due:
+        text += f" with {m.beyond_due} after the due day"
     return text
 
 

@@ -213,6 +213,9 @@ def test_policy_list_show_and_explain() -> None:
     shown = caseclock("policy", "show", "suffolk")
     assert shown.returncode == 0
     assert "assessment_day_35" in shown.stdout and "suffolk-social-work" in shown.stdout
+    day_35 = shown.stdout.split("assessment_day_35:")[1].split("\n\n")[0]
+    assert "met by:    assessment authorised or extension agreed with until after the due " \
+           "day" in day_35
     explained = caseclock("policy", "explain", "suffolk", "--referral", "02/11/2026",
                           "--track", "s47")
     assert explained.returncode == 0, explained.stderr

@@ -370,6 +370,31 @@ def test_sf_extension_meets_day_20() -> None:
     assert get(SF, events, at(2026, 11, 30), "assessment_45").status == "pending"
 
 
+def test_sf_day_35_is_met_only_by_authorisation_or_an_extension_beyond_day_35() -> None:
+    # Referral Mon 2 Nov 2026: day 20 is Fri 27 Nov, day 30 Fri 11 Dec, day 35 Fri 18 Dec.
+    events = [referral(at(2026, 11, 2)),
+              ev("extension_agreed", at(2026, 11, 26), until=date(2026, 12, 11),
+                 reason="further assessment of the father")]
+    assert get(SF, events, at(2026, 11, 30), "assessment_day_20").status == "met"
+    d35 = get(SF, events, at(2026, 11, 30), "assessment_day_35")
+    assert due_day(d35) == "2026-12-18" and d35.status == "pending"  # the day-20 extension
+    assert get(SF, events, at(2026, 12, 19), "assessment_day_35").status == "overdue"
+    # An extension to day 35 itself gives no time beyond 35 days: still not met.
+    to_35 = [*events, ev("extension_agreed", at(2026, 12, 14), until=date(2026, 12, 18),
+                         reason="awaiting the school's report")]
+    assert get(SF, to_35, at(2026, 12, 19), "assessment_day_35").status == "overdue"
+    # The exceptional extension, to day 45 (Wed 6 Jan 2027), agreed on day 33: met.
+    beyond = [*events, ev("extension_agreed", at(2026, 12, 16), until=date(2027, 1, 6),
+                          reason="exceptional: awaiting the paediatric assessment")]
+    d35 = get(SF, beyond, at(2026, 12, 19), "assessment_day_35")
+    assert d35.status == "met" and d35.met_by_event == beyond[-1].id
+    late = [*events, ev("extension_agreed", at(2026, 12, 21), until=date(2027, 1, 6),
+                        reason="exceptional: awaiting the paediatric assessment")]
+    assert get(SF, late, at(2026, 12, 22), "assessment_day_35").status == "met_late"
+    authorised = [*events, ev("assessment_authorised", at(2026, 12, 17))]
+    assert get(SF, authorised, at(2026, 12, 19), "assessment_day_35").status == "met"
+
+
 # --- medway -------------------------------------------------------------------------------
 
 MW = "medway"
