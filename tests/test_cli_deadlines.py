@@ -128,6 +128,26 @@ def test_bad_events_are_refused_with_one_sentence_and_exit_2(
     assert len(out.stderr.strip().splitlines()) == 1
 
 
+def test_a_suffolk_child_seen_day_past_day_7_is_refused_naming_its_line(tmp_path: Path) -> None:
+    referral = {"case": "123456", "type": "referral_received", "at": "2026-11-02T10:00",
+                "track": "s17"}
+    decision = {"case": "123456", "type": "management_decision", "at": "2026-11-02T14:00",
+                "seen_by_day": 10}
+    f = write_events(tmp_path / "ev.jsonl", referral, decision)
+    out = caseclock("deadlines", "--policy", "suffolk", "--events", str(f), "--now",
+                    "2026-11-03T12:00", "--json")
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.strip().endswith("line 2: seen_by_day 10 is past day 7, the latest the "
+                                       "suffolk procedure allows for child_seen: give a day "
+                                       "from 1 to 7.")
+    write_events(f, referral, {**decision, "seen_by_day": 7})
+    out = caseclock("deadlines", "--policy", "suffolk", "--events", str(f), "--now",
+                    "2026-11-03T12:00", "--json")
+    assert out.returncode == 0, out.stderr
+    seen = next(d for d in json.loads(out.stdout) if d["rule"] == "child_seen")
+    assert seen["due"].startswith("2026-11-10")  # day 7: Tue 10 Nov 2026
+
+
 def test_a_custom_case_pattern_is_named_in_the_refusal(tmp_path: Path) -> None:
     # An authority whose references are two letters and six digits: the refusal names
     # that shape, not the default's "3-20 letters and digits".

@@ -313,6 +313,16 @@ def test_sf_child_seen_by_day_7_at_home_or_by_the_managers_day() -> None:
     assert get(SF, events, at(2026, 11, 5), "child_seen").status == "met"
 
 
+def test_sf_a_stored_child_seen_day_past_7_still_counts_as_day_7() -> None:
+    # A decision logged before day 7 became the limit: "at the latest by day 7" still holds.
+    events = [referral(at(2026, 11, 2)),
+              ev("management_decision", at(2026, 11, 2, 14), seen_by_day=12)]
+    d = get(SF, events, at(2026, 11, 11), "child_seen")
+    assert due_day(d) == "2026-11-10" and d.status == "overdue"
+    limit = LIBRARY.get(SF).rule("child_seen").due.count_from
+    assert limit is not None and limit.max == 7
+
+
 def test_sf_first_review_by_day_10_or_the_managers_day() -> None:
     events = [referral(at(2026, 11, 2))]
     assert due_day(get(SF, events, at(2026, 11, 2, 12), "first_review")) == "2026-11-13"

@@ -123,6 +123,29 @@ def test_refused_events_store_nothing(casebook: Casebook, team: str, case: str, 
     assert counts(casebook) == before
 
 
+def test_a_suffolk_child_seen_day_past_7_is_refused_and_stores_nothing(
+    casebook: Casebook, team: str
+) -> None:
+    casebook.add_team("south", "suffolk", actor="admin")
+    casebook.log("123456", "referral_received", at(2026, 11, 2), {"track": "s17"},
+                 actor="jo", source="cli", team="south")
+    before = counts(casebook)
+    with pytest.raises(EventError, match="seen_by_day 8 is past day 7, the latest the suffolk "
+                                         "procedure allows for child_seen: give a day from 1 "
+                                         "to 7"):
+        casebook.log("123456", "management_decision", at(2026, 11, 2, 14),
+                     {"seen_by_day": 8}, actor="jo", source="cli")
+    assert counts(casebook) == before
+    casebook.log("123456", "management_decision", at(2026, 11, 2, 14), {"seen_by_day": "7"},
+                 actor="jo", source="cli")
+    # Bexley has no such limit (it does not read the day): a day past 7 is stored there.
+    casebook.log("654321", "referral_received", at(2026, 11, 2), {"track": "s17"},
+                 actor="jo", source="cli", team=team)
+    casebook.log("654321", "management_decision", at(2026, 11, 2, 14), {"seen_by_day": 8},
+                 actor="jo", source="cli")
+    assert counts(casebook)["events"] == before["events"] + 3
+
+
 def test_a_new_case_needs_a_team_when_there_are_several(casebook: Casebook, team: str) -> None:
     casebook.add_team("south", "suffolk", actor="admin")
     before = counts(casebook)

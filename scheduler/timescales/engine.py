@@ -158,7 +158,8 @@ def _count(rule: Rule, case: _Case, anchor: Event) -> int:
     if cf is not None:
         for e in reversed(case.by_type.get(cf.event, ())):
             if e.at >= anchor.at and cf.field in e.fields:
-                return int(e.fields[cf.field])
+                day = int(e.fields[cf.field])
+                return min(day, cf.max) if cf.max is not None else day
     assert rule.due.count is not None
     return rule.due.count
 

@@ -70,6 +70,9 @@ class CountFrom(_Model):
 
     event: str
     field: str
+    # The latest day the procedure lets the manager set ("at the latest by day 7"): a larger
+    # day is refused when logged, and one stored before the limit existed counts as this.
+    max: int | None = Field(default=None, ge=1, le=400)
 
 
 class Due(_Model):
