@@ -67,7 +67,9 @@ def due_rule_text(rule: Rule) -> str:
     if due.unit is Unit.MONTHS:
         text += ", or the working day before if that is not one"
     if due.count_from:
-        text += f" (or day {due.count_from.field} of the {_words(due.count_from.event)})"
+        limit = f", 1 to {due.count_from.max}" if due.count_from.max is not None else ""
+        text += (f" (or day {due.count_from.field} of the {_words(due.count_from.event)}"
+                 f"{limit})")
     return text
 
 

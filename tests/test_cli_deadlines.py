@@ -233,6 +233,8 @@ def test_policy_list_show_and_explain() -> None:
     shown = caseclock("policy", "show", "suffolk")
     assert shown.returncode == 0
     assert "assessment_day_35" in shown.stdout and "suffolk-social-work" in shown.stdout
+    assert ("by day 7, counting the date of the latest referral received (or day seen_by_day "
+            "of the management decision, 1 to 7)") in shown.stdout
     day_35 = shown.stdout.split("assessment_day_35:")[1].split("\n\n")[0]
     assert "met by:    assessment authorised or extension agreed with until after the due " \
            "day" in day_35
