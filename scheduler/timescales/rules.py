@@ -299,6 +299,10 @@ def _check_rule(path: str, rule: Rule, checklists: Mapping[str, Checklist]) -> N
         cf = rule.due.count_from
         _check_event(f"{at}, field due.count_from.event", cf.event)
         _check_fields(f"{at}, field due.count_from.field", cf.event, [cf.field])
+        if cf.max is not None and rule.due.count is not None and rule.due.count > cf.max:
+            # The default day must itself be one a manager could set, or the limit contradicts it.
+            raise PackError(f"{at}, field due.count_from.max: {cf.max} is before the rule's own "
+                            f"day {rule.due.count}: give a max of at least {rule.due.count}")
     if rule.tracks != "any":
         for t in rule.tracks:
             if t not in TRACKS:
