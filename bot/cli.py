@@ -51,7 +51,7 @@ def cmd_deadlines(args: argparse.Namespace) -> int:
                       "of events.") from None
     from store.settings import Settings
 
-    events = read_events(lines, now, Settings().case_pattern)
+    events = read_events(lines, now, Settings().case_pattern, pack)
     cal = library.calendar(args.policy)
     deadlines = compute_deadlines(pack, cal, events, now)
     if args.json:

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from scheduler.timescales.consistency import check_new_event
+from scheduler.timescales.consistency import check_new_event, check_pack_limits
+from scheduler.timescales.rules import Pack
 from scheduler.timescales.vocabulary import (
     Event,
     EventError,
@@ -36,8 +37,9 @@ def parse_event(raw: Any, order: int, case_pattern: str | None = None) -> Event:
 
 
 def read_events(lines: Iterable[str], now: datetime,
-                case_pattern: str | None = None) -> list[Event]:
-    """Parse and check every line; the first problem raises EventError naming its line."""
+                case_pattern: str | None = None, pack: Pack | None = None) -> list[Event]:
+    """Parse and check every line (against `pack`'s limits too, when given); the first
+    problem raises EventError naming its line."""
     events: list[Event] = []
     for n, line in enumerate(lines, start=1):
         if not line.strip():
@@ -68,6 +70,8 @@ def read_events(lines: Iterable[str], now: datetime,
             others = [o for o in by_case[e.case] if o is not e]
         try:
             check_new_event(others, e, now)
+            if pack is not None:
+                check_pack_limits(pack, e.type, e.fields)
         except EventError as err:
             raise EventError(f"line {e.order}: {err}") from None
     return events

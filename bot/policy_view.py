@@ -32,6 +32,8 @@ def _match_text(m: Match) -> str:
         text += " (" + ", ".join(f"{k}={v}" for k, v in m.where.items()) + ")"
     if m.same:
         text += " for the same " + ", ".join(m.same)
+    if m.beyond_due:
+        text += f" with {m.beyond_due} after the due day"
     return text
 
 
@@ -62,8 +64,12 @@ def due_rule_text(rule: Rule) -> str:
         words = words.replace("days after", "day after").replace("hours after", "hour after") \
                      .replace("months after", "month after")
     text = words.format(n=n, m=n - 1) + " " + anchor_text(rule)
+    if due.unit is Unit.MONTHS:
+        text += ", or the working day before if that is not one"
     if due.count_from:
-        text += f" (or day {due.count_from.field} of the {_words(due.count_from.event)})"
+        limit = f", 1 to {due.count_from.max}" if due.count_from.max is not None else ""
+        text += (f" (or day {due.count_from.field} of the {_words(due.count_from.event)}"
+                 f"{limit})")
     return text
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.packs import PackLibrary
 from scheduler.timescales.calendar import WorkingCalendar
-from scheduler.timescales.consistency import check_new_event
+from scheduler.timescales.consistency import check_new_event, check_pack_limits
 from scheduler.timescales.engine import Deadline, compute_case, effective_events
 from scheduler.timescales.vocabulary import (
     Event,
@@ -234,6 +234,8 @@ class Casebook:
         candidate = Event(id="new", case=reference, type=type_, at=at, fields=fields,
                           order=len(existing) + 1)
         check_new_event(existing, candidate, now)
+        check_pack_limits(self.library.get(case.policy if case is not None else team_row.policy),
+                          type_, fields)
         before: list[Deadline] = []
         if case is None:
             case = repo.create_case(s, reference, team_row)

@@ -226,6 +226,21 @@ def test_an_extension_must_end_after_today_and_a_reason_must_name_a_rule_of_the_
 
 # --- 7. service managers oversee their teams ------------------------------------------------
 
+def test_a_suffolk_decision_sets_the_child_seen_day_from_1_to_7_only(chat: Chat) -> None:
+    # Suffolk: the child is seen "at the latest by day 7"; referral Mon 30 Nov 2026 = day 1.
+    chat.ok("bob", "/referral", "654321 s17 today 09:00")
+    before = chat.rows()
+    sentence = one_sentence(chat.say("bob", "/case", "654321 decision seen 10 review 9"))
+    assert sentence == ("Nothing was stored: seen_by_day 10 is past day 7, the latest the "
+                        "suffolk procedure allows for child_seen: give a day from 1 to 7.")
+    assert chat.rows() == before
+    reply = chat.ok("bob", "/case", "654321 decision seen 7 review 9")
+    assert "Tue 8 Dec" in reply.text  # day 7
+    due = {d.rule: d.due.astimezone(LONDON).date().isoformat()
+           for d in chat.casebook.deadlines("654321")}
+    assert due["child_seen"] == "2026-12-08" and due["first_review"] == "2026-12-10"
+
+
 def test_a_service_manager_sees_the_teams_they_oversee_and_no_others(chat: Chat) -> None:
     chat.ok("jo", "/referral", "123456 s17 today 09:00")
     chat.ok("bob", "/referral", "654321 s17 today 09:00")

@@ -128,6 +128,26 @@ def test_bad_events_are_refused_with_one_sentence_and_exit_2(
     assert len(out.stderr.strip().splitlines()) == 1
 
 
+def test_a_suffolk_child_seen_day_past_day_7_is_refused_naming_its_line(tmp_path: Path) -> None:
+    referral = {"case": "123456", "type": "referral_received", "at": "2026-11-02T10:00",
+                "track": "s17"}
+    decision = {"case": "123456", "type": "management_decision", "at": "2026-11-02T14:00",
+                "seen_by_day": 10}
+    f = write_events(tmp_path / "ev.jsonl", referral, decision)
+    out = caseclock("deadlines", "--policy", "suffolk", "--events", str(f), "--now",
+                    "2026-11-03T12:00", "--json")
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.strip().endswith("line 2: seen_by_day 10 is past day 7, the latest the "
+                                       "suffolk procedure allows for child_seen: give a day "
+                                       "from 1 to 7.")
+    write_events(f, referral, {**decision, "seen_by_day": 7})
+    out = caseclock("deadlines", "--policy", "suffolk", "--events", str(f), "--now",
+                    "2026-11-03T12:00", "--json")
+    assert out.returncode == 0, out.stderr
+    seen = next(d for d in json.loads(out.stdout) if d["rule"] == "child_seen")
+    assert seen["due"].startswith("2026-11-10")  # day 7: Tue 10 Nov 2026
+
+
 def test_a_custom_case_pattern_is_named_in_the_refusal(tmp_path: Path) -> None:
     # An authority whose references are two letters and six digits: the refusal names
     # that shape, not the default's "3-20 letters and digits".
@@ -213,6 +233,11 @@ def test_policy_list_show_and_explain() -> None:
     shown = caseclock("policy", "show", "suffolk")
     assert shown.returncode == 0
     assert "assessment_day_35" in shown.stdout and "suffolk-social-work" in shown.stdout
+    assert ("by day 7, counting the date of the latest referral received (or day seen_by_day "
+            "of the management decision, 1 to 7)") in shown.stdout
+    day_35 = shown.stdout.split("assessment_day_35:")[1].split("\n\n")[0]
+    assert "met by:    assessment authorised or extension agreed with until after the due " \
+           "day" in day_35
     explained = caseclock("policy", "explain", "suffolk", "--referral", "02/11/2026",
                           "--track", "s47")
     assert explained.returncode == 0, explained.stderr
@@ -222,6 +247,19 @@ def test_policy_list_show_and_explain() -> None:
     # Read aloud by a practice lead: singular where the count is one.
     assert "(1 working day after the latest allocated)" in lines["family_contact"]
     assert "24 hours after the latest strategy discussion held" in lines["s47_child_seen"]
+
+
+def test_policy_explain_moves_a_review_conference_off_a_sunday_and_says_so() -> None:
+    # The explained timeline assumes the ICPC the same day as the referral, Mon 30 Nov 2026:
+    # three months on is Sun 28 Feb 2027, so the review is due Fri 26 Feb.
+    explained = caseclock("policy", "explain", "working-together-2023", "--referral",
+                          "30/11/2026", "--track", "s47")
+    assert explained.returncode == 0, explained.stderr
+    lines = {ln.split()[0]: ln for ln in explained.stdout.splitlines() if ln and ln[0].islower()}
+    line = lines["review_conference_first"]
+    assert "Fri 26 Feb 2027" in line and "28 Feb" not in line
+    assert "3 months after the latest icpc held (cp_plan=True), or the working day before " \
+           "if that is not one" in line
 
 
 def test_policy_check_names_file_rule_and_field_of_a_typo(tmp_path: Path) -> None:

@@ -123,6 +123,29 @@ def test_refused_events_store_nothing(casebook: Casebook, team: str, case: str, 
     assert counts(casebook) == before
 
 
+def test_a_suffolk_child_seen_day_past_7_is_refused_and_stores_nothing(
+    casebook: Casebook, team: str
+) -> None:
+    casebook.add_team("south", "suffolk", actor="admin")
+    casebook.log("123456", "referral_received", at(2026, 11, 2), {"track": "s17"},
+                 actor="jo", source="cli", team="south")
+    before = counts(casebook)
+    with pytest.raises(EventError, match="seen_by_day 8 is past day 7, the latest the suffolk "
+                                         "procedure allows for child_seen: give a day from 1 "
+                                         "to 7"):
+        casebook.log("123456", "management_decision", at(2026, 11, 2, 14),
+                     {"seen_by_day": 8}, actor="jo", source="cli")
+    assert counts(casebook) == before
+    casebook.log("123456", "management_decision", at(2026, 11, 2, 14), {"seen_by_day": "7"},
+                 actor="jo", source="cli")
+    # Bexley has no such limit (it does not read the day): a day past 7 is stored there.
+    casebook.log("654321", "referral_received", at(2026, 11, 2), {"track": "s17"},
+                 actor="jo", source="cli", team=team)
+    casebook.log("654321", "management_decision", at(2026, 11, 2, 14), {"seen_by_day": 8},
+                 actor="jo", source="cli")
+    assert counts(casebook)["events"] == before["events"] + 3
+
+
 def test_a_new_case_needs_a_team_when_there_are_several(casebook: Casebook, team: str) -> None:
     casebook.add_team("south", "suffolk", actor="admin")
     before = counts(casebook)
@@ -303,6 +326,26 @@ def test_recomputing_every_case_leaves_the_stored_rows_identical(
     assert stored() == first
     assert casebook.recompute_all() == 2
     assert stored() == first
+
+
+def test_a_stored_review_conference_due_on_a_sunday_is_stored_for_the_friday_before(
+    casebook: Casebook, team: str
+) -> None:
+    # The stored rows (what reminders and /due read) and a recompute agree with the engine:
+    # ICPC Mon 30 Nov 2026 + 3 months = Sun 28 Feb 2027, so due Fri 26 Feb 2027.
+    for type_, when, fields in (("referral_received", at(2026, 11, 2), {"track": "s47"}),
+                                ("strategy_discussion_held", at(2026, 11, 3), {}),
+                                ("icpc_held", at(2026, 11, 30), {"cp_plan": True})):
+        casebook.log("123456", type_, when, fields, actor="jo", source="cli", team=team)
+
+    def stored_due() -> datetime:
+        with casebook.sessions() as s:
+            return s.scalars(select(DeadlineRow.due).where(
+                DeadlineRow.rule == "review_conference_first")).one()
+
+    friday = datetime(2027, 2, 26, 23, 59, 59, tzinfo=LONDON)
+    assert stored_due() == friday
+    assert casebook.recompute_all() == 1 and stored_due() == friday
 
 
 def test_the_case_pattern_setting_defaults_to_the_vocabularys_and_must_compile(
