@@ -69,7 +69,7 @@ def test_console_answers_a_piped_script(env: dict[str, str], tmp_path: Path) -> 
     assert "jo>" not in text  # no prompt when the input is not a terminal
     as_sam = caseclock("console", "--as", "sam", env=env, cwd=tmp_path,
                        stdin="/case 123456\n")
-    assert "belongs to another team" in as_sam.stdout
+    assert "there is no case 123456 in your team" in as_sam.stdout
     nobody = caseclock("console", "--as", "nobody", env=env, cwd=tmp_path)
     assert nobody.returncode == 2 and "not in the staff directory" in nobody.stderr
 
