@@ -476,3 +476,38 @@ def test_another_teams_case_is_refused_as_if_it_did_not_exist(chat: Chat) -> Non
         assert theirs == nobodys.replace("654329", "654321")
         assert theirs.startswith("Nothing was stored: there is no case 654321 in your team: ")
     assert chat.rows() == before
+
+
+# --- 12. digits that are not ASCII (issue 8, section 4) ----------------------------------------
+
+@pytest.mark.parametrize(
+    ("command", "text", "says"),
+    [
+        ("/case", "123456 decision seen \u00b2", "seen needs a day number"),
+        ("/case", "123456 decision review \u00b3", "review needs a day number"),
+        ("/seen", "123456 \u0662\u0663/\u0661\u0661", "I did not understand"),  # 23/11
+        ("/seen", "123456 \u0661\u0660:\u0660\u0660", "I did not understand"),  # 10:00
+        ("/case", "123456 info police \u0660\u0664/\u0661\u0662", "info needs a date"),
+        ("/seen", "12345\u00b2 alone", "is not a case reference"),
+    ],
+)
+def test_digits_that_are_not_ascii_get_one_sentence_and_store_nothing(
+        chat: Chat, command: str, text: str, says: str) -> None:
+    chat.ok("jo", "/referral", "123456 s17 today 09:00")
+    before = chat.rows()
+    sentence = one_sentence(chat.say("priya", command, text))
+    assert says in sentence and sentence.startswith("Nothing was stored: ")
+    assert chat.rows() == before
+
+
+def test_a_configured_pattern_with_backslash_d_still_reads_only_ascii_digits(
+        chat: Chat, library: PackLibrary, clock: FakeClock) -> None:
+    patterned = Casebook(chat.casebook.sessions, library, clock, case_pattern=r"\d{6}")
+    handler = CommandHandler(patterned, chat.directory)
+    jo = chat.directory.by_name("jo")
+    before = chat.rows()
+    arabic = "\u0661\u0662\u0663\u0664\u0665\u0666"  # 123456 in Arabic-Indic digits
+    refused = handler.handle(jo, "/referral", f"{arabic} s17", source="test")
+    assert f"'{arabic}' is not a case reference" in one_sentence(refused)
+    assert chat.rows() == before
+    assert handler.handle(jo, "/referral", "123456 s17", source="test").ok
