@@ -232,7 +232,7 @@ class CommandHandler:
                  for d, f, team, rid in ready],
                 actor=actor.name, source=source)
         except EntryRefused as err:
-            if isinstance(err.reason, NoSuchCase):  # its referral came in nowhere meanwhile
+            if isinstance(err.reason, NoSuchCase):  # the store's own check: chat's words
                 err = EntryRefused(err.index, EventError(no_case(actor, err.reason.reference)))
             if isinstance(err.reason, RepeatedReferral):
                 first = err.reason
