@@ -10,13 +10,16 @@ trigger_id (a modal's view id) is the event's request id in the store.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
+import traceback
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from socketserver import ThreadingMixIn
+from types import TracebackType
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -67,8 +70,8 @@ def post_case_view(client: WebClient, casebook: Casebook, case: str, channel: st
     with casebook.sessions() as s:
         team = repo.get_team(s, summary.team)
     if team is None or not team.slack_channel or team.slack_channel != channel:
-        raise ChannelRefused(f"case {case} can only be shared in its team's channel")
-    client.chat_postMessage(channel=channel, text=text)
+        raise ChannelRefused("a case can only be shared in its team's channel")
+    client.chat_postMessage(channel=channel, text=escape(text))
 
 
 class _Seen:
@@ -165,13 +168,19 @@ def modal_to_command(values: dict[str, Any]) -> tuple[str, str]:
     return "/case", " ".join(x for x in (case, what, when, tail) if x)
 
 
+def escape(text: str) -> str:
+    """Text as Slack shows it literally: &, < and > escaped, so nothing a person typed
+    (`<!channel>`, `<!here>`, `<@U123>`, a link) reaches Slack as a mention or a link. Every
+    reply goes out through it, its `text` fallback as much as its blocks: notifications and
+    some clients show the fallback, and Slack parses mentions in it too."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def reply_blocks(text: str) -> list[dict[str, Any]]:
     """A reply as Block Kit: its headline, then the rest as a monospace block so timelines and
     tables keep their columns. Text is escaped (&, <, >) so nothing a person typed turns
     into a mention or a link."""
-    def esc(t: str) -> str:
-        return t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
+    esc = escape
     head, _, rest = text.partition("\n")
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": esc(head)[:2900]}}]
@@ -196,6 +205,7 @@ def _metadata_channel(view: dict[str, Any]) -> str | None:
 def confirm(client: WebClient, user: str, channel: str | None, text: str) -> None:
     """Tell one person privately: ephemeral in the channel they worked in, else a direct
     message (the bot cannot post ephemerally where it is not a member, nor to a user id)."""
+    text = escape(text)
     if channel and not channel.startswith(("U", "W")):
         try:
             client.chat_postEphemeral(channel=channel, user=user, text=text)
@@ -204,6 +214,41 @@ def confirm(client: WebClient, user: str, channel: str | None, text: str) -> Non
             log.info("ephemeral refused in %s (%s): sending a direct message", channel,
                      err.response.get("error"))
     client.chat_postMessage(channel=user, text=text)
+
+
+def failure_words(err: BaseException) -> str:
+    """An exception as the logs may carry it: its type and where it was raised, never its
+    message, which can hold what a person typed or a case reference."""
+    where = ""
+    tb: TracebackType | None = err.__traceback__
+    frames = traceback.extract_tb(tb) if tb is not None else []
+    if frames:
+        last = frames[-1]
+        where = f" at {last.filename.rsplit('/', 1)[-1]}:{last.lineno}"
+    return f"{type(err).__name__}{where}"
+
+
+def _ids(body: dict[str, Any]) -> str:
+    """The ids of a request, for a failure log: who, which command or action, no content."""
+    user = body.get("user_id") or (body.get("user") or {}).get("id") or (
+        (body.get("event") or {}).get("user")) or "?"
+    what = body.get("command") or (body.get("view") or {}).get("callback_id") or next(
+        (a.get("action_id") for a in body.get("actions") or []), None) or (
+        (body.get("event") or {}).get("type")) or body.get("type") or "?"
+    return f"{what} from {user}"
+
+
+def logged_failures(func: Callable[..., None]) -> Callable[..., None]:
+    """A lazy listener whose failures are logged here, as type and ids only: Bolt would log
+    the exception's message, which may hold user text or a case reference."""
+    @functools.wraps(func)  # Bolt reads the wrapped function's argument names
+    def run(**kwargs: Any) -> None:
+        try:
+            func(**kwargs)
+        except Exception as err:  # the last stop of a background listener: log, go on
+            body = kwargs.get("body") or {"event": kwargs.get("event") or {}}
+            log.error("%s failed: %s", _ids(body), failure_words(err))
+    return run
 
 
 def build_slack_app(settings: Settings, handler: CommandHandler, directory: Directory,
@@ -245,10 +290,11 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         """Register a button's listener to run after an instant ack (it may ack() again:
         in a lazy listener that is a no-op)."""
         def register(func: Callable[..., None]) -> Callable[..., None]:
-            app.action(action_id)(ack=ack_now, lazy=[func])
+            app.action(action_id)(ack=ack_now, lazy=[logged_failures(func)])
             return func
         return register
 
+    @logged_failures
     def run_command(body: dict[str, Any], respond: Callable[..., Any],
                     client: WebClient) -> None:
         command, text = body.get("command", ""), body.get("text", "") or ""
@@ -269,13 +315,14 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
             try:
                 post_case_view(client, handler.casebook, reply.share_case,
                                body.get("channel_id", ""), reply.text)
-                respond(text=f"Shared case {reply.share_case} in this channel.",
+                respond(text=escape(f"Shared case {reply.share_case} in this channel."),
                         response_type="ephemeral")
             except ChannelRefused:
                 respond(text="Nothing was posted: a case can only be shared in its team's "
                              "own channel.", response_type="ephemeral")
             return
-        respond(text=reply.text, blocks=reply_blocks(reply.text), response_type="ephemeral")
+        respond(text=escape(reply.text), blocks=reply_blocks(reply.text),
+                response_type="ephemeral")
 
     for name in COMMANDS:
         app.command(name)(ack=ack_now, lazy=[run_command])
@@ -297,6 +344,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
             return
         ack()
 
+    @logged_failures
     def store_modal(body: dict[str, Any], client: WebClient) -> None:
         command, text = modal_to_command(body["view"]["state"]["values"])
         user = body["user"]["id"]
@@ -337,6 +385,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
             return
         ack()
 
+    @logged_failures
     def submit_log_line(body: dict[str, Any], client: WebClient) -> None:
         command = body["view"]["private_metadata"]
         text = (body["view"]["state"]["values"]["line"]["v"].get("value") or "").strip()
@@ -372,6 +421,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
             return
         ack()
 
+    @logged_failures
     def submit_reason(body: dict[str, Any], client: WebClient) -> None:
         case, rule, _seq, _stage, _ = _parts(body["view"]["private_metadata"])
         text = (body["view"]["state"]["values"]["reason"]["v"].get("value") or "").strip()
@@ -393,21 +443,24 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
             return
         casebook = handler.casebook
         try:
+            handler.visible_case(actor, case)  # a prompt's button obeys the rules of commands
             # Clicked in a team channel: that channel's prompt is snoozed (for everyone in
             # it); in a direct message, the actor's own.
             until = snooze(casebook.sessions, casebook.calendar_of(case), case, rule, seq, stage,
                            actor.name, casebook.clock(),
                            channel=(body.get("channel") or {}).get("id"))
         except EventError as err:
-            respond(text=f"Not snoozed: {err}", response_type="ephemeral",
+            respond(text=escape(f"Not snoozed: {err}"), response_type="ephemeral",
                     replace_original=False)
             return
         local = until.astimezone(LONDON)
-        respond(text=f"Snoozed: it comes back {local:%a} {local.day} {local:%b} at "
-                     f"{local:%H:%M}.", response_type="ephemeral", replace_original=False)
+        respond(text=escape(f"Snoozed: it comes back {local:%a} {local.day} {local:%b} at "
+                            f"{local:%H:%M}."), response_type="ephemeral",
+                replace_original=False)
 
     @lazy_action("caseclock_tick")
-    def tick(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
+    def tick(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
+             respond: Callable[..., Any]) -> None:
         ack()
         actor = actor_of(body["user"]["id"])
         values = [o["value"] for o in action.get("selected_options") or []]
@@ -418,21 +471,36 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         if actor is None or source.count("|") < 3:
             return
         case, rule, seq, _stage, _ = _parts(source)
+        try:
+            handler.visible_case(actor, case)  # as a command would be: only a team it sees
+        except EventError as err:
+            respond(text=escape(f"Not ticked: {err}"), response_type="ephemeral",
+                    replace_original=False)
+            return
         set_ticks(handler.casebook.sessions, case, rule, seq,
                   (int(v.rsplit("|", 1)[1]) for v in values), actor.name)
 
     @lazy_action("caseclock_quote")
-    def quote(ack: Callable[..., None], action: dict[str, Any],
+    def quote(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
               respond: Callable[..., Any]) -> None:
         ack()
         case, rule_id, _seq, _stage, _ = _parts(action["value"])
+        actor = actor_of(body["user"]["id"])
+        try:
+            if actor is None:
+                raise EventError(NOT_IN_DIRECTORY)
+            handler.visible_case(actor, case)
+        except EventError as err:
+            respond(text=escape(str(err)), response_type="ephemeral", replace_original=False)
+            return
         casebook = handler.casebook
         pack = casebook.library.get(casebook.case_summary(case).policy)
         rule = pack.rule(rule_id)
-        respond(text=f"{rule.title}: \u201c{rule.source.quote}\u201d "
-                     f"({rule.source.document})", response_type="ephemeral",
+        respond(text=escape(f"{rule.title}: \u201c{rule.source.quote}\u201d "
+                            f"({rule.source.document})"), response_type="ephemeral",
                 replace_original=False)
 
+    @logged_failures
     def publish_home(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return  # the messages tab opened: nothing to draw
@@ -440,6 +508,12 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         client.views_publish(user_id=user, view=home_view(handler, actor_of(user)))
 
     app.event("app_home_opened")(ack=ack_now, lazy=[publish_home])
+
+    @app.error
+    def log_failure(error: Exception, body: dict[str, Any]) -> None:
+        # Instead of Bolt's own log of a failing acknowledgement, which prints the
+        # exception's message (it may hold user text): its type and the request's ids.
+        log.error("%s failed: %s", _ids(body), failure_words(error))
 
     return app
 

@@ -61,7 +61,11 @@ def test_refusals_from_the_store_commands_exit_2_and_store_nothing(
         (("log", "Smith", "referral_received", "track=s17", "--team", "north"),
          "never a name"),
         (("log", "JohnSmith", "child_seen", "--team", "north"), "not a case reference"),
-        (("log", "123456", "assessment_authorised", "--team", "north"), "cannot be logged"),
+        # Only a contact or a referral opens a case.
+        (("log", "123456", "assessment_authorised", "--team", "north"),
+         "there is no case 123456: log its contact or referral first"),
+        (("log", "123456", "child_seen", "alone=true", "--team", "north"),
+         "there is no case 123456: log its contact or referral first"),
         (("log", "123456", "referral_received", "track=s17", "--team", "north", "--at",
           "2999-01-01T10:00"), "in the future"),
         (("case", "654321"), "there is no case 654321"),

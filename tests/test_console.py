@@ -69,7 +69,7 @@ def test_console_answers_a_piped_script(env: dict[str, str], tmp_path: Path) -> 
     assert "jo>" not in text  # no prompt when the input is not a terminal
     as_sam = caseclock("console", "--as", "sam", env=env, cwd=tmp_path,
                        stdin="/case 123456\n")
-    assert "belongs to another team" in as_sam.stdout
+    assert "there is no case 123456 in your team" in as_sam.stdout
     nobody = caseclock("console", "--as", "nobody", env=env, cwd=tmp_path)
     assert nobody.returncode == 2 and "not in the staff directory" in nobody.stderr
 
@@ -259,3 +259,32 @@ def test_each_notification_says_what_kind_it_is(recipient: str, key: str, label:
     from bot.console import label_of
 
     assert label_of(recipient, {"key": key, "text": "..."}) == label
+
+
+def test_console_opens_cases_only_by_contact_or_referral_and_refuses_a_double_tap(
+        env: dict[str, str], tmp_path: Path) -> None:
+    script = "\n".join([
+        "/referral 123456 s17",
+        "/referral 123456 s17",  # a double tap
+        "/seen 123456 9999",  # a typo for a time: 9999 is no case
+        "/case 777002 close nfa",
+        "/referral 123456 s17 again",
+    ]) + "\n"
+    out = caseclock("console", "--as", "jo", env=env, cwd=tmp_path, stdin=script)
+    assert out.returncode == 0, out.stderr
+    first, double, typo, unknown, again = [
+        line for line in out.stdout.splitlines()
+        if line.startswith(("Logged", "Nothing was stored"))]
+    assert first.startswith("Logged referral received (s17) for 123456 at ")
+    assert "This opened a new case, 123456, in team north." in first
+    assert double.startswith("Nothing was stored: 123456 was already referred at ")
+    assert double.endswith(" today; add `again` if this is a new referral: "
+                           "/referral 123456 s17 again.")
+    assert typo == ("Nothing was stored: there is no case 9999 in your team: log its "
+                    "referral first, /referral 9999 s17.")
+    assert unknown == ("Nothing was stored: there is no case 777002 in your team: log its "
+                       "referral first, /referral 777002 s17.")
+    assert again.startswith("Logged referral received (s17) for 123456 at ")
+    assert "opened a new case" not in again
+    shown = caseclock("console", "--as", "jo", env=env, cwd=tmp_path, stdin="/case 777002\n")
+    assert "there is no case 777002 in your team" in shown.stdout

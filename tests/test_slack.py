@@ -290,7 +290,7 @@ def test_a_worker_cannot_see_or_log_another_teams_case(rig: SlackRig) -> None:
     rig.command("/referral", "200100 s17", user="USAM")
     for cmd, text in (("/case", "200100"), ("/seen", "200100 alone")):
         reply = rig.command(cmd, text, user="UJO")
-        assert "belongs to another team" in reply["text"]
+        assert "there is no case 200100 in your team" in reply["text"]
     assert rig.events() == 1
 
 

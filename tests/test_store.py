@@ -109,7 +109,11 @@ def test_events_cannot_be_updated_or_deleted(casebook: Casebook, team: str,
          "not a case reference"),
         ("JohnSmith", "referral_received", at(2026, 11, 2), {"track": "s17"},
          "never a name"),
-        ("123456", "assessment_authorised", at(2026, 11, 2), {}, "cannot be logged"),
+        # Only a contact or a referral opens a case (the store is the one truth).
+        ("123456", "assessment_authorised", at(2026, 11, 2), {}, "there is no case 123456"),
+        ("123456", "child_seen", at(2026, 11, 2), {"alone": True}, "there is no case 123456"),
+        ("123456", "case_closed", at(2026, 11, 2), {"reason": "nfa"},
+         "log its contact or referral first"),
         ("123456", "referral_received", at(2026, 11, 2), {}, "needs track"),
         ("123456", "extension_agreed", at(2026, 11, 2), {"until": "29/02/2027", "reason": "x"},
          "not a date"),
@@ -362,3 +366,37 @@ def test_the_case_pattern_setting_defaults_to_the_vocabularys_and_must_compile(
     monkeypatch.setenv("CASECLOCK_CASE_PATTERN", "[A-Z")
     with pytest.raises(ValidationError, match="CASECLOCK_CASE_PATTERN is not a regular"):
         Settings(_env_file=None)
+
+
+def test_two_taps_of_one_referral_at_once_store_it_once(casebook: Casebook, team: str) -> None:
+    # A double tap reaches two workers at the same instant, on a new case (the first
+    # opens it) and on a case already referred: the check runs under the case's lock.
+    import threading
+
+    from scheduler.casebook import RepeatedReferral
+
+    for ref, referred_before in (("900001", False), ("900002", True)):
+        if referred_before:
+            casebook.log(ref, "referral_received", at(2026, 11, 30, 9), {"track": "s17"},
+                         actor="jo", source="chat", team=team)
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def tap(ref: str = ref, barrier: threading.Barrier = barrier,
+                outcomes: list[str] = outcomes) -> None:
+            barrier.wait()
+            try:
+                casebook.log(ref, "referral_received", at(2026, 11, 30, 11), {"track": "s17"},
+                             actor="jo", source="chat", team=team, refuse_repeat=True)
+                outcomes.append("stored")
+            except RepeatedReferral:
+                outcomes.append("refused")
+
+        taps = [threading.Thread(target=tap) for _ in range(2)]
+        for t in taps:
+            t.start()
+        for t in taps:
+            t.join()
+        expected = ["refused", "refused"] if referred_before else ["refused", "stored"]
+        assert sorted(outcomes) == expected
+        assert [e.type for e in casebook.timeline(ref)] == ["referral_received"]

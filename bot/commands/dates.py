@@ -17,12 +17,13 @@ WEEKDAY_WORDS = {
                                    "saturday", "sunday"))},
     "tues": 1, "weds": 2, "thur": 3, "thurs": 3,
 }
-_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{2}|\d{4}))?$")
-_ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{2}|\d{4}))?$", re.ASCII)
+_ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 _TIME_RE = re.compile(
     r"^([01]?\d|2[0-3])[:.]([0-5]\d)$"  # 14:30, 9.15
     r"|^([01]?\d|2[0-3])(am|pm)$"  # 4pm
-    r"|^(1[0-2]|0?[1-9])[:.]([0-5]\d)(am|pm)$"  # 4:30pm
+    r"|^(1[0-2]|0?[1-9])[:.]([0-5]\d)(am|pm)$",  # 4:30pm
+    re.ASCII,  # \d would also match Arabic-Indic digits, which people do not mean here
 )
 
 HINT = "type a date as 21/11, 21/11/2026, today, yesterday or mon"
