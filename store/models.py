@@ -105,6 +105,9 @@ class Case(Base):
     policy: Mapped[str] = mapped_column(String(64))
     allocated_worker: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set for a case brought in by `caseclock import`: deadlines already missed then are
+    # summarised once to the team's manager rather than prompted one by one.
+    imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class EventRow(Base):
