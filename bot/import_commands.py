@@ -153,8 +153,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     job = CaseloadImport(app.casebook, _cli_actor(), source)
     dry_run = args.dry_run
     if args.all_or_nothing and not dry_run:
-        if not refused:  # the store's own checks too, before anything is written
-            refused = job.run(rows, dry_run=True).refused
+        # The store's own checks too, before anything is written, so every bad row is listed.
+        refused = [*refused, *job.run(rows, dry_run=True).refused]
         if refused:
             _refuse(refused)
             print(f"caseclock: {len(refused)} row(s) of {args.file} cannot be imported, so "

@@ -31,6 +31,8 @@ from scheduler.timescales.vocabulary import Event, EventError
 from store.models import AuditEntry, Case, DeadlineRow, EventRow, Team, new_event_id, utcnow
 
 CHUNK = 1000  # cases per transaction: short enough not to hold SQLite's writer for long
+# A new case starts with one of these (as the casebook requires of a first event).
+OPENERS = ("contact_received", "referral_received")
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,11 @@ class CaseloadImport:
         fresh = [e for e in row.events if (e.type, e.at) not in known]
         if not fresh:
             return None
+        if not stored and fresh[0].type not in OPENERS:
+            raise _LineRefused(fresh[0].line or row.line, EventError(
+                f"case {row.case} is new and its first event is {fresh[0].type}: a case starts "
+                "with a contact or a referral, so give its contact_received or "
+                "referral_received first."))
         events = list(stored)
         order = max((e.order for e in stored), default=0)
         new = []
