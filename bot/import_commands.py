@@ -125,13 +125,16 @@ def _report(outcome: ImportOutcome, path: str, source: str, dry_run: bool,
         print(f"Dry run of {name}: nothing was stored.")
         print(f"Would store {new} new case(s), {updated} updated, {outcome.events} event(s); "
               f"{outcome.unchanged} row(s) already stored.")
-        print(f"Deadlines: {outcome.overdue} now overdue, {outcome.due_this_week} due this "
-              "week.")
+        if new or updated:
+            print(f"Deadlines: {outcome.overdue} now overdue, {outcome.due_this_week} due "
+                  "this week.")
     else:
         print(f"Imported {name}: {new} new case(s), {updated} updated, {outcome.events} "
               f"event(s), marked {source}; {outcome.unchanged} row(s) already stored.")
-        print(f"Deadlines: {outcome.overdue} now overdue (summarised once to each team's "
-              f"manager), {outcome.due_this_week} due this week.")
+        if new or updated:
+            print(f"Deadlines: {outcome.overdue} now overdue (those missed before the import "
+                  "go to the managers in one summary, not a prompt each), "
+                  f"{outcome.due_this_week} due this week.")
     if ignored:
         print(f"Columns not read: {', '.join(ignored)}.")
 

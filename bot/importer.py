@@ -182,6 +182,13 @@ class CaseloadReader:
                 ignored.append(header.strip())
         self.ignored = ignored
         names = set(self.columns.values())
+        # Worked out once per file, not per row: 100,000 rows read each cell many times.
+        self.dated = dated
+        self.field_targets = {n: target for n in names if n not in dated
+                              and (target := _field_column(n)) is not None}
+        self.order_of: dict[str, int] = {}
+        for i, type_name in enumerate(dated.values()):
+            self.order_of.setdefault(type_name, i)  # referral_at ranks, not referral_received_at
         if "case" not in names:
             raise ImportFileError("the file has no 'case' column: name the column of case "
                                   "references 'case', or map it with --map (Case ID: case).")
@@ -207,15 +214,16 @@ class CaseloadReader:
             raise EventError(f"there is no team '{team}': teams are "
                              f"{', '.join(self.teams) or 'none yet'}; add it with `caseclock "
                              "team add` or correct the team column.")
-        dated = event_columns()
+        dated = self.dated
         moments: dict[str, tuple[datetime, str]] = {}
-        for name, cell in values.items():
-            if name in dated and cell:
-                moments[dated[name]] = (parse_moment(cell, name), name)
         raw_fields: dict[str, dict[str, Any]] = {}
         for name, cell in values.items():
-            target = None if name in dated else _field_column(name)
-            if target is not None and cell:
+            if not cell:
+                continue
+            if name in dated:
+                moments[dated[name]] = (parse_moment(cell, name), name)
+            elif name in self.field_targets:
+                target = self.field_targets[name]
                 raw_fields.setdefault(target[0], {})[target[1]] = cell
         if "allocated" in raw_fields and "allocated" not in moments:
             # A worker without an allocation date: allocated when the case opened.
@@ -229,7 +237,6 @@ class CaseloadReader:
             raise EventError(f"case {case} has no referral_at or contact_at: a case starts with "
                              "a contact or a referral, so give its date.")
         opened_at, opened_by = min(openers)
-        order = list(dated.values())
         events = []
         for type_name, (at, column) in moments.items():
             if at < opened_at and type_name not in OPENERS:
@@ -238,10 +245,8 @@ class CaseloadReader:
                     "happens on a case before it opens, so correct one of the dates.")
             fields = self._fields(type_name, raw_fields.get(type_name, {}), column)
             events.append(ImportEvent(type_name, at, fields))
-        order_of: dict[str, int] = {}
-        for i, t in enumerate(order):
-            order_of.setdefault(t, i)
-        events.sort(key=lambda e: (e.at, order_of.get(e.type, len(order))))
+        order_of = self.order_of
+        events.sort(key=lambda e: (e.at, order_of.get(e.type, len(order_of))))
         return ImportRow(line, case, team, tuple(events))
 
     @staticmethod

@@ -17,16 +17,16 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduler.casebook import Casebook, _json_fields, row_to_event
 from scheduler.timescales.calendar import LONDON
 from scheduler.timescales.consistency import check_new_event
-from scheduler.timescales.engine import Deadline
+from scheduler.timescales.engine import Deadline, compute_case
 from scheduler.timescales.vocabulary import Event, EventError
 from store.models import AuditEntry, Case, DeadlineRow, EventRow, Team, new_event_id, utcnow
 
@@ -99,6 +99,25 @@ def end_of_week(now: datetime) -> datetime:
     return datetime.combine(monday + timedelta(days=7), datetime.min.time(), tzinfo=LONDON)
 
 
+@dataclass(frozen=True)
+class _Target:
+    """A case events are imported into: its id and pack, and its ORM row if it was stored
+    before this import (None for a case this chunk creates)."""
+
+    id: int
+    policy: str
+    stored: Case | None
+
+
+def _worker(events: Sequence[Event]) -> str | None:
+    """The worker of the last allocation among `events`, if any."""
+    found = None
+    for e in events:
+        if e.type == "allocated" and e.fields.get("worker"):
+            found = str(e.fields["worker"])
+    return found
+
+
 class CaseloadImport:
     """Imports rows into a casebook's store, a chunk of cases per transaction."""
 
@@ -138,9 +157,12 @@ class CaseloadImport:
             by_id = {c.id: c.reference for c in cases.values()}
             held: dict[str, list[Event]] = defaultdict(list)
             if by_id:
-                for er in s.scalars(select(EventRow).where(EventRow.case_id.in_(list(by_id)))
+                # Columns, not ORM objects: a re-import reads every event of its cases.
+                for er in s.execute(select(EventRow.case_id, EventRow.id, EventRow.type,
+                                           EventRow.at, EventRow.fields, EventRow.seq)
+                                    .where(EventRow.case_id.in_(list(by_id)))
                                     .order_by(EventRow.seq)):
-                    held[by_id[er.case_id]].append(row_to_event(er, by_id[er.case_id]))
+                    held[by_id[er.case_id]].append(row_to_event(er, by_id[er.case_id]))  # type: ignore[arg-type]
             accepted: list[tuple[ImportRow, list[Event], list[Event]]] = []
             for row in rows:
                 try:
@@ -152,15 +174,21 @@ class CaseloadImport:
                     outcome.unchanged += 1
                     continue
                 accepted.append((row, *checked))
-            new_cases = [Case(reference=row.case, team_id=teams[row.team].id,
-                              policy=teams[row.team].policy, imported_at=now)
-                         for row, _, _ in accepted if row.case not in cases]
-            s.add_all(new_cases)
-            s.flush()
-            cases.update((c.reference, c) for c in new_cases)
+            # Core inserts (one executemany each), not ORM objects: a tenth of the time.
+            new_cases = [{"reference": row.case, "team_id": teams[row.team].id,
+                          "policy": teams[row.team].policy, "imported_at": now,
+                          "created_at": now, "allocated_worker": _worker(new)}
+                         for row, _, new in accepted if row.case not in cases]
+            targets = {c.reference: _Target(c.id, c.policy, c) for c in cases.values()}
+            if new_cases:
+                s.connection().execute(insert(cast(Table, Case.__table__)), new_cases)
+                policy = {str(c["reference"]): str(c["policy"]) for c in new_cases}
+                targets.update((ref, _Target(case_id, policy[ref], None)) for ref, case_id in
+                               s.execute(select(Case.reference, Case.id).where(
+                                   Case.reference.in_(list(policy)))))
             outcome.cases_created = len(new_cases)
             outcome.cases_updated = len(accepted) - len(new_cases)
-            self._store(s, accepted, cases, {c.reference for c in new_cases}, now, outcome)
+            self._store(s, accepted, targets, now, outcome)
             if dry_run:
                 s.rollback()
             else:
@@ -203,23 +231,25 @@ class CaseloadImport:
         return events, new
 
     def _store(self, s: Session, accepted: list[tuple[ImportRow, list[Event], list[Event]]],
-               cases: dict[str, Case], created: set[str], now: datetime,
-               outcome: ImportOutcome) -> None:
+               targets: dict[str, _Target], now: datetime, outcome: ImportOutcome) -> None:
         recorded = utcnow()
         week_end = end_of_week(now)
         event_rows: list[dict[str, Any]] = []
         deadline_rows: list[dict[str, Any]] = []
         audit_rows: list[dict[str, Any]] = []
+        library = self.casebook.library
         for row, events, new in accepted:
-            case = cases[row.case]
+            case = targets[row.case]
             for e in new:
                 event_rows.append({"id": e.id, "case_id": case.id, "type": e.type,
                                    "at": e.at, "fields": _json_fields(dict(e.fields)),
                                    "recorded_by": self.actor, "recorded_at": recorded,
                                    "source": self.source, "request_id": None})
-                if e.type == "allocated" and e.fields.get("worker"):
-                    case.allocated_worker = str(e.fields["worker"])
-            for d in self.casebook._compute_events(case, events, now):
+            worker = _worker(new)
+            if case.stored is not None and worker is not None:
+                case.stored.allocated_worker = worker
+            for d in compute_case(library.get(case.policy), library.calendar(case.policy),
+                                  row.case, events, now):
                 deadline_rows.append(_deadline_dict(d, case.id, now))
                 if d.open and d.status == "overdue":
                     outcome.overdue += 1
@@ -230,13 +260,14 @@ class CaseloadImport:
                                "action": "case_imported",
                                "detail": {"case": row.case, "events": len(new)}})
             outcome.events += len(new)
-        updated = [cases[row.case].id for row, _, _ in accepted if row.case not in created]
+        updated = [targets[row.case].id for row, _, _ in accepted
+                   if targets[row.case].stored is not None]
         if updated:
             s.execute(delete(DeadlineRow).where(DeadlineRow.case_id.in_(updated)))
-        for table, values in ((EventRow, event_rows), (DeadlineRow, deadline_rows),
+        for model, values in ((EventRow, event_rows), (DeadlineRow, deadline_rows),
                               (AuditEntry, audit_rows)):
             if values:
-                s.execute(insert(table), values)
+                s.connection().execute(insert(cast(Table, model.__table__)), values)
         s.flush()
 
 

@@ -26,7 +26,14 @@ _ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud an
 
 def new_event_id() -> str:
     """A short id a worker can type to void an event (8 characters, ~40 bits)."""
-    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
+    # One draw for the whole id, then its base-31 digits: as uniform as eight draws, and
+    # several times faster when an import makes hundreds of thousands.
+    n = secrets.randbelow(len(_ID_ALPHABET) ** 8)
+    out = []
+    for _ in range(8):
+        n, digit = divmod(n, len(_ID_ALPHABET))
+        out.append(_ID_ALPHABET[digit])
+    return "".join(out)
 
 
 def utcnow() -> datetime:
