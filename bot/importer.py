@@ -93,7 +93,8 @@ def event_columns() -> dict[str, str]:
 
 def read_map(text: str, where: str) -> dict[str, str]:
     """An export's headers renamed to caseclock's (`Referral Date: referral_at`), keys
-    compared without case; a header mapped to nothing (`Child Name:`) is left out."""
+    compared without case; a header mapped to nothing (`Primary Need Code:`) is left
+    out."""
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError:
@@ -107,8 +108,10 @@ def read_map(text: str, where: str) -> dict[str, str]:
     for key, value in raw.items():
         target = "" if value is None else str(value).strip().lower()
         if target and target not in known and not _field_column(target):
+            named = ", ".join((*KEY_COLUMNS, *NAMED_COLUMNS, *FIELD_COLUMNS))
             raise ImportFileError(f"{where} maps '{key}' to '{value}', which is not a column "
-                                  f"caseclock reads: use one of {', '.join(sorted(known))}.")
+                                  f"caseclock reads: use one of {named}, or TYPE_at for "
+                                  "another event type.")
         out[str(key).strip().lower()] = target
     return out
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select as sql_select
 
 from bot.directory import Directory
-from bot.importer import parse_moment, read_caseload
+from bot.importer import parse_moment, read_caseload, read_map
 from scheduler.bulk_import import CaseloadImport
 from scheduler.casebook import Casebook
 from scheduler.outbox import Outbox
@@ -289,6 +289,12 @@ def test_a_file_without_the_columns_it_needs_is_refused_whole() -> None:
         read_caseload(["case,referral_at\n"], ["north"])
     assert len(read_caseload(["case,referral_at,track\n", "123456,02/11/2026,s17\n"],
                              ["north"], default_team="north").rows) == 1
+    # A typo in a map is refused, not read as a column to ignore.
+    with pytest.raises(ValueError, match="maps 'Referral Date' to 'referal_at', which is not a "
+                                         "column caseclock reads: use one of case, team"):
+        read_map("Referral Date: referal_at\n", "lcs-map.yaml")
+    assert read_map("Referral Date: referral_at\nPrimary Need Code:\n", "m") == {
+        "referral date": "referral_at", "primary need code": ""}
 
 
 # --- imported history and reminders ------------------------------------------------------
