@@ -166,6 +166,10 @@ class CaseloadImport:
             accepted: list[tuple[ImportRow, list[Event], list[Event]]] = []
             for row in rows:
                 try:
+                    if row.case not in cases and row.team not in teams:
+                        raise _LineRefused(row.line, EventError(
+                            f"there is no team '{row.team}': teams are "
+                            f"{', '.join(sorted(teams)) or 'none yet'}."))
                     checked = self._check(row, held[row.case], now)
                 except _LineRefused as err:
                     outcome.refused.append(RowRefusal(err.line, str(err)))
