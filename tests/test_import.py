@@ -20,7 +20,7 @@ from scheduler.casebook import Casebook
 from scheduler.outbox import Outbox
 from store import repo
 from store.db import open_database
-from store.models import EventRow, OutboxRow
+from store.models import AuditEntry, EventRow, OutboxRow
 from tests.builders import at
 from tests.conftest import FakeClock
 from tests.test_cli_deadlines import ROOT, caseclock
@@ -100,8 +100,16 @@ def test_an_lcs_export_imports_through_its_map(env: dict[str, str], tmp_path: Pa
     engine, sessions = open_database(database_url)
     with sessions() as s:
         stored = json.dumps([r.fields for r in s.scalars(sql_select(EventRow))])
+        audit = [(a.actor.split(":")[0], a.action, a.detail) for a in s.scalars(
+            sql_select(AuditEntry).where(AuditEntry.source == "import:lcs.csv"))]
     engine.dispose()
     assert "track" in stored and "N1" not in stored and "N2" not in stored
+    # The audit trail shows the import apart: who ran it, from which file, case by case,
+    # with references and counts only.
+    assert sorted(audit, key=str) == [
+        ("cli", "case_imported", {"case": "200101", "events": 3}),
+        ("cli", "case_imported", {"case": "200102", "events": 5}),
+        ("cli", "case_imported", {"case": "200103", "events": 5})]
 
 
 def test_a_mosaic_export_with_its_own_date_and_flag_styles(env: dict[str, str],
