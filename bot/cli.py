@@ -98,7 +98,14 @@ def _store_commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "staff": store_commands.cmd_staff,
         "serve": store_commands.cmd_serve,
         "notify": store_commands.cmd_notify,
+        "import": _cmd_import,
     }
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from bot.import_commands import cmd_import
+
+    return cmd_import(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -189,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     lg.add_argument("fields", nargs="*", metavar="field=value")
     lg.add_argument("--team", help="the team of a case's first event")
     lg.add_argument("--at", help="when it happened (ISO 8601; default now)")
+
+    from bot.import_commands import add_import_parser
+
+    add_import_parser(sub)
 
     c = sub.add_parser("case", help="a case's timeline and deadlines")
     c.add_argument("case")
