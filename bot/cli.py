@@ -188,7 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     lg.add_argument("type", help="event type, e.g. referral_received")
     lg.add_argument("fields", nargs="*", metavar="field=value")
     lg.add_argument("--team", help="the team of a case's first event")
-    lg.add_argument("--at", help="when it happened (ISO 8601; default now)")
+    lg.add_argument("--at", help="when it happened: 21/11/2026 14:30, 21/11 9.15, yesterday "
+                    "16:00, a date alone (midday) or 2026-11-21T14:30 (default now)")
 
     c = sub.add_parser("case", help="a case's timeline and deadlines")
     c.add_argument("case")
@@ -199,7 +200,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `caseclock` console script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # Known options first, then what is left: `log` takes its field=value pairs after the
+    # options too (`log 123456 referral_received --team east track=s17`), which argparse
+    # alone refuses once an option has ended the run of positionals.
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        if args.command != "log" or any(x.startswith("-") for x in extras):
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+        args.fields = [*args.fields, *extras]
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "deadlines": cmd_deadlines,
         "policy": cmd_policy,
