@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -38,14 +40,14 @@ def _library() -> PackLibrary:
 
 
 def cmd_deadlines(args: argparse.Namespace) -> int:
-    from bot.event_file import read_events
+    from bot.event_file import decode_events_file, read_events
 
     now = _now(args.now)
     library = _library()
     pack = library.get(args.policy)
     try:
-        with open(args.events, encoding="utf-8") as fh:
-            lines = fh.readlines()
+        with open(args.events, "rb") as fh:
+            lines = decode_events_file(fh.read(), args.events)
     except OSError as err:
         raise Refused(f"cannot read {args.events} ({err.strerror}): give a JSON Lines file "
                       "of events.") from None
@@ -198,8 +200,30 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as `cat` gives when `head` stops reading
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `caseclock` console script."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, so a reader gone away is caught below, not at exit
+        return code
+    except BrokenPipeError:
+        # The reader (`head`, a pager) stopped reading: nothing went wrong here. Point stdout
+        # at /dev/null so the interpreter's last flush does not fail again on the way out.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        # Ctrl-C at a prompt or question is how people leave: a new line, not a traceback.
+        with contextlib.suppress(OSError, ValueError):
+            print(file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     # Known options first, then what is left: `log` takes its field=value pairs after the
     # options too (`log 123456 referral_received --team east track=s17`), which argparse

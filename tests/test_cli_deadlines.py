@@ -271,3 +271,50 @@ def test_an_authority_adds_a_pack_without_code(tmp_path: Path) -> None:
     # Thu 24 Dec, then the closure days and bank holidays until Mon 4 Jan 2027.
     assert got["child_seen_local"] == "2027-01-06"
     assert "assessment_45" in got
+
+
+@pytest.mark.parametrize(("encoding", "says"), [
+    ("utf-16", "is UTF-16 text"),  # with its byte-order mark, as Windows "Unicode" saves
+    ("utf-16-le", "is UTF-16 text"),  # without one
+    ("utf-8-sig", "starts with a byte-order mark"),  # Notepad's "UTF-8 with BOM"
+    ("latin-1", "is not UTF-8 text (line 1)"),
+])
+def test_an_events_file_not_in_plain_utf8_is_one_sentence_and_exit_2(
+    tmp_path: Path, encoding: str, says: str
+) -> None:
+    text = json.dumps({"case": "123456", "type": "referral_received",
+                       "at": "2026-11-02T10:00", "track": "s17"}) + "\n"
+    good = tmp_path / "good.jsonl"
+    good.write_text(text, encoding="utf-8")
+    ok = caseclock("deadlines", "--policy", "bexley", "--events", str(good), "--json",
+                   "--now", "2026-11-04T12:00")
+    assert ok.returncode == 0 and "child_visited" in ok.stdout, ok.stderr
+    bad = tmp_path / "bad.jsonl"
+    # The same event (with a note in French, so Latin-1 differs from UTF-8 too).
+    bad.write_text(text.replace("}", ', "note": "café"}'), encoding=encoding)
+    out = caseclock("deadlines", "--policy", "bexley", "--events", str(bad), "--json",
+                    "--now", "2026-11-04T12:00")
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr == (f"caseclock: {bad} {says}: save it as UTF-8 without a byte-order "
+                          "mark, one JSON event per line.\n")
+
+
+def test_a_reader_that_stops_early_gets_no_broken_pipe_error(tmp_path: Path) -> None:
+    # Far more than a pipe holds, so caseclock is still writing when `head` goes away.
+    events = [{"case": f"{100000 + n}", "type": "referral_received",
+               "at": "2026-11-02T10:00", "track": "s47"} for n in range(600)]
+    f = write_events(tmp_path / "many.jsonl", *events)
+    for args in (("deadlines", "--policy", "bexley", "--events", str(f), "--now",
+                  "2026-11-04T12:00"),
+                 ("deadlines", "--policy", "bexley", "--events", str(f), "--json", "--now",
+                  "2026-11-04T12:00")):
+        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline().decode()  # what `| head -1` prints
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        proc.wait(timeout=60)
+        assert first.startswith(("case ", "[")), first
+        assert "Traceback" not in err and "BrokenPipe" not in err, err
+        assert err == "" and proc.returncode == 141

@@ -100,6 +100,25 @@ class Terminal:
     def type(self, line: str) -> None:
         os.write(self.fd, line.encode() + b"\n")
 
+    def ctrl_c(self) -> None:
+        """Ctrl-C as typed: the terminal sends SIGINT to caseclock."""
+        os.write(self.fd, b"\x03")
+
+    def read_to_end(self, timeout: float = 30) -> str:
+        """Everything shown until caseclock exits (the terminal then reads as closed)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                self.seen += chunk
+        return self.seen.decode(errors="replace")
+
     def finish(self, timeout: float = 15) -> int:
         """The exit code; a child still running after `timeout` is killed (and fails the
         test) rather than left waiting at its prompt for input that never comes."""
@@ -210,6 +229,47 @@ def test_a_first_run_at_a_terminal_asks_before_loading_samples(tmp_path: Path) -
                       stdin="/due\n")  # a script is not asked: it gets the samples
     assert piped.returncode == 0 and "[Y/n]" not in piped.stdout
     assert "sample teams, staff" in piped.stdout
+
+
+def test_ctrl_c_leaves_the_console_and_the_first_run_question_quietly(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    jo = Terminal(["console", "--as", "jo"], env, tmp_path)
+    try:
+        jo.read_until(b"jo> ")
+        jo.type("/due")
+        jo.read_until(b"for you")
+        jo.ctrl_c()
+        text = jo.read_to_end()
+    finally:
+        code = jo.finish()
+    assert "caseclock console as jo (worker, team north)" in text and "for you" in text
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
+    assert code == 130  # as a shell reports Ctrl-C
+
+    fresh = {"DATABASE_URL": "sqlite:///fresh.db", "HOME": str(tmp_path)}
+    first = Terminal(["run"], fresh, tmp_path)
+    try:
+        first.read_until(b"[Y/n]")
+        first.ctrl_c()
+        text = first.read_to_end()
+    finally:
+        code = first.finish()
+    assert "The store is empty" in text and "Traceback" not in text, text
+    assert code == 130
+    assert caseclock("team", "list", env=fresh, cwd=tmp_path).stdout.startswith("No teams yet")
+
+    again = Terminal(["run"], fresh, tmp_path)  # then yes, and Ctrl-C at run's own prompt
+    try:
+        again.read_until(b"[Y/n]")
+        again.type("y")
+        again.read_until(b"jo> ")
+        again.ctrl_c()
+        text = again.read_to_end()
+    finally:
+        code = again.finish()
+    assert "You are jo (worker" in text and "Traceback" not in text, text
+    assert code == 130
 
 
 def test_console_in_a_terminal_prompts_and_replies(env: dict[str, str], tmp_path: Path) -> None:
