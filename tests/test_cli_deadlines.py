@@ -224,6 +224,27 @@ def test_policy_list_show_and_explain() -> None:
     assert "24 hours after the latest strategy discussion held" in lines["s47_child_seen"]
 
 
+def test_policy_explain_shows_only_what_applies_to_the_track_asked_for() -> None:
+    def rules(track: str) -> tuple[set[str], str]:
+        out = caseclock("policy", "explain", "suffolk", "--referral", "02/11/2026",
+                        "--track", track)
+        assert out.returncode == 0, out.stderr
+        body = out.stdout.split("\n\n")[1]  # between the heading and the closing note
+        return {ln.split()[0] for ln in body.splitlines()}, out.stdout
+
+    s17, text = rules("s17")
+    assert {"management_decision", "child_seen", "assessment_day_20", "assessment_45",
+            "family_contact"} <= s17
+    s47_path = {"s47_child_seen", "s47_oversight", "s47_planning", "icpc_report", "icpc_15",
+                "core_group_10", "review_conference_first", "review_conference_next"}
+    assert not s17 & s47_path, s17 & s47_path
+    assert ("8 more rules start from a strategy discussion or conference, should the case "
+            "become a section 47 enquiry: `caseclock policy explain suffolk --track s47` "
+            "lists them.") in text
+    s47, text = rules("s47")
+    assert s47_path | s17 <= s47 and "more rule" not in text
+
+
 def test_policy_check_names_file_rule_and_field_of_a_typo(tmp_path: Path) -> None:
     bad = tmp_path / "my-authority.yaml"
     bad.write_text(
