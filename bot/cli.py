@@ -188,15 +188,17 @@ def build_parser() -> argparse.ArgumentParser:
     lg = sub.add_parser("log", help="append an event to a case")
     lg.add_argument("case")
     lg.add_argument("type", help="event type, e.g. referral_received")
-    lg.add_argument("fields", nargs="*", metavar="field=value")
+    lg.add_argument("fields", nargs="*", metavar="field=value",
+                    help="the event's fields, e.g. track=s47, before or after the options")
     lg.add_argument("--team", help="the team of a case's first event")
     lg.add_argument("--at", help="when it happened: 21/11/2026 14:30, 21/11 9.15, yesterday "
                     "16:00, a date alone (midday) or 2026-11-21T14:30 (default now)")
 
     c = sub.add_parser("case", help="a case's timeline and deadlines")
     c.add_argument("case")
-    c.add_argument("--now")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("--now", help="the moment to compute status at (ISO 8601; default now)")
+    c.add_argument("--json", action="store_true",
+                   help="print one JSON object: the case, every event and its deadlines")
     return p
 
 
