@@ -118,7 +118,10 @@ class Terminal:
         os.write(self.fd, line.encode() + b"\n")
 
     def ctrl_c(self) -> None:
-        """Ctrl-C as typed: the terminal sends SIGINT to caseclock."""
+        """Ctrl-C as typed: the terminal sends SIGINT to caseclock. After a person's pause:
+        a SIGINT in the instant between a prompt and the read that follows it only takes
+        effect when the read returns (CPython checks signals when read is interrupted)."""
+        time.sleep(1.0)
         os.write(self.fd, b"\x03")
 
     def read_to_end(self, timeout: float = 30) -> str:
