@@ -171,7 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     pe = psub.add_parser("explain", help="each rule's due date for one referral")
     pe.add_argument("name")
     pe.add_argument("--referral", required=True, help="referral date: 2026-11-21 or 21/11/2026")
-    pe.add_argument("--track", choices=TRACKS, default="s17")
+    pe.add_argument("--track", choices=TRACKS, default="s17",
+                    help="the referral's track (default s17, which leaves out the rules of "
+                         "the section 47 path: strategy discussion, conferences)")
     pc = psub.add_parser("check", help="validate a pack file")
     pc.add_argument("file")
 

@@ -56,6 +56,8 @@ def test_log_takes_options_and_fields_in_any_order_and_the_chat_dates(
         (("123456", "child_seen", "--at", "3/11/2026", "14:30", "alone=yes"),  # unquoted
          "Tue 3 Nov 2026 14:30"),
         (("123456", "family_contacted", "--at", "2026-11-04"), "Wed 4 Nov 2026 12:00"),
+        (("123456", "assessment_started", "--at", "2026-11-04 13:05:00"),  # ISO still reads
+         "Wed 4 Nov 2026 13:05"),
     ]
     for args, moment in logs:
         out = caseclock("log", *args, env=env, cwd=tmp_path)
@@ -67,13 +69,14 @@ def test_log_takes_options_and_fields_in_any_order_and_the_chat_dates(
         ("allocated", "2026-11-03T09:15:00+00:00", {"worker": "jo"}),
         ("child_seen", "2026-11-03T14:30:00+00:00", {"alone": True}),
         ("family_contacted", "2026-11-04T12:00:00+00:00", {}),
+        ("assessment_started", "2026-11-04T13:05:00+00:00", {}),
     ]
     bad = caseclock("log", "123456", "child_seen", "--at", "31/13", env=env, cwd=tmp_path)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
     assert "'31/13' has no month 13: dates are day first" in bad.stderr
     assert "13/31" not in bad.stderr  # no such date to suggest
     after = json.loads(caseclock("case", "123456", "--json", env=env, cwd=tmp_path).stdout)
-    assert len(after["events"]) == 4
+    assert len(after["events"]) == 5
 
 
 def test_case_json_is_the_case_its_timeline_and_its_deadlines(

@@ -77,12 +77,14 @@ def test_console_answers_a_piped_script(env: dict[str, str], tmp_path: Path) -> 
 def test_due_for_someone_not_in_the_directory_and_dates_with_no_such_month(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    script = "/due @nobody\n/due @sam\n/seen 123456 31/13\n/seen 123456 12/13\n"
+    script = ("/due @nobody\n/due nobody\n/due @sam\n/seen 123456 31/13\n"
+              "/seen 123456 12/13\n")
     out = caseclock("console", "--as", "jo", env=env, cwd=tmp_path, stdin=script)
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert ("nobody is not in the staff directory: type /due @NAME with someone who is, or "
             "/due for your own.") in text
+    assert "'nobody' is not a person: type /due @NAME, /due team or /due." in text
     assert "allocate" not in text  # /due allocates nothing
     assert "Nothing overdue or due in the next five working days for sam." in text
     assert ("'31/13' has no month 13: dates are day first, so 21/11 is 21 November; type the "

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import date, datetime, time, timedelta
 
@@ -176,8 +177,12 @@ def moment(text: str, now: datetime, what: str = "--at") -> datetime:
     14:30`, `21/11 9.15`, `yesterday 16:00`, `2026-11-21`: a date alone is midday, today's is
     now), or ISO 8601 with a time (`2026-11-21T14:30`, `...+00:00`) as scripts write it."""
     tokens = text.split()
-    if len(tokens) == 1 and _ISO_RE.match(tokens[0][:10]) and tokens[0][10:11] in ("T", "t"):
-        return parse_instant(tokens[0], what)
+    iso = text.strip()
+    if _ISO_RE.match(iso[:10]) and len(iso) > 10:
+        # ISO 8601 with a time, as scripts write it (2026-11-21T14:30, 2026-11-21 14:30:00);
+        # what ISO cannot read (2026-11-21 9.15) is read as chat reads it, below.
+        with contextlib.suppress(EventError):
+            return parse_instant(iso, what)
     if len(tokens) == 1 and is_time_word(tokens[0]):
         return when(None, tokens[0], now)
     if 1 <= len(tokens) <= 2 and is_date_word(tokens[0]):
