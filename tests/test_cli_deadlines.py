@@ -339,3 +339,24 @@ def test_a_reader_that_stops_early_gets_no_broken_pipe_error(tmp_path: Path) -> 
         assert first.startswith(("case ", "[")), first
         assert "Traceback" not in err and "BrokenPipe" not in err, err
         assert err == "" and proc.returncode == 141
+
+
+@pytest.mark.parametrize("args", [
+    ("policy", "list"),
+    ("policy", "show", "suffolk"),
+    ("policy", "explain", "suffolk", "--referral", "02/11/2026"),
+])
+def test_a_reader_that_reads_nothing_gets_no_broken_pipe_error(args: tuple[str, ...]) -> None:
+    # `caseclock policy show suffolk | true`: the reader is gone before the first write, so
+    # the output, short enough to sit in the buffer, fails only at the final flush.
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipe" not in err and "ignored" not in err, err
+    assert err == "" and proc.returncode == 141
+    # And with a reader, the same command says what it should.
+    shown = caseclock(*args)
+    assert shown.returncode == 0 and shown.stdout.startswith(("bexley", "suffolk")), shown
