@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections import defaultdict
 from collections.abc import Iterable
@@ -19,6 +20,25 @@ from scheduler.timescales.vocabulary import (
 )
 
 RESERVED = ("case", "type", "at", "id")
+
+_SAVE_AS = "save it as UTF-8 without a byte-order mark, one JSON event per line"
+
+
+def decode_events_file(data: bytes, name: str) -> list[str]:
+    """The lines of an events file, which must be UTF-8 as JSON Lines is; a spreadsheet's
+    "Unicode text" (UTF-16) or a byte-order mark is refused with one sentence, not read as
+    garbage or as a JSON error on line 1."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
+            b"\x00" in data[:200]):  # UTF-16 without a mark still has a NUL in every ASCII pair
+        raise EventError(f"{name} is UTF-16 text: {_SAVE_AS}.")
+    if data.startswith(codecs.BOM_UTF8):
+        raise EventError(f"{name} starts with a byte-order mark: {_SAVE_AS}.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise EventError(f"{name} is not UTF-8 text (line {line}): {_SAVE_AS}.") from None
+    return text.splitlines(keepends=True)
 
 
 def parse_event(raw: Any, order: int, case_pattern: str | None = None) -> Event:

@@ -12,11 +12,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.app import App, build_app
+from bot.case_json import case_json
+from bot.commands.dates import is_time_word, moment
 from bot.console import run_console
 from bot.directory import Actor
 from bot.render import (
     change_summary,
-    deadline_json,
     deadlines_table,
     iso_local,
     moment_text,
@@ -83,8 +84,14 @@ def cmd_log(args: argparse.Namespace) -> int:
     """`caseclock log CASE TYPE [field=value ...]`: append one event."""
     app = _app()
     now = app.casebook.clock()
-    at = parse_instant(args.at, "--at") if args.at else now
-    result = app.casebook.log(args.case, args.type, at, _parse_fields(args.fields),
+    pairs, at_text = list(args.fields), args.at
+    # `--at 21/11 9.15` unquoted: the shell splits it and the time lands among the fields.
+    loose_times = [p for p in pairs if "=" not in p and is_time_word(p)]
+    if at_text is not None and len(at_text.split()) == 1 and len(loose_times) == 1:
+        at_text = f"{at_text} {loose_times[0]}"
+        pairs.remove(loose_times[0])
+    at = moment(at_text, now, "--at") if at_text else now
+    result = app.casebook.log(args.case, args.type, at, _parse_fields(pairs),
                               actor=_cli_actor(), source="cli", team=args.team)
     cal = app.casebook.calendar_of(result.case)
     print(f"Logged {args.type.replace('_', ' ')} for {result.case} at "
@@ -99,10 +106,11 @@ def cmd_case(args: argparse.Namespace) -> int:
     app = _app(args.now)
     now = app.casebook.clock()
     deadlines = app.casebook.deadlines(args.case, now)
-    if args.json:
-        print(json.dumps([deadline_json(d) for d in deadlines], indent=2))
-        return 0
     summary = app.casebook.case_summary(args.case)
+    if args.json:
+        print(json.dumps(case_json(summary, app.casebook.timeline(args.case), deadlines),
+                         indent=2))
+        return 0
     print(f"Case {args.case}: team {summary.team}, policy {summary.policy}"
           + (f", allocated to {summary.allocated_worker}" if summary.allocated_worker else ""))
     print("\nTimeline:")

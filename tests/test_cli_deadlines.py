@@ -262,6 +262,27 @@ def test_policy_explain_moves_a_review_conference_off_a_sunday_and_says_so() -> 
            "if that is not one" in line
 
 
+def test_policy_explain_shows_only_what_applies_to_the_track_asked_for() -> None:
+    def rules(track: str) -> tuple[set[str], str]:
+        out = caseclock("policy", "explain", "suffolk", "--referral", "02/11/2026",
+                        "--track", track)
+        assert out.returncode == 0, out.stderr
+        body = out.stdout.split("\n\n")[1]  # between the heading and the closing note
+        return {ln.split()[0] for ln in body.splitlines()}, out.stdout
+
+    s17, text = rules("s17")
+    assert {"management_decision", "child_seen", "assessment_day_20", "assessment_45",
+            "family_contact"} <= s17
+    s47_path = {"s47_child_seen", "s47_oversight", "s47_planning", "icpc_report", "icpc_15",
+                "core_group_10", "review_conference_first", "review_conference_next"}
+    assert not s17 & s47_path, s17 & s47_path
+    assert ("8 more rules start from a strategy discussion or conference, should the case "
+            "become a section 47 enquiry: `caseclock policy explain suffolk --track s47` "
+            "lists them.") in text
+    s47, text = rules("s47")
+    assert s47_path | s17 <= s47 and "more rule" not in text
+
+
 def test_policy_check_names_file_rule_and_field_of_a_typo(tmp_path: Path) -> None:
     bad = tmp_path / "my-authority.yaml"
     bad.write_text(
@@ -309,3 +330,71 @@ def test_an_authority_adds_a_pack_without_code(tmp_path: Path) -> None:
     # Thu 24 Dec, then the closure days and bank holidays until Mon 4 Jan 2027.
     assert got["child_seen_local"] == "2027-01-06"
     assert "assessment_45" in got
+
+
+@pytest.mark.parametrize(("encoding", "says"), [
+    ("utf-16", "is UTF-16 text"),  # with its byte-order mark, as Windows "Unicode" saves
+    ("utf-16-le", "is UTF-16 text"),  # without one
+    ("utf-8-sig", "starts with a byte-order mark"),  # Notepad's "UTF-8 with BOM"
+    ("latin-1", "is not UTF-8 text (line 1)"),
+])
+def test_an_events_file_not_in_plain_utf8_is_one_sentence_and_exit_2(
+    tmp_path: Path, encoding: str, says: str
+) -> None:
+    text = json.dumps({"case": "123456", "type": "referral_received",
+                       "at": "2026-11-02T10:00", "track": "s17"}) + "\n"
+    good = tmp_path / "good.jsonl"
+    good.write_text(text, encoding="utf-8")
+    ok = caseclock("deadlines", "--policy", "bexley", "--events", str(good), "--json",
+                   "--now", "2026-11-04T12:00")
+    assert ok.returncode == 0 and "child_visited" in ok.stdout, ok.stderr
+    bad = tmp_path / "bad.jsonl"
+    # The same event (with a note in French, so Latin-1 differs from UTF-8 too).
+    bad.write_text(text.replace("}", ', "note": "café"}'), encoding=encoding)
+    out = caseclock("deadlines", "--policy", "bexley", "--events", str(bad), "--json",
+                    "--now", "2026-11-04T12:00")
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr == (f"caseclock: {bad} {says}: save it as UTF-8 without a byte-order "
+                          "mark, one JSON event per line.\n")
+
+
+def test_a_reader_that_stops_early_gets_no_broken_pipe_error(tmp_path: Path) -> None:
+    # Far more than a pipe holds, so caseclock is still writing when `head` goes away.
+    events = [{"case": f"{100000 + n}", "type": "referral_received",
+               "at": "2026-11-02T10:00", "track": "s47"} for n in range(600)]
+    f = write_events(tmp_path / "many.jsonl", *events)
+    for args in (("deadlines", "--policy", "bexley", "--events", str(f), "--now",
+                  "2026-11-04T12:00"),
+                 ("deadlines", "--policy", "bexley", "--events", str(f), "--json", "--now",
+                  "2026-11-04T12:00")):
+        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline().decode()  # what `| head -1` prints
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        proc.wait(timeout=60)
+        assert first.startswith(("case ", "[")), first
+        assert "Traceback" not in err and "BrokenPipe" not in err, err
+        assert err == "" and proc.returncode == 141
+
+
+@pytest.mark.parametrize("args", [
+    ("policy", "list"),
+    ("policy", "show", "suffolk"),
+    ("policy", "explain", "suffolk", "--referral", "02/11/2026"),
+])
+def test_a_reader_that_reads_nothing_gets_no_broken_pipe_error(args: tuple[str, ...]) -> None:
+    # `caseclock policy show suffolk | true`: the reader is gone before the first write, so
+    # the output, short enough to sit in the buffer, fails only at the final flush.
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipe" not in err and "ignored" not in err, err
+    assert err == "" and proc.returncode == 141
+    # And with a reader, the same command says what it should.
+    shown = caseclock(*args)
+    assert shown.returncode == 0 and shown.stdout.startswith(("bexley", "suffolk")), shown

@@ -74,6 +74,25 @@ def test_console_answers_a_piped_script(env: dict[str, str], tmp_path: Path) -> 
     assert nobody.returncode == 2 and "not in the staff directory" in nobody.stderr
 
 
+def test_due_for_someone_not_in_the_directory_and_dates_with_no_such_month(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    script = ("/due @nobody\n/due nobody\n/due @sam\n/seen 123456 31/13\n"
+              "/seen 123456 12/13\n")
+    out = caseclock("console", "--as", "jo", env=env, cwd=tmp_path, stdin=script)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert ("nobody is not in the staff directory: type /due @NAME with someone who is, or "
+            "/due for your own.") in text
+    assert "'nobody' is not a person: type /due @NAME, /due team or /due." in text
+    assert "allocate" not in text  # /due allocates nothing
+    assert "Nothing overdue or due in the next five working days for sam." in text
+    assert ("'31/13' has no month 13: dates are day first, so 21/11 is 21 November; type the "
+            "day, then the month.") in text
+    assert "13/31" not in text  # there is no 13th day of a 31st month to suggest
+    assert "'12/13' has no month 13" in text and "type 13/12 if you meant 13 December" in text
+
+
 class Terminal:
     """caseclock on a pseudo-terminal, read as a person at that terminal would read it."""
 
@@ -99,6 +118,28 @@ class Terminal:
 
     def type(self, line: str) -> None:
         os.write(self.fd, line.encode() + b"\n")
+
+    def ctrl_c(self) -> None:
+        """Ctrl-C as typed: the terminal sends SIGINT to caseclock. After a person's pause:
+        a SIGINT in the instant between a prompt and the read that follows it only takes
+        effect when the read returns (CPython checks signals when read is interrupted)."""
+        time.sleep(1.0)
+        os.write(self.fd, b"\x03")
+
+    def read_to_end(self, timeout: float = 30) -> str:
+        """Everything shown until caseclock exits (the terminal then reads as closed)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                self.seen += chunk
+        return self.seen.decode(errors="replace")
 
     def finish(self, timeout: float = 15) -> int:
         """The exit code; a child still running after `timeout` is killed (and fails the
@@ -210,6 +251,47 @@ def test_a_first_run_at_a_terminal_asks_before_loading_samples(tmp_path: Path) -
                       stdin="/due\n")  # a script is not asked: it gets the samples
     assert piped.returncode == 0 and "[Y/n]" not in piped.stdout
     assert "sample teams, staff" in piped.stdout
+
+
+def test_ctrl_c_leaves_the_console_and_the_first_run_question_quietly(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    jo = Terminal(["console", "--as", "jo"], env, tmp_path)
+    try:
+        jo.read_until(b"jo> ")
+        jo.type("/due")
+        jo.read_until(b"for you")
+        jo.ctrl_c()
+        text = jo.read_to_end()
+    finally:
+        code = jo.finish()
+    assert "caseclock console as jo (worker, team north)" in text and "for you" in text
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
+    assert code == 130  # as a shell reports Ctrl-C
+
+    fresh = {"DATABASE_URL": "sqlite:///fresh.db", "HOME": str(tmp_path)}
+    first = Terminal(["run"], fresh, tmp_path)
+    try:
+        first.read_until(b"[Y/n]")
+        first.ctrl_c()
+        text = first.read_to_end()
+    finally:
+        code = first.finish()
+    assert "The store is empty" in text and "Traceback" not in text, text
+    assert code == 130
+    assert caseclock("team", "list", env=fresh, cwd=tmp_path).stdout.startswith("No teams yet")
+
+    again = Terminal(["run"], fresh, tmp_path)  # then yes, and Ctrl-C at run's own prompt
+    try:
+        again.read_until(b"[Y/n]")
+        again.type("y")
+        again.read_until(b"jo> ")
+        again.ctrl_c()
+        text = again.read_to_end()
+    finally:
+        code = again.finish()
+    assert "You are jo (worker" in text and "Traceback" not in text, text
+    assert code == 130
 
 
 def test_console_in_a_terminal_prompts_and_replies(env: dict[str, str], tmp_path: Path) -> None:

@@ -356,7 +356,11 @@ def parse(command: str, text: str, now: datetime, case_pattern: str | None = Non
         if len(tokens) == 1 and tokens[0].lower() == "team":
             return Intent("due", command, target="team")
         if len(tokens) == 1:
-            name, uid = _mention(tokens[0])
+            try:
+                name, uid = _mention(tokens[0])
+            except EventError:  # not a mention: say /due's own forms, not allocate's
+                raise EventError(f"'{tokens[0]}' is not a person: type /due @NAME, /due team "
+                                 "or /due.") from None
             return Intent("due", command, target=name, mention_ids={name: uid} if uid else {})
         raise EventError(f"type {USAGE['/due']}.")
     if command == "/case" and (not tokens or tokens[0].lower() == "help"):

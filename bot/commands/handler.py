@@ -314,6 +314,16 @@ class CommandHandler:
             return None
         return [t.id for t in (repo.get_team(s, n) for n in names) if t is not None]
 
+    def _due_person(self, intent: Intent, name: str) -> str:
+        """The directory name of the person `/due @name` asks about. Someone not in the
+        directory is said so in /due's own terms: nothing is being allocated here."""
+        uid = intent.mention_ids.get(name)
+        staff = (self.directory.by_slack(uid) if uid else None) or self.directory.by_name(name)
+        if staff is None:
+            raise EventError(f"{name} is not in the staff directory: type /due @NAME with "
+                             "someone who is, or /due for your own.")
+        return staff.name
+
     def _due(self, actor: Actor, intent: Intent, now: datetime) -> DueView:
         target = intent.target or "me"
         with self.casebook.sessions() as s:
@@ -332,7 +342,7 @@ class CommandHandler:
                     rows = list(repo.open_deadline_rows(s, team_ids=visible))
                     who = "your team" if len(visible) == 1 else "your teams"
             else:
-                name = actor.name if target == "me" else self._worker_name(intent, target)
+                name = actor.name if target == "me" else self._due_person(intent, target)
                 # Only cases of teams this person sees: a worker moved between teams keeps
                 # old allocations, which are not theirs to read here.
                 rows = [(d, c) for d, c in repo.open_deadline_rows(s, worker=name)
