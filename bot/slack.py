@@ -207,8 +207,9 @@ def confirm(client: WebClient, user: str, channel: str | None, text: str) -> Non
 
 
 def build_slack_app(settings: Settings, handler: CommandHandler, directory: Directory,
-                    client: WebClient | None = None) -> BoltApp:
-    """The Bolt app with every listener; `client` points at Slack or a local mock."""
+                    client: WebClient | None = None, verify: bool = True) -> BoltApp:
+    """The Bolt app with every listener; `client` points at Slack or a local mock. `verify`
+    False is for a Bolt behind the HTTP front door (bot/slack_door.py), which verified."""
     client = client or WebClient(token=settings.slack_bot_token,
                                  base_url=settings.slack_api_url.rstrip("/") + "/")
     # process_before_response=True is Bolt's setting for FaaS; here it is kept because it
@@ -219,7 +220,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
     # every slow step runs on the pool as a lazy listener.
     app = BoltApp(token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret,
                   client=client, token_verification_enabled=False,
-                  request_verification_enabled=True, process_before_response=True,
+                  request_verification_enabled=verify, process_before_response=True,
                   listener_executor=ThreadPoolExecutor(max_workers=LAZY_WORKERS,
                                                        thread_name_prefix="caseclock-lazy"))
     seen_deliveries = _Seen()
