@@ -1,9 +1,10 @@
 """Slack transport (slack-bolt): slash commands, the logging modal, the App Home tab.
 
-Bolt verifies every request's signature (with Slack's 5-minute replay window) before any
-listener reads it. Every listener acknowledges at once and does its work (the store, a
-recompute, a reply, a view) in a lazy listener afterwards: Slack gives up after 3 seconds,
-and a slow Slack API must never slow the acknowledgement. Replies are ephemeral, through the
+Over HTTP, the front door (bot/slack_door.py) verifies every request's signature (with
+Slack's 5-minute replay window) before Bolt parses it; in Socket Mode, Slack's connection
+does. Every listener acknowledges at once and does its work (the store, a recompute, a reply,
+a view) in a lazy listener afterwards: Slack gives up after 3 seconds, and a slow Slack API
+must never slow the acknowledgement. Replies are ephemeral, through the
 command's response_url. A retried delivery never stores an event twice: the command's
 trigger_id (a modal's view id) is the event's request id in the store.
 """
@@ -16,12 +17,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App as BoltApp
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -443,32 +441,3 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
     app.event("app_home_opened")(ack=ack_now, lazy=[publish_home])
 
     return app
-
-
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    request_queue_size = 256  # the default backlog of 5 resets bursts of slash commands
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("http %s", args[1] if len(args) > 1 else "")
-
-
-def wsgi_app(bolt: BoltApp) -> Callable[..., Any]:
-    """`/slack/events` for Slack (commands, interactivity, events) and `/healthz`."""
-    slack_handler = SlackRequestHandler(bolt, path="/slack/events")
-
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if environ.get("PATH_INFO") == "/healthz":
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [b"ok\n"]
-        return slack_handler(environ, start_response)
-
-    return app
-
-
-def make_http_server(bolt: BoltApp, host: str, port: int) -> WSGIServer:
-    """A threaded HTTP server for Slack's requests (port 0 picks a free port)."""
-    return make_server(host, port, wsgi_app(bolt), server_class=_ThreadingWSGIServer,
-                       handler_class=_QuietHandler)

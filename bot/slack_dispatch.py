@@ -70,8 +70,9 @@ def _start_worker(settings: Settings, scheduler: bool) -> None:
     global _worker_bolt
     from bot.app import build_app
     from bot.slack import build_slack_app
+    from bot.web import log_to_stderr
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    log_to_stderr()
     app = build_app(settings)
     # The front door has checked the signature and the 5-minute window; checking again here
     # would refuse commands that waited in the queue behind a burst.

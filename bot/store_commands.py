@@ -206,7 +206,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     uvicorn; Bolt, the command work and the reminders run in a worker process."""
     from bot.slack_dispatch import BoltWorker
     from bot.slack_door import READ_TIMEOUT
-    from bot.web import build_web_app, make_server
+    from bot.web import build_web_app, log_to_stderr, make_server
 
     app = _app()  # creates or upgrades the database before anything listens
     settings = app.settings
@@ -217,6 +217,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if read_timeout <= 0:
         raise EventError(f"--read-timeout {read_timeout} is not a duration: type a number of "
                          "seconds above 0, for example --read-timeout 10.")
+    log_to_stderr()
     worker = BoltWorker(settings, scheduler=not getattr(args, "no_scheduler", False))
     try:
         worker.ready()

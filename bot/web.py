@@ -18,7 +18,9 @@ Limits, so that no client can exhaust the process (each is tested in tests/test_
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import logging
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import h11
@@ -35,16 +37,28 @@ LIMIT_CONNECTIONS = 2000  # above the 500 idle connections the door is tested wi
 GRACEFUL_SHUTDOWN = 5  # seconds for requests in flight when the server is told to stop
 
 
+def log_to_stderr() -> None:
+    """caseclock's own log lines (ids, statuses, reasons: never case content) on stderr, one
+    line each; other libraries keep their own levels."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("caseclock")
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
 async def healthz(_request: Request) -> PlainTextResponse:
     """Liveness for a load balancer or an orchestrator."""
     return PlainTextResponse("ok\n")
 
 
 def build_web_app(signing_secret: str, dispatcher: Dispatcher,
-                  read_timeout: float = READ_TIMEOUT,
-                  routes: Sequence[BaseRoute] = ()) -> Starlette:
-    """The ASGI app: Slack's endpoint behind its front door, /healthz, and `routes`."""
-    slack = SlackDoor(signing_secret, dispatcher, read_timeout=read_timeout)
+                  read_timeout: float = READ_TIMEOUT, routes: Sequence[BaseRoute] = (),
+                  clock: Callable[[], float] = time.time) -> Starlette:
+    """The ASGI app: Slack's endpoint behind its front door, /healthz, and `routes` (e.g.
+    `Route("/api/messages", teams, methods=["POST"])`). `clock` is for the signature's
+    5-minute window."""
+    slack = SlackDoor(signing_secret, dispatcher, read_timeout=read_timeout, clock=clock)
     return Starlette(routes=[
         Route("/healthz", healthz, methods=["GET"]),
         Route("/slack/events", slack, methods=["POST"]),
