@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
+import signal
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from store.settings import Settings
 
 log = logging.getLogger("caseclock.web")
+WORKER_NICENESS = 10  # the worker's CPU priority below the server's (0): see _start_worker
 
 
 def dispatch(bolt: BoltApp, body: str, headers: dict[str, str]) -> SlackAnswer:
@@ -73,6 +76,12 @@ def _start_worker(settings: Settings, scheduler: bool) -> None:
     from bot.web import log_to_stderr
 
     log_to_stderr()
+    # Ctrl-C at a terminal reaches the whole process group: the server stops gracefully and
+    # then closes this worker, which finishes its work first rather than die mid-reply.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Where cores are short, the process that acknowledges comes first: Slack waits on it
+    # (3 seconds at most), while nobody waits on this work by the millisecond.
+    os.nice(WORKER_NICENESS)
     app = build_app(settings)
     # The front door has checked the signature and the 5-minute window; checking again here
     # would refuse commands that waited in the queue behind a burst.
