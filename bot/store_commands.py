@@ -205,7 +205,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """`caseclock serve`: Slack over HTTP at /slack/events (and /healthz), one ASGI app under
     uvicorn; Bolt, the command work and the reminders run in a worker process."""
     from bot.slack_dispatch import BoltWorker
-    from bot.slack_door import READ_TIMEOUT
+    from bot.slack_door import READ_TIMEOUT, SlackDoor
     from bot.web import build_web_app, log_to_stderr, make_server
 
     app = _app()  # creates or upgrades the database before anything listens
@@ -221,7 +221,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     worker = BoltWorker(settings, scheduler=not getattr(args, "no_scheduler", False))
     try:
         worker.ready()
-        web = build_web_app(settings.slack_signing_secret, worker, read_timeout=read_timeout)
+        web = build_web_app(SlackDoor(settings.slack_signing_secret, worker,
+                                      read_timeout=read_timeout))
         server = make_server(web, args.host, args.port, read_timeout=read_timeout)
         print(f"caseclock serving Slack at http://{args.host}:{args.port}/slack/events "
               "(health: /healthz).", flush=True)

@@ -2,9 +2,11 @@
 
 Routes: `/slack/events` (Slack's commands, interactivity and events, through the front door
 in bot/slack_door.py), `/healthz`. A later endpoint (Teams' `/api/messages`, a calendar
-feed) is one more `Route` passed to build_web_app.
+feed) is one more `Route` passed to build_web_app; /slack/events is left out when Slack is
+not configured.
 
-Limits, so that no client can exhaust the process (each is tested in tests/test_web.py):
+Limits, so that no client can exhaust the process (the timeouts and the body limit are
+tested through `caseclock serve` in tests/test_web.py; the last two are h11's and uvicorn's):
 - a request's headers must arrive within the read timeout of the connection opening (or of
   the previous response), else the connection is closed (HeaderDeadlineH11 below): uvicorn
   itself only times out idle keep-alive connections, not half-sent requests;
@@ -19,8 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import h11
@@ -31,7 +32,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import BaseRoute, Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from bot.slack_door import READ_TIMEOUT, Dispatcher, SlackDoor
+from bot.slack_door import READ_TIMEOUT, SlackDoor
 
 LIMIT_CONNECTIONS = 2000  # above the 500 idle connections the door is tested with
 GRACEFUL_SHUTDOWN = 5  # seconds for requests in flight when the server is told to stop
@@ -52,16 +53,13 @@ async def healthz(_request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok\n")
 
 
-def build_web_app(signing_secret: str, dispatcher: Dispatcher,
-                  read_timeout: float = READ_TIMEOUT, routes: Sequence[BaseRoute] = (),
-                  clock: Callable[[], float] = time.time) -> Starlette:
-    """The ASGI app: Slack's endpoint behind its front door, /healthz, and `routes` (e.g.
-    `Route("/api/messages", teams, methods=["POST"])`). `clock` is for the signature's
-    5-minute window."""
-    slack = SlackDoor(signing_secret, dispatcher, read_timeout=read_timeout, clock=clock)
+def build_web_app(slack: SlackDoor | None = None, routes: Sequence[BaseRoute] = ()
+                  ) -> Starlette:
+    """The ASGI app: /healthz, Slack's endpoint behind its front door when Slack is
+    configured, and `routes`, e.g. `Route("/api/messages", teams, methods=["POST"])`."""
     return Starlette(routes=[
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/slack/events", slack, methods=["POST"]),
+        *([Route("/slack/events", slack, methods=["POST"])] if slack is not None else []),
         *routes,
     ])
 

@@ -30,6 +30,7 @@ from bot.commands.handler import CommandHandler
 from bot.directory import Directory
 from bot.slack import build_slack_app, modal_to_command
 from bot.slack_dispatch import InProcessBolt
+from bot.slack_door import SlackDoor
 from bot.web import build_web_app, make_server
 from scheduler.casebook import Casebook
 from scheduler.timescales.calendar import LONDON
@@ -88,8 +89,8 @@ def test_slacks_documented_example_is_accepted_by_the_apps_own_endpoint(
             ack()
 
         bolt.command("/webhook-collect")(collect)
-        web = build_web_app(DOC_SECRET, InProcessBolt(bolt),
-                            clock=lambda: float(DOC_TIMESTAMP))
+        web = build_web_app(SlackDoor(DOC_SECRET, InProcessBolt(bolt),
+                                      clock=lambda: float(DOC_TIMESTAMP)))
         with serving(web) as base:
             url = f"{base}/slack/events"
 
@@ -234,7 +235,7 @@ def rig(casebook: Casebook, clock: FakeClock) -> Iterator[SlackRig]:
     with MockSlack() as slack:
         settings = settings.model_copy(update={"slack_api_url": slack.url})
         bolt = build_slack_app(settings, CommandHandler(casebook, directory), directory)
-        with serving(build_web_app(SECRET, InProcessBolt(bolt))) as base:
+        with serving(build_web_app(SlackDoor(SECRET, InProcessBolt(bolt)))) as base:
             yield SlackRig(base, slack, casebook)
 
 
