@@ -47,6 +47,7 @@ class Served:
     slack: MockSlack
     database_url: str
     log_path: Path
+    pid: int
     n: int = 0
 
     @property
@@ -124,7 +125,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         server = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--no-scheduler"],
             env=env, cwd=tmp, stdout=log_file, stderr=subprocess.STDOUT)
-        rig = Served(port, slack, url, log_path)
+        rig = Served(port, slack, url, log_path, server.pid)
         try:
             deadline = time.monotonic() + 60
             while True:
@@ -312,3 +313,22 @@ def test_a_replayed_event_is_not_handled_again(served: Served) -> None:
     time.sleep(1.0)
     assert len([c for c in served.slack.of("views.publish")
                 if c.body["user_id"] == "UJO"]) == 1
+
+
+def test_if_the_worker_process_dies_the_next_command_is_still_answered(served: Served) -> None:
+    """Bolt and the command work run in a worker process; killed, it is started again."""
+    import signal
+
+    children = Path(f"/proc/{served.pid}/task/{served.pid}/children").read_text().split()
+    workers = [c for c in children  # multiprocessing's resource tracker is a child too
+               if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    assert len(workers) == 1, children
+    os.kill(int(workers[0]), signal.SIGKILL)
+    time.sleep(0.5)
+    body, key = served.command("600006 s17")
+    assert served.post(body) == 200
+    assert served.wait_reply(key, timeout=60)["text"].startswith(
+        "Logged referral received (s17) for 600006")
+    assert served.events("600006") == 1
+    assert "the Slack worker process stopped: starting another" in served.log()
+    assert "Traceback" not in served.log(), served.log()
