@@ -171,30 +171,37 @@ def rss_kb(pid: int) -> int:
     return total
 
 
-def forged_upload(port: int, size: int) -> str:
-    """Send `size` bytes of body under a forged signature; what came back (status line)."""
+def forged_upload(port: int, size: int, chunked: bool = False) -> str:
+    """Send `size` bytes of body under a forged signature (with a Content-Length, or chunked
+    without one); what came back (status line) and how much had been sent."""
     ts = int(time.time())
-    head = (f"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n"
+    length = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {size}"
+    head = (f"POST /slack/events HTTP/1.1\r\nHost: x\r\n{length}\r\n"
             "Content-Type: application/x-www-form-urlencoded\r\n"
             f"X-Slack-Request-Timestamp: {ts}\r\nX-Slack-Signature: v0={'0' * 64}\r\n\r\n")
     chunk = b"a" * (1024 * 1024)
+    if chunked:
+        chunk = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
     sent = 0
     with socket.create_connection(("127.0.0.1", port), timeout=120) as s:
         try:
             s.sendall(head.encode())
             while sent < size:
-                s.sendall(chunk[:size - sent])
-                sent += len(chunk)
+                s.sendall(chunk)
+                sent += 1024 * 1024
+            if chunked:
+                s.sendall(b"0\r\n\r\n")
         except OSError:
             pass  # refused and closed before the body was sent: the point
         try:
-            answer = s.recv(200).split(b"\r\n")[0].decode()
+            answer = s.recv(200).split(b"\r\n")[0].decode() or "(closed)"
         except OSError:
             answer = "(connection reset)"
     return f"{answer} after {min(sent, size) // (1024 * 1024)} MB sent"
 
 
-def peak_rss(label: str, url: str, before: Path | None = None) -> None:
+def peak_rss(label: str, url: str, before: Path | None = None, chunked: bool = False
+             ) -> None:
     """(b): 5 clients, 200 MB each, forged."""
     prepare(url)
     with MockSlack() as slack, server("caseclock", url, slack, before) as (base, proc):
@@ -214,7 +221,8 @@ def peak_rss(label: str, url: str, before: Path | None = None) -> None:
         port = int(base.rsplit(":", 1)[1])
         started = time.monotonic()
         with ThreadPoolExecutor(5) as pool:
-            answers = list(pool.map(lambda _: forged_upload(port, 200 * 1024 * 1024), range(5)))
+            answers = list(pool.map(lambda _: forged_upload(port, 200 * 1024 * 1024, chunked),
+                                    range(5)))
         took = time.monotonic() - started
         done.set()
         sampler.join()
@@ -286,8 +294,10 @@ def main() -> None:
                 print(f"    p99 / the faster bare Bolt's p99: {p99 / bare[1]:.2f}x", flush=True)
     if "b" in parts:
         print("(b) 5 clients each sending a 200 MB body with a forged signature")
-        for name, before in contenders:
-            peak_rss(name, dbs[0][1](), before)
+        for chunked in (False, True):
+            for name, before in contenders:
+                peak_rss(f"{name}, {'chunked' if chunked else 'Content-Length'}", dbs[0][1](),
+                         before, chunked)
     if "c" in parts:
         print("(c) 500 idle connections held open")
         for name, before in contenders:
