@@ -15,6 +15,8 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
@@ -82,6 +84,7 @@ def _start_worker(settings: Settings, scheduler: bool) -> None:
     # Where cores are short, the process that acknowledges comes first: Slack waits on it
     # (3 seconds at most), while nobody waits on this work by the millisecond.
     os.nice(WORKER_NICENESS)
+    _exit_with_parent()
     app = build_app(settings)
     # The front door has checked the signature and the 5-minute window; checking again here
     # would refuse commands that waited in the queue behind a burst.
@@ -90,6 +93,19 @@ def _start_worker(settings: Settings, scheduler: bool) -> None:
         from bot.store_commands import start_scheduler
 
         start_scheduler(app)
+
+
+def _exit_with_parent() -> None:
+    """Stop when the server process is gone (killed, so it could not close this worker):
+    the work queue's pipe never reports it, as this process holds both of its ends."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)  # nobody can hand work here any more, nor read an answer
+
+    threading.Thread(target=watch, daemon=True, name="caseclock-parent-watch").start()
 
 
 def _in_worker(body: str, headers: dict[str, str]) -> SlackAnswer:

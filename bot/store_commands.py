@@ -7,6 +7,7 @@ import contextlib
 import getpass
 import json
 import re
+import signal
 import sys
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -201,6 +202,10 @@ def start_scheduler(app: App):  # type: ignore[no-untyped-def]
     return sched
 
 
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """`caseclock serve`: Slack over HTTP at /slack/events (and /healthz), one ASGI app under
     uvicorn; Bolt, the command work and the reminders run in a worker process."""
@@ -213,11 +218,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not (settings.slack_bot_token and settings.slack_signing_secret):
         raise EventError("Slack is not configured: set SLACK_BOT_TOKEN and "
                          "SLACK_SIGNING_SECRET (see .env.example), or use `caseclock run`.")
-    read_timeout = getattr(args, "read_timeout", None) or READ_TIMEOUT
+    given = getattr(args, "read_timeout", None)
+    read_timeout = READ_TIMEOUT if given is None else given
     if read_timeout <= 0:
         raise EventError(f"--read-timeout {read_timeout} is not a duration: type a number of "
                          "seconds above 0, for example --read-timeout 10.")
     log_to_stderr()
+    # uvicorn shuts down gracefully on SIGTERM, then raises it again to the previous handler:
+    # this one, so that the worker is closed (its replies finished) before the process ends.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     worker = BoltWorker(settings, scheduler=not getattr(args, "no_scheduler", False))
     try:
         worker.ready()

@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,9 +110,9 @@ def sign_bytes(body: bytes, ts: int) -> str:
                             hashlib.sha256).hexdigest()
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    tmp = tmp_path_factory.mktemp("serve")
+@contextmanager
+def serve(tmp: Path) -> Iterator[Served]:
+    """`caseclock serve` on a fresh SQLite store with one team and one worker, until exit."""
     url = f"sqlite:///{tmp / 'caseclock.db'}"
     app = build_app(Settings(database_url=url))
     app.casebook.add_team("north", "bexley", slack_channel="CNORTH")
@@ -139,12 +140,42 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                     time.sleep(0.2)
             yield rig
         finally:
-            server.terminate()
+            if server.poll() is None:
+                server.terminate()
             try:
                 server.wait(20)
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait(5)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serve(tmp_path_factory.mktemp("serve")) as rig:
+        yield rig
+
+
+def worker_of(pid: int) -> int:
+    """The worker process `caseclock serve` started (multiprocessing's resource tracker is
+    a child too)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    workers = [int(c) for c in children
+               if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    assert len(workers) == 1, children
+    return workers[0]
+
+
+def gone(pid: int, timeout: float) -> bool:
+    """True once process `pid` has exited (or is a zombie) within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z"):
+                return True
+        except (FileNotFoundError, IndexError):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def raw_request(port: int, head: bytes, body: bytes = b"", timeout: float = 15) -> bytes:
@@ -319,11 +350,7 @@ def test_if_the_worker_process_dies_the_next_command_is_still_answered(served: S
     """Bolt and the command work run in a worker process; killed, it is started again."""
     import signal
 
-    children = Path(f"/proc/{served.pid}/task/{served.pid}/children").read_text().split()
-    workers = [c for c in children  # multiprocessing's resource tracker is a child too
-               if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
-    assert len(workers) == 1, children
-    os.kill(int(workers[0]), signal.SIGKILL)
+    os.kill(worker_of(served.pid), signal.SIGKILL)
     time.sleep(0.5)
     body, key = served.command("600006 s17")
     assert served.post(body) == 200
@@ -332,3 +359,21 @@ def test_if_the_worker_process_dies_the_next_command_is_still_answered(served: S
     assert served.events("600006") == 1
     assert "the Slack worker process stopped: starting another" in served.log()
     assert "Traceback" not in served.log(), served.log()
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGKILL"])
+def test_stopping_the_server_stops_its_worker_process(tmp_path: Path, stop: str) -> None:
+    """SIGTERM (a service manager's stop): the server finishes, closes its worker, exits 0.
+    SIGKILL: the worker notices its server is gone and exits too. Nothing is left running."""
+    import signal
+
+    with serve(tmp_path) as rig:
+        body, key = rig.command("600007 s17")
+        assert rig.post(body) == 200
+        rig.wait_reply(key)
+        worker = worker_of(rig.pid)
+        os.kill(rig.pid, getattr(signal, stop))
+        assert gone(rig.pid, 20), "the server did not stop"
+        assert gone(worker, 10), "the worker process outlived its server"
+    if stop == "SIGTERM":
+        assert "Traceback" not in rig.log(), rig.log()
