@@ -136,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=3000)
     sv.add_argument("--no-scheduler", action="store_true",
                     help="do not run reminders in this process (another one does)")
+    sv.add_argument("--read-timeout", type=float, default=None, metavar="SECONDS",
+                    help="close a request whose headers or body take longer (default 10)")
 
     nt = sub.add_parser("notify", help="preview or run the reminders due at a moment")
     nt.add_argument("--now", help="the moment (ISO 8601; default now)")

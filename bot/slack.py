@@ -1,9 +1,10 @@
 """Slack transport (slack-bolt): slash commands, the logging modal, the App Home tab.
 
-Bolt verifies every request's signature (with Slack's 5-minute replay window) before any
-listener reads it. Every listener acknowledges at once and does its work (the store, a
-recompute, a reply, a view) in a lazy listener afterwards: Slack gives up after 3 seconds,
-and a slow Slack API must never slow the acknowledgement. Replies are ephemeral, through the
+Over HTTP, the front door (bot/slack_door.py) verifies every request's signature (with
+Slack's 5-minute replay window) before Bolt parses it; in Socket Mode, Slack's connection
+does. Every listener acknowledges at once and does its work (the store, a recompute, a reply,
+a view) in a lazy listener afterwards: Slack gives up after 3 seconds, and a slow Slack API
+must never slow the acknowledgement. Replies are ephemeral, through the
 command's response_url. A retried delivery never stores an event twice: the command's
 trigger_id (a modal's view id) is the event's request id in the store.
 """
@@ -18,13 +19,10 @@ import traceback
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from socketserver import ThreadingMixIn
 from types import TracebackType
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App as BoltApp
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -252,8 +250,9 @@ def logged_failures(func: Callable[..., None]) -> Callable[..., None]:
 
 
 def build_slack_app(settings: Settings, handler: CommandHandler, directory: Directory,
-                    client: WebClient | None = None) -> BoltApp:
-    """The Bolt app with every listener; `client` points at Slack or a local mock."""
+                    client: WebClient | None = None, verify: bool = True) -> BoltApp:
+    """The Bolt app with every listener; `client` points at Slack or a local mock. `verify`
+    False is for a Bolt behind the HTTP front door (bot/slack_door.py), which verified."""
     client = client or WebClient(token=settings.slack_bot_token,
                                  base_url=settings.slack_api_url.rstrip("/") + "/")
     # process_before_response=True is Bolt's setting for FaaS; here it is kept because it
@@ -264,7 +263,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
     # every slow step runs on the pool as a lazy listener.
     app = BoltApp(token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret,
                   client=client, token_verification_enabled=False,
-                  request_verification_enabled=True, process_before_response=True,
+                  request_verification_enabled=verify, process_before_response=True,
                   listener_executor=ThreadPoolExecutor(max_workers=LAZY_WORKERS,
                                                        thread_name_prefix="caseclock-lazy"))
     seen_deliveries = _Seen()
@@ -516,32 +515,3 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         log.error("%s failed: %s", _ids(body), failure_words(error))
 
     return app
-
-
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    request_queue_size = 256  # the default backlog of 5 resets bursts of slash commands
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("http %s", args[1] if len(args) > 1 else "")
-
-
-def wsgi_app(bolt: BoltApp) -> Callable[..., Any]:
-    """`/slack/events` for Slack (commands, interactivity, events) and `/healthz`."""
-    slack_handler = SlackRequestHandler(bolt, path="/slack/events")
-
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if environ.get("PATH_INFO") == "/healthz":
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [b"ok\n"]
-        return slack_handler(environ, start_response)
-
-    return app
-
-
-def make_http_server(bolt: BoltApp, host: str, port: int) -> WSGIServer:
-    """A threaded HTTP server for Slack's requests (port 0 picks a free port)."""
-    return make_server(host, port, wsgi_app(bolt), server_class=_ThreadingWSGIServer,
-                       handler_class=_QuietHandler)

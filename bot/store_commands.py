@@ -7,6 +7,7 @@ import contextlib
 import getpass
 import json
 import re
+import signal
 import sys
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -209,24 +210,43 @@ def start_scheduler(app: App):  # type: ignore[no-untyped-def]
     return sched
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    """`caseclock serve`: Slack over HTTP at /slack/events (and /healthz)."""
-    from bot.slack import build_slack_app, make_http_server
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
-    app = _app()
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """`caseclock serve`: Slack over HTTP at /slack/events (and /healthz), one ASGI app under
+    uvicorn; Bolt, the command work and the reminders run in a worker process."""
+    from bot.slack_dispatch import BoltWorker
+    from bot.slack_door import READ_TIMEOUT, SlackDoor
+    from bot.web import build_web_app, log_to_stderr, make_server
+
+    app = _app()  # creates or upgrades the database before anything listens
     settings = app.settings
     if not (settings.slack_bot_token and settings.slack_signing_secret):
         raise EventError("Slack is not configured: set SLACK_BOT_TOKEN and "
                          "SLACK_SIGNING_SECRET (see .env.example), or use `caseclock run`.")
-    bolt = build_slack_app(settings, app.handler, app.directory)
-    server = make_http_server(bolt, args.host, args.port)
-    if not getattr(args, "no_scheduler", False):
-        start_scheduler(app)
-    port = server.server_address[1]
-    print(f"caseclock serving Slack at http://{args.host}:{port}/slack/events "
-          "(health: /healthz).")
-    with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
+    given = getattr(args, "read_timeout", None)
+    read_timeout = READ_TIMEOUT if given is None else given
+    if read_timeout <= 0:
+        raise EventError(f"--read-timeout {read_timeout} is not a duration: type a number of "
+                         "seconds above 0, for example --read-timeout 10.")
+    log_to_stderr()
+    # uvicorn shuts down gracefully on SIGTERM, then raises it again to the previous handler:
+    # this one, so that the worker is closed (its replies finished) before the process ends.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    worker = BoltWorker(settings, scheduler=not getattr(args, "no_scheduler", False))
+    try:
+        worker.ready()
+        web = build_web_app(SlackDoor(settings.slack_signing_secret, worker,
+                                      read_timeout=read_timeout))
+        server = make_server(web, args.host, args.port, read_timeout=read_timeout)
+        print(f"caseclock serving Slack at http://{args.host}:{args.port}/slack/events "
+              "(health: /healthz).", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run()
+    finally:
+        worker.close()
     return 0
 
 
