@@ -375,6 +375,42 @@ def test_two_workers_at_once_never_send_the_same_reminder_twice(rig: Rig) -> Non
     assert_each_once(rig, a)
 
 
+def test_a_digest_job_beside_the_minute_sweep_never_sends_a_row_twice(rig: Rig) -> None:
+    # One process, as `caseclock serve` runs it: the minute sweep's delivery threads are
+    # still working through a slow Slack (1.5 s a message) when a team's digest job fires
+    # and delivers from threads of its own. The first batch outlives its 6 s lease: without
+    # per-claim tokens and renewal the digest job takes its rows over, both send them.
+    from scheduler.jobs import run_sweep
+
+    start, started = at(2026, 12, 30, 9), time.monotonic()
+
+    def running() -> datetime:  # simulated time moving at the real pace
+        return start + timedelta(seconds=time.monotonic() - started)
+
+    rig.slack.clock = lambda: running().timestamp()
+    client = WebClient(token="xoxb-test", base_url=rig.slack.url, timeout=3, retry_handlers=[])
+    outbox = Outbox(rig.casebook.sessions, rig.casebook.library,
+                    {"slack": SlackTransport(client, Directory(rig.casebook.sessions))},
+                    transport_for=lambda _r: "slack", lease=timedelta(seconds=6), pace=0.0)
+    rig.slack.delay = 1.5
+    rig.slack.slow_methods = {"chat.postMessage", "conversations.open"}
+    results: dict[str, dict[str, int]] = {}
+
+    def job(name: str, after: float) -> None:
+        time.sleep(after)
+        results[name] = run_sweep(outbox, running, budget=40.0)
+
+    jobs = [threading.Thread(target=job, args=("sweep", 0.0)),
+            threading.Thread(target=job, args=("digest-north", 7.0))]
+    for t in jobs:
+        t.start()
+    for t in jobs:
+        t.join()
+    assert outbox.counts()["total"] == 9
+    assert sum(r.get("sent", 0) for r in results.values()) == 9
+    assert_each_posted_once(rig.slack, outbox)
+
+
 def _worker(database_url: str, slack: MockSlack, now: datetime, epoch: float,
             *options: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
