@@ -411,6 +411,35 @@ def test_a_digest_job_beside_the_minute_sweep_never_sends_a_row_twice(rig: Rig) 
     assert_each_posted_once(rig.slack, outbox)
 
 
+def test_a_worker_whose_claim_was_taken_over_does_not_send_the_row(rig: Rig) -> None:
+    # Worker a claims the reminders at 09:00:00 and stalls past its 2-minute lease; at
+    # 09:02:01 worker b takes them over. When a wakes up it must not send what it no longer
+    # holds: b sends each reminder, once.
+    rig.clock.now = at(2026, 12, 30, 9)
+    a, b = rig.outbox(worker_id="a"), rig.outbox(worker_id="b")
+    a.sweep(rig.clock.now)
+    held = a.claim(rig.clock.now, limit=50)
+    assert len(held) == 9
+    rig.clock.now += timedelta(minutes=2, seconds=1)
+    assert sum(b.deliver(rig.clock).values()) == 9
+    assert [a.deliver_one(row, rig.clock, recovered) for row, recovered in held] == [
+        "lost"] * 9
+    assert_each_posted_once(rig.slack, a)
+    assert len(rig.slack.of("chat.postMessage")) == 9
+
+
+def test_a_lease_shorter_than_the_slowest_slack_call_is_refused(rig: Rig) -> None:
+    client = WebClient(token="xoxb-test", base_url=rig.slack.url, timeout=10,
+                       retry_handlers=[])
+    transport = SlackTransport(client, Directory(rig.casebook.sessions))
+    with pytest.raises(ValueError, match=r"the claim lease \(8 s\) must be longer than "
+                                         r"the slowest transport call \(10 s\)"):
+        Outbox(rig.casebook.sessions, rig.casebook.library, {"slack": transport},
+               lease=timedelta(seconds=8))
+    ok = Outbox(rig.casebook.sessions, rig.casebook.library, {"slack": transport})
+    assert ok.lease == timedelta(minutes=2) and ok.max_call == 10
+
+
 def _worker(database_url: str, slack: MockSlack, now: datetime, epoch: float,
             *options: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
