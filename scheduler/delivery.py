@@ -50,6 +50,10 @@ CHANNEL_PACE = 1.0  # seconds between two messages to one channel (Slack's guida
 # Seconds kept between the end of the slowest send and the end of its claim: the UPDATE that
 # renews a claim, the write that marks the row sent, and clocks a little apart.
 CLAIM_MARGIN = 1.0
+# A claim takes about what it can send in this long: with a slow Slack (8 s a call) a
+# thread holds 3 rows, not 20 for nearly its whole lease while the other process's threads
+# have nothing to do.
+BATCH_SECONDS = 30.0
 HOLD_FOR_PACE = 2.0  # seconds a worker waits for a channel's turn before deferring a row
 
 
@@ -132,11 +136,13 @@ class Delivery:
         self.send_seconds: float | None = None
 
     def batch_size(self, limit: int) -> int:
-        """How many rows one claim takes: `limit`, or fewer when sends are slow."""
-        usable = self.lease.total_seconds() - self.max_call - CLAIM_MARGIN
-        if not self.send_seconds:
+        """How many rows one claim takes: `limit`, or fewer when sends are slow (until the
+        first send is timed, as slow as the transport can be)."""
+        per_send = self.send_seconds if self.send_seconds is not None else self.max_call
+        if per_send <= 0:
             return limit
-        return max(1, min(limit, int(usable / self.send_seconds)))
+        span = min(BATCH_SECONDS, self.lease.total_seconds() - self.max_call - CLAIM_MARGIN)
+        return max(1, min(limit, int(span / per_send)))
 
     def scope(self) -> ColumnElement[bool]:
         """Which rows this deliverer takes: all of them here; the console narrows it to one
