@@ -352,6 +352,30 @@ def test_a_history_too_long_to_read_parks_the_row_and_tells_the_admins(
     assert rig.slack.delivered_keys().count(key) == 1
 
 
+def test_a_history_slack_says_goes_on_without_a_cursor_parks_the_row(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Slack answers a page with has_more but no next_cursor: the rest cannot be read, so
+    # whether the reminder arrived is unknown: parked, never sent again blind.
+    rig.clock.now = at(2026, 12, 30, 9)
+    outbox = rig.outbox()
+    outbox.sweep(rig.clock.now)
+    key = _time_out_one_send(rig, outbox)
+    client = rig.transport.client
+
+    def truncated(**_kw: object) -> dict[str, Any]:
+        return {"ok": True, "messages": [{"ts": "1.0", "text": "someone else"}],
+                "has_more": True, "response_metadata": {"next_cursor": ""}}
+
+    monkeypatch.setattr(client, "conversations_history", truncated)
+    rig.clock.now += timedelta(seconds=30)
+    assert outbox.deliver(rig.clock, limit=1) == {"parked": 1}
+    row = _row(rig, key)
+    assert row.parked_at == rig.clock.now and row.sent_at is None
+    assert "has more messages but gave no cursor" in (row.last_error or "")
+    assert rig.slack.delivered_keys().count(key) == 1
+
+
 def test_two_workers_at_once_never_send_the_same_reminder_twice(rig: Rig) -> None:
     rig.clock.now = at(2026, 12, 31, 9)
     a, b = rig.outbox(worker_id="a"), rig.outbox(worker_id="b")
