@@ -12,15 +12,25 @@
 (c) The sweep over the same 50 x 600 cases (90,000 open deadlines, 50 managers): the first
     sweep of a morning (every prompt new: planned, rendered, inserted) and a steady-state
     sweep a minute later, after delivery (nothing new: planned and checked only).
+(d) Two delivery processes on one database (PostgreSQL with --postgres URL, else SQLite),
+    as two `caseclock serve` would run it: 80 prompts to 20 people through a mock Slack that
+    takes 8 s to answer each call, production's settings (2-minute lease, 10 s client
+    timeout, the job's delivery loop with 4 threads, 20 rows a claim). Counts every post by
+    its outbox key: duplicated and lost must both be 0.
+
+    .venv/bin/python benchmarks/notify.py --only slow [--postgres URL] [--slow-seconds 8]
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from slack_sdk import WebClient  # noqa: E402
-from sqlalchemy import insert, update  # noqa: E402
+from sqlalchemy import create_engine, func, insert, select, text, update  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from bot.directory import Directory  # noqa: E402
@@ -38,7 +48,7 @@ from scheduler.messages import digest_sections, render_digest  # noqa: E402
 from scheduler.notify import TeamPeople, digest_plans  # noqa: E402
 from scheduler.outbox import Outbox  # noqa: E402
 from scheduler.packs import PackLibrary  # noqa: E402
-from store.db import open_database  # noqa: E402
+from store.db import normalise_url, open_database  # noqa: E402
 from store.models import Case, DeadlineRow, OutboxRow, Staff, Team  # noqa: E402
 from tests.mock_slack import MockSlack  # noqa: E402
 
@@ -161,17 +171,114 @@ def bench_sweep(teams: int, cases: int) -> str:
             f"process {restart_s:.2f} s")
 
 
+def _slow_worker(url: str, slack_url: str, max_seconds: float) -> None:
+    """One delivery process of (d): the minute job's delivery loop, tick after tick, until
+    every row is done (the other process may hold some for a while)."""
+    from scheduler.jobs import DELIVERY_BUDGET
+
+    _engine, sessions = open_database(url)
+    client = WebClient(token="xoxb", base_url=slack_url, timeout=10, retry_handlers=[])
+    outbox = Outbox(sessions, PackLibrary(), {"slack": SlackTransport(client,
+                                                                     Directory(sessions))},
+                    lambda _r: "slack")
+    stop = time.monotonic() + max_seconds
+    while time.monotonic() < stop:
+        deliver_until(outbox, lambda: datetime.now(UTC), budget=DELIVERY_BUDGET)
+        c = outbox.counts()
+        if c["sent"] + c["parked"] + c["withdrawn"] == c["total"]:
+            return
+        time.sleep(1.0)  # the next minute's tick, sooner
+
+
+def _slow_database(postgres: str | None) -> tuple[str, Callable[[], None]]:
+    """A fresh database for (d) and how to drop it."""
+    if not postgres:
+        return f"sqlite:///{tempfile.mkdtemp()}/slow.db", lambda: None
+    name = f"cc_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(normalise_url(postgres), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return f"{postgres.rpartition('/')[0]}/{name}", drop
+
+
+def bench_two_processes_slow_slack(prompts: int, users: int, slow: float,
+                                   postgres: str | None) -> str:
+    url, drop = _slow_database(postgres)
+    try:
+        _engine, sessions = open_database(url)
+        now = datetime.now(UTC)
+        with sessions.begin() as s:
+            s.add(Team(name="t", policy="bexley", digest_at="08:30"))
+            s.flush()
+            s.execute(insert(Staff), [{"name": f"u{i:03d}", "role": "worker", "team_id": 1,
+                                       "slack_user_id": f"U{i:04d}", "active": True,
+                                       "created_at": now} for i in range(users)])
+            s.execute(insert(OutboxRow), [{
+                "key": f"slow:{n}", "stage": "due_today", "case_ref": f"{n:06d}",
+                "rule": "r", "seq": 1, "recipient": f"staff:u{n % users:03d}", "team": "t",
+                "transport": "slack", "urgent": False, "payload": {"text": f"prompt {n}"},
+                "created_at": now, "next_attempt_at": now, "attempts": 0}
+                for n in range(prompts)])
+        _engine.dispose()
+        with MockSlack() as slack:
+            slack.delay = slow  # every call: posting, opening a DM, reading history
+            started = time.perf_counter()
+            procs = [subprocess.Popen([sys.executable, __file__, "--worker", url, slack.url],
+                                      cwd=ROOT, stderr=subprocess.PIPE, text=True)
+                     for _ in range(2)]
+            for proc in procs:
+                _, err = proc.communicate(timeout=1800)
+                if proc.returncode:
+                    raise SystemExit(f"a delivery process failed:\n{err}")
+            elapsed = time.perf_counter() - started
+            keys = Counter(slack.delivered_keys())
+            checks = len(slack.of("conversations.history"))
+        _engine, sessions = open_database(url)
+        with sessions() as s:
+            sent = s.scalar(select(func.count()).select_from(OutboxRow)
+                            .where(OutboxRow.sent_at.is_not(None)))
+        _engine.dispose()
+    finally:
+        drop()
+    dup = sum(n - 1 for n in keys.values() if n > 1)
+    lost = prompts - len(keys)
+    backend = "PostgreSQL" if postgres else "SQLite"
+    return (f"(d) {prompts} prompts to {users} people, two processes on one {backend} "
+            f"database, Slack {slow:g} s a call: {sum(keys.values())} posts, duplicated "
+            f"{dup}, lost {lost}; marked sent {sent}; {checks} history checks; all done in "
+            f"{elapsed:.0f} s")
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--worker"]:  # one delivery process of (d)
+        _slow_worker(sys.argv[2], sys.argv[3], max_seconds=1200)
+        return
     p = argparse.ArgumentParser()
     p.add_argument("--messages", type=int, default=2000)
     p.add_argument("--users", type=int, default=200)
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--teams", type=int, default=50)
     p.add_argument("--cases", type=int, default=600)
+    p.add_argument("--prompts", type=int, default=80)
+    p.add_argument("--slow-seconds", type=float, default=8.0)
+    p.add_argument("--postgres", help="admin URL of a PostgreSQL server for (d)")
+    p.add_argument("--only", choices=("delivery", "digests", "sweep", "slow"))
     args = p.parse_args()
-    print(bench_delivery(args.messages, args.users, args.workers))
-    print(bench_digests(args.teams, args.cases))
-    print(bench_sweep(args.teams, args.cases))
+    if args.only in (None, "delivery"):
+        print(bench_delivery(args.messages, args.users, args.workers))
+    if args.only in (None, "digests"):
+        print(bench_digests(args.teams, args.cases))
+    if args.only in (None, "sweep"):
+        print(bench_sweep(args.teams, args.cases))
+    if args.only in (None, "slow"):
+        print(bench_two_processes_slow_slack(args.prompts, 20, args.slow_seconds,
+                                             args.postgres))
 
 
 if __name__ == "__main__":

@@ -11,9 +11,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.directory import Directory
+from scheduler.delivery import DeliveryUnknown
 from scheduler.outbox import AMBIGUOUS, TransportError
 
 METADATA_TYPE = "caseclock_notification"
+HISTORY_PAGE = 200  # messages a conversations.history page asks for (Slack allows up to 999)
+# Pages read at most in one check (40,000 messages since the row was created): a window
+# longer than that is not read at all rather than half read, and the row is parked.
+HISTORY_PAGES = 200
 
 
 HINTS = {
@@ -58,6 +63,20 @@ class SlackTransport:
         self._dm: dict[str, str] = {}
         self._lock = threading.Lock()
 
+    @property
+    def max_call_seconds(self) -> float:
+        """The longest one send can take: the client's timeout for each try it makes (its
+        retry handlers' retries), plus a second for each retry's wait. The outbox keeps its
+        claim lease longer than this, so no other worker takes over a row mid-send."""
+        retries = sum(int(getattr(h, "max_retry_count", 0))
+                      for h in self.client.retry_handlers or [])
+        return float(self.client.timeout) * (1 + retries) + retries
+
+    def prepare(self, recipient: str) -> None:
+        """Open the recipient's direct message (once) before the send, so the send itself
+        is a single chat.postMessage."""
+        self.channel_of(recipient)
+
     def channel_of(self, recipient: str) -> str:
         """The Slack channel for "staff:NAME" (their direct message) or "channel:ID"."""
         kind, _, who = recipient.partition(":")
@@ -101,23 +120,40 @@ class SlackTransport:
         self._call(self.client.chat_postMessage, **kwargs)
 
     def already_delivered(self, recipient: str, key: str, since: datetime) -> bool:
-        """True if a message with this outbox key reached the channel since `since`."""
-        try:
-            history = self._call(self.client.conversations_history,
-                                 channel=self.channel_of(recipient),
-                                 oldest=f"{since.timestamp():.6f}", include_all_metadata=True,
-                                 limit=200)
-        except TransportError as err:
-            # Not knowing is not a refusal of the message: it may have arrived, so it must not
-            # be sent again unchecked, nor parked as undeliverable at the first try. The row
-            # stays ambiguous and is retried with back-off; if the check never works (a scope
-            # the app lacks), it is parked in the end with Slack's own words for the admins.
-            raise TransportError(f"{AMBIGUOUS}: could not check whether it arrived "
-                                 f"(conversations.history: {err})",
-                                 retry_after=err.retry_after) from None
-        for m in history.get("messages") or []:
-            meta = m.get("metadata") or {}
-            if meta.get("event_type") == METADATA_TYPE and (
-                    (meta.get("event_payload") or {}).get("key") == key):
-                return True
-        return False
+        """True if a message with this outbox key reached the channel since `since`.
+
+        Reads the channel's whole history since then, page by page (a busy channel has far
+        more than one page after an hour). Where it cannot be read to the end, whether the
+        message arrived is unknown: DeliveryUnknown, so the row is parked and the admins told
+        rather than the message sent again blind. Only Slack pacing us, or a failure that
+        may pass (a 5xx), is retried later, the row still to be checked.
+        """
+        cursor: str | None = None
+        for _page in range(HISTORY_PAGES):
+            try:
+                history = self._call(self.client.conversations_history,
+                                     channel=self.channel_of(recipient),
+                                     oldest=f"{since.timestamp():.6f}",
+                                     include_all_metadata=True, limit=HISTORY_PAGE,
+                                     **({"cursor": cursor} if cursor else {}))
+            except TransportError as err:
+                if err.permanent:  # a refusal (a scope the app lacks): it will not pass
+                    raise DeliveryUnknown(
+                        f"the channel's history could not be read (conversations.history: "
+                        f"{err})") from None
+                raise TransportError(f"{AMBIGUOUS}: could not check whether it arrived "
+                                     f"(conversations.history: {err})",
+                                     retry_after=err.retry_after) from None
+            for m in history.get("messages") or []:
+                meta = m.get("metadata") or {}
+                if meta.get("event_type") == METADATA_TYPE and (
+                        (meta.get("event_payload") or {}).get("key") == key):
+                    return True
+            cursor = str((history.get("response_metadata") or {}).get("next_cursor") or "")
+            if not history.get("has_more"):
+                return False
+            if not cursor:
+                raise DeliveryUnknown("Slack said the channel's history has more messages "
+                                      "but gave no cursor to read them")
+        raise DeliveryUnknown(f"the channel's history since the notification was created "
+                              f"is longer than {HISTORY_PAGES * HISTORY_PAGE:,} messages")

@@ -3,6 +3,12 @@
 All state lives in the database (see scheduler/outbox.py for how rows are created):
 - a worker claims rows with one UPDATE (FOR UPDATE SKIP LOCKED on PostgreSQL), sends, and
   marks them sent; a claim left by a dead process expires after LEASE and is taken again;
+- each claim carries a token of its own (one per batch, so two threads of one process are
+  told apart as well as two processes). Just before each send the worker renews the row's
+  claim with one conditional UPDATE and skips the row if the claim is no longer its own or
+  has expired; as the lease is longer than the slowest transport call, nobody can take a
+  row over while its send is under way. A batch stops, releasing the rows it has not
+  reached, before its lease would run out;
 - a failure after which the message may have arrived (a timeout, a crash mid-send) is
   checked with the transport (`already_delivered`) before the row is sent again;
 - failures back off exponentially with jitter over more than an hour, honour Retry-After
@@ -41,6 +47,13 @@ MAX_BACKOFF = 1200.0
 JITTER = 0.25
 AMBIGUOUS = "ambiguous"  # a failure after which the message may still have been delivered
 CHANNEL_PACE = 1.0  # seconds between two messages to one channel (Slack's guidance)
+# Seconds kept between the end of the slowest send and the end of its claim: the UPDATE that
+# renews a claim, the write that marks the row sent, and clocks a little apart.
+CLAIM_MARGIN = 1.0
+# A claim takes about what it can send in this long: with a slow Slack (8 s a call) a
+# thread holds 3 rows, not 20 for nearly its whole lease while the other process's threads
+# have nothing to do.
+BATCH_SECONDS = 30.0
 HOLD_FOR_PACE = 2.0  # seconds a worker waits for a channel's turn before deferring a row
 
 
@@ -60,10 +73,29 @@ class TransportError(Exception):
         self.permanent = permanent
 
 
+class DeliveryUnknown(TransportError):
+    """Whether an earlier try arrived cannot be told (the channel's history cannot be read
+    to the end): the row is parked and the admins told, never sent again blind. The message
+    starts with AMBIGUOUS, so a re-queued row is checked again before it is sent."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"{AMBIGUOUS}: it may already have arrived, and {reason}",
+                         permanent=True)
+
+
 class Transport(Protocol):
-    """Delivers one message to one recipient ("staff:NAME" or "channel:ID")."""
+    """Delivers one message to one recipient ("staff:NAME" or "channel:ID").
+
+    A transport whose calls can be slow says how long one `send` can take at worst, as
+    `max_call_seconds` (its timeouts and retries); the claim's lease must be longer.
+    """
 
     def send(self, recipient: str, message: dict[str, Any]) -> None: ...
+
+
+def max_call_seconds(transport: object) -> float:
+    """The longest one send through `transport` can take (0: it does not say, it is local)."""
+    return float(getattr(transport, "max_call_seconds", 0.0))
 
 
 KEY_CHUNK = 2000  # values per IN (...) query: within SQLite's and PostgreSQL's limits
@@ -88,20 +120,47 @@ class Delivery:
         self.transport_for = transport_for or (lambda _recipient: "console")
         self.worker_id = worker_id or uuid.uuid4().hex[:12]
         self.lease, self.pace, self.base_backoff = lease, pace, base_backoff
+        # A send that outlasts the lease could be repeated by whoever takes the row over.
+        self.max_call = max((max_call_seconds(t) for t in self.transports.values()),
+                            default=0.0)
+        if self.lease.total_seconds() <= self.max_call + CLAIM_MARGIN:
+            raise ValueError(
+                f"the claim lease ({self.lease.total_seconds():g} s) must be longer than the "
+                f"slowest transport call ({self.max_call:g} s) plus {CLAIM_MARGIN:g} s: "
+                "lengthen the lease or shorten the transport's timeout")
         self._last_sent: dict[str, float] = {}
         self._pace_lock = threading.Lock()
+        # Seconds one send has been taking lately (a moving average; None: none yet), so a
+        # claim takes no more rows than it can send within its lease, and the rows it could
+        # not reach are not held back from other workers meanwhile.
+        self.send_seconds: float | None = None
+
+    def batch_size(self, limit: int) -> int:
+        """How many rows one claim takes: `limit`, or fewer when sends are slow (until the
+        first send is timed, as slow as the transport can be)."""
+        per_send = self.send_seconds if self.send_seconds is not None else self.max_call
+        if per_send <= 0:
+            return limit
+        span = min(BATCH_SECONDS, self.lease.total_seconds() - self.max_call - CLAIM_MARGIN)
+        return max(1, min(limit, int(span / per_send)))
 
     def scope(self) -> ColumnElement[bool]:
         """Which rows this deliverer takes: all of them here; the console narrows it to one
         person's, so everyone else's stay queued for them."""
         return true()
 
-    def claim(self, now: datetime, limit: int = 50) -> list[tuple[OutboxRow, datetime | None]]:
-        """Atomically take up to `limit` rows ready to send.
+    def new_token(self) -> str:
+        """A claim token: this worker's id and a part unique to one batch."""
+        return f"{self.worker_id}:{uuid.uuid4().hex}"
+
+    def claim(self, now: datetime, limit: int = 50, token: str | None = None
+              ) -> list[tuple[OutboxRow, datetime | None]]:
+        """Atomically take up to `limit` rows ready to send, under `token` (claimed_by).
 
         Each comes with the time of an earlier claim that expired (a process died holding
         it), so the sender can check whether that attempt got through before resending.
         """
+        token = token or self.new_token()
         ready = and_(OutboxRow.sent_at.is_(None), OutboxRow.withdrawn_at.is_(None),
                      OutboxRow.parked_at.is_(None), OutboxRow.next_attempt_at <= now,
                      self.scope(),
@@ -117,7 +176,7 @@ class Delivery:
                 return []
             # `ready` again in the UPDATE: a row another process took meanwhile is skipped.
             claimed = s.scalars(update(OutboxRow).where(OutboxRow.id.in_(list(previous)), ready)
-                                .values(claimed_by=self.worker_id, claimed_at=now)
+                                .values(claimed_by=token, claimed_at=now)
                                 .returning(OutboxRow)).all()
             return [(row, previous.get(row.id)) for row in claimed]
 
@@ -130,15 +189,42 @@ class Delivery:
                 self._last_sent[recipient] = time.monotonic()
             return wait
 
-    def _mark(self, row_id: int, **values: Any) -> None:
+    def _mark(self, row: OutboxRow, **values: Any) -> None:
+        # Only while the claim is ours (`row.claimed_by` holds the batch's token): a row
+        # taken over meanwhile is the new holder's to mark.
         with self.sessions.begin() as s:
-            s.execute(update(OutboxRow).where(OutboxRow.id == row_id,
-                                              OutboxRow.claimed_by == self.worker_id)
+            s.execute(update(OutboxRow).where(OutboxRow.id == row.id,
+                                              OutboxRow.claimed_by == row.claimed_by)
                       .values(**values))
+
+    def renew(self, row: OutboxRow, now: datetime) -> bool:
+        """Extend the claim on `row` to a full lease from `now`, if it is still ours and
+        unexpired; False: it was lost (taken over, or expired and free to be), so the row
+        must not be sent."""
+        with self.sessions.begin() as s:
+            done = s.execute(update(OutboxRow).where(
+                OutboxRow.id == row.id, OutboxRow.claimed_by == row.claimed_by,
+                OutboxRow.claimed_at > now - self.lease, OutboxRow.sent_at.is_(None),
+                OutboxRow.withdrawn_at.is_(None), OutboxRow.parked_at.is_(None),
+            ).values(claimed_at=now))
+            return bool(getattr(done, "rowcount", 0) == 1)
+
+    def release(self, rows: Sequence[tuple[OutboxRow, datetime | None]]) -> None:
+        """Give back claimed rows not attempted, so any worker takes them at once. A row
+        taken over from a dead claim gets that claim's (expired) time back, so its next
+        holder still checks with the transport before sending."""
+        if not rows:
+            return
+        with self.sessions.begin() as s:
+            for row, recovered in rows:
+                s.execute(update(OutboxRow).where(
+                    OutboxRow.id == row.id, OutboxRow.claimed_by == row.claimed_by)
+                    .values(claimed_by=None, claimed_at=recovered))
 
     def deliver_one(self, row: OutboxRow, clock: Callable[[], datetime],
                     recovered_since: datetime | None = None) -> str:
-        """Send one claimed row: 'sent', 'deferred', 'retry' or 'parked'."""
+        """Send one claimed row: 'sent', 'deferred', 'retry', 'parked' or 'lost' (its claim
+        expired or was taken over before the send, so it was left to the new holder)."""
         wait = self._pace(row.recipient)
         while 0 < wait <= HOLD_FOR_PACE:
             # Hold the claim and wait for the channel's turn: cheaper than a write to defer
@@ -146,7 +232,8 @@ class Delivery:
             time.sleep(wait)
             wait = self._pace(row.recipient)
         if wait > 0:
-            self._mark(row.id, claimed_by=None, claimed_at=None,
+            # As in `release`: a row taken over from a dead claim keeps that claim's time.
+            self._mark(row, claimed_by=None, claimed_at=recovered_since,
                        next_attempt_at=clock() + timedelta(seconds=wait))
             return "deferred"
         transport = self.transports.get(row.transport)
@@ -156,13 +243,31 @@ class Delivery:
             check = getattr(transport, "already_delivered", None)
             # After a crash mid-send or an ambiguous failure (a timeout: the message may have
             # arrived), ask the other side before sending again.
-            since = recovered_since or (row.created_at if (row.last_error or "").startswith(
-                AMBIGUOUS) else None)
+            # The window runs from the row's creation (before its first attempt), not from
+            # the lost claim: an earlier ambiguous attempt may be the one that arrived.
+            since = row.created_at if recovered_since is not None or (
+                row.last_error or "").startswith(AMBIGUOUS) else None
             if since is not None and check is not None and check(
                     row.recipient, row.key, since - timedelta(seconds=5)):
-                self._mark(row.id, sent_at=clock(), claimed_by=None)
+                self._mark(row, sent_at=clock(), claimed_by=None)
                 return "sent"
-            transport.send(row.recipient, {**row.payload, "key": row.key})
+            prepare = getattr(transport, "prepare", None)
+            if prepare is not None:  # e.g. open the direct message: not part of the send
+                prepare(row.recipient)
+            # Last moment before the send: the claim must still be ours, and it now runs a
+            # full lease, longer than the slowest send, so nobody takes the row over
+            # mid-send. A claim lost before this point leaves the row to its new holder.
+            if not self.renew(row, clock()):
+                log.info("outbox row %d: claim lost before sending, left to its holder",
+                         row.id)
+                return "lost"
+            started = time.monotonic()
+            try:
+                transport.send(row.recipient, {**row.payload, "key": row.key})
+            finally:
+                took = time.monotonic() - started
+                self.send_seconds = took if self.send_seconds is None else (
+                    0.7 * self.send_seconds + 0.3 * took)
             with self._pace_lock:  # pace from the answer: the other side counts arrivals
                 self._last_sent[row.recipient] = time.monotonic()
         except TransportError as err:
@@ -170,7 +275,7 @@ class Delivery:
         except Exception as err:  # a timeout, a dropped connection: it may have got through
             return self._failed(row, TransportError(f"{AMBIGUOUS}: {type(err).__name__}"),
                                 clock())
-        self._mark(row.id, sent_at=clock(), claimed_by=None)
+        self._mark(row, sent_at=clock(), claimed_by=None)
         return "sent"
 
     def _failed(self, row: OutboxRow, err: TransportError, now: datetime) -> str:
@@ -182,7 +287,7 @@ class Delivery:
             with self._pace_lock:
                 self._last_sent[row.recipient] = time.monotonic() + err.retry_after
         if attempts >= MAX_ATTEMPTS or err.permanent:
-            self._mark(row.id, attempts=attempts, parked_at=now, claimed_by=None,
+            self._mark(row, attempts=attempts, parked_at=now, claimed_by=None,
                        last_error=str(err)[:500])
             if row.rule != "admin_alert":  # an alert that cannot be delivered is not alerted
                 self._alert_admins(row, err, attempts, now)
@@ -190,7 +295,7 @@ class Delivery:
             return "parked"
         delay = err.retry_after if err.retry_after is not None else backoff(
             attempts, self.base_backoff)
-        self._mark(row.id, attempts=attempts, claimed_by=None, claimed_at=None,
+        self._mark(row, attempts=attempts, claimed_by=None, claimed_at=None,
                    last_error=str(err)[:500], next_attempt_at=now + timedelta(seconds=delay))
         return "retry"
 
@@ -198,9 +303,11 @@ class Delivery:
                       now: datetime) -> None:
         why = (f"{err}" if err.permanent else
                f"{attempts} attempts over the last hour or more failed, the last with: {err}")
+        again = ("checks the channel again and sends it only if it did not arrive"
+                 if isinstance(err, DeliveryUnknown) else "sends it again")
         text = (f"caseclock could not deliver notification {row.id} ({row.stage}, "
                 f"{row.rule}, to {row.recipient.split(':', 1)[1]}): {why}. It is parked: "
-                "once the cause is fixed, `caseclock notify --retry-parked` sends it again.")
+                f"once the cause is fixed, `caseclock notify --retry-parked` {again}.")
         with self.sessions.begin() as s:
             admins = s.scalars(select(Staff.name).where(Staff.role == "admin",
                                                         Staff.active.is_(True))).all()
@@ -235,9 +342,20 @@ class Delivery:
         return len(ids)
 
     def deliver(self, clock: Callable[[], datetime], limit: int = 50) -> dict[str, int]:
-        """Claim and send what is ready now; returns counts by outcome."""
+        """Claim and send what is ready now; returns counts by outcome ('released': rows
+        given back unattempted because the batch's lease was running out)."""
         counts: dict[str, int] = defaultdict(int)
-        for row, recovered in self.claim(clock(), limit):
+        claimed_at = clock()
+        batch = self.claim(claimed_at, self.batch_size(limit))
+        # The batch's rows not yet reached are claimed until claimed_at + lease: stop and give
+        # them back while a send could still finish within it (a slow transport, 20 rows).
+        last_start = claimed_at + self.lease - timedelta(seconds=self.max_call + CLAIM_MARGIN)
+        for i, (row, recovered) in enumerate(batch):
+            if clock() >= last_start:
+                rest = batch[i:]
+                self.release(rest)
+                counts["released"] += len(rest)
+                break
             counts[self.deliver_one(row, clock, recovered)] += 1
         return dict(counts)
 

@@ -8,6 +8,7 @@ answered `{"ok": false}` as Slack does, and kept in `refused` instead of `calls`
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -53,7 +54,13 @@ class MockSlack:
         self.last_post: dict[str, float] = {}
         self.rate_limited = 0
         self.delay = 0.0  # seconds to wait before answering (for timeouts)
+        self.slow_methods: set[str] | None = None  # the methods `delay` applies to (None: all)
         self.socket_url: str | None = None  # apps.connections.open's answer (Socket Mode)
+        # Where message timestamps come from: a test on a simulated clock sets it, so
+        # conversations.history's `oldest`/`latest` (simulated times) apply honestly.
+        self.clock: Callable[[], float] = time.time
+        self.others: list[dict[str, Any]] = []  # messages people posted (see `post_as_person`)
+        self.history_pages = 0  # conversations.history pages answered
         self._lock = threading.Lock()
         self._failures: dict[str, list[tuple[int, int | None]]] = {}
         mock = self
@@ -73,7 +80,7 @@ class MockSlack:
                 path = self.path
                 method = ("response_url" if path.startswith("/response/")
                           else path.rsplit("/", 1)[-1])
-                if mock.delay:
+                if mock.delay and (mock.slow_methods is None or method in mock.slow_methods):
                     time.sleep(mock.delay)
                 with mock._lock:
                     failures = mock._failures.get(method)
@@ -88,7 +95,7 @@ class MockSlack:
                             mock.last_post[channel] = time.monotonic()
                     refusal = misuse(method, body) if failure is None else None
                     if failure is None:
-                        body["_ts"] = f"{time.time():.6f}"
+                        body["_ts"] = f"{mock.clock():.6f}"
                         (mock.refused if refusal else mock.calls).append(
                             Call(path, method, body, dict(self.headers)))
                 if failure is None and refusal is not None:
@@ -110,7 +117,7 @@ class MockSlack:
                     return
                 reply: dict[str, Any] = {"ok": True}
                 if method == "chat.postMessage":
-                    reply.update(channel=body.get("channel"), ts=f"{time.time():.6f}")
+                    reply.update(channel=body.get("channel"), ts=body["_ts"])
                 if method == "apps.connections.open" and mock.socket_url:
                     reply.update(url=mock.socket_url)
                 if method == "auth.test":
@@ -118,13 +125,7 @@ class MockSlack:
                 if method == "conversations.open":
                     reply.update(channel={"id": "D" + str(body.get("users", ""))})
                 if method == "conversations.history":
-                    # Every message of the channel: tests run on simulated clocks, so the
-                    # `oldest` bound (a simulated time) is not applied to the mock's real ones.
-                    reply.update(messages=[
-                        {"ts": c.body["_ts"], "text": c.body.get("text"),
-                         "metadata": c.body.get("metadata")}
-                        for c in mock.of("chat.postMessage")
-                        if c.body.get("channel") == body.get("channel")])
+                    reply.update(mock.history_page(body))
                 payload = json.dumps(reply).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -137,6 +138,41 @@ class MockSlack:
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/api/"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def post_as_person(self, channel: str, text: str) -> None:
+        """A message someone posted in `channel` (not caseclock): history shows it."""
+        with self._lock:
+            self.others.append({"channel": channel, "ts": f"{self.clock():.6f}",
+                                "text": text})
+
+    def history_page(self, body: dict[str, Any]) -> dict[str, Any]:
+        """One page of conversations.history as Slack answers it: the channel's messages
+        after `oldest` and before `latest` (exclusive), newest first, `limit` a page (100 by
+        default), `has_more` and an opaque `next_cursor` for the rest."""
+        channel = body.get("channel")
+        oldest = float(body.get("oldest") or 0)
+        latest = float(body.get("latest") or "inf")
+        limit = int(body.get("limit") or 100)
+        cursor = str(body.get("cursor") or "")
+        start = int(base64.b64decode(cursor).decode().split(":", 1)[1]) if cursor else 0
+        with self._lock:
+            posted = [{"ts": c.body["_ts"], "text": c.body.get("text"),
+                       "metadata": c.body.get("metadata")}
+                      for c in self.calls if c.method == "chat.postMessage"
+                      and c.body.get("channel") == channel]
+            people = [{"ts": m["ts"], "text": m["text"]} for m in self.others
+                      if m["channel"] == channel]
+            self.history_pages += 1
+        messages = sorted((m for m in posted + people if oldest < float(m["ts"]) < latest),
+                          key=lambda m: float(m["ts"]), reverse=True)
+        for m in messages:  # Slack answers metadata as an object, whichever way it was sent
+            if isinstance(m.get("metadata"), str):
+                m["metadata"] = json.loads(m["metadata"])
+        page = messages[start:start + limit]
+        more = start + limit < len(messages)
+        nxt = base64.b64encode(f"next:{start + limit}".encode()).decode() if more else ""
+        return {"messages": page, "has_more": more,
+                "response_metadata": {"next_cursor": nxt}}
 
     def response_url(self, key: str) -> str:
         """A response_url that lands here."""

@@ -71,6 +71,7 @@ def rig(casebook: Casebook, clock: FakeClock, library: PackLibrary) -> Iterator[
         casebook.log(ref, "allocated", at(2026, 12, 18, 11), {"worker": "jo"}, actor="priya",
                      source="test")
     with MockSlack() as slack:
+        slack.clock = lambda: clock.now.timestamp()  # messages stamped in simulated time
         client = WebClient(token="xoxb-test", base_url=slack.url, timeout=1, retry_handlers=[])
         yield Rig(casebook, slack, clock, SlackTransport(client, directory))
 
@@ -226,25 +227,31 @@ def test_retries_ride_out_an_hour_long_slack_outage_before_parking(
     assert parked.parked_at - started >= timedelta(hours=1)
 
 
-def test_a_failing_history_check_is_retried_and_parks_with_slacks_own_error(
+def _time_out_one_send(rig: Rig, outbox: Outbox) -> str:
+    """Send one reminder to jo that Slack receives but answers too late; its key."""
+    rig.transport.channel_of("staff:jo")
+    rig.slack.delay = 1.5  # longer than the client's 1 s timeout
+    assert outbox.deliver(rig.clock, limit=1) == {"retry": 1}
+    rig.slack.delay = 0.0
+    time.sleep(1.6)  # let the slow answer land in the mock
+    [key] = rig.slack.delivered_keys()
+    return key
+
+
+def test_a_history_the_app_cannot_read_parks_the_row_at_once_with_slacks_own_error(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A send timed out (it may have arrived), and the app cannot read the DM's history:
-    # conversations.history answers ok: false, missing_scope. That is not a refusal of the
-    # reminder: it is retried, never resent unchecked, and parked only in the end, with
-    # Slack's error for the admins. Once the scope is added, re-queuing it finds it arrived.
+    # conversations.history answers ok: false, missing_scope. Whether it arrived is unknown:
+    # the row is parked straight away and the admins told Slack's error, never resent blind.
+    # Once the scope is added, re-queuing it finds it arrived.
     from slack_sdk.errors import SlackApiError
     from slack_sdk.web import SlackResponse
 
     rig.clock.now = at(2026, 12, 30, 9)
     outbox = rig.outbox()
     outbox.sweep(rig.clock.now)
-    rig.transport.channel_of("staff:jo")
-    rig.slack.delay = 1.5
-    assert outbox.deliver(rig.clock, limit=1) == {"retry": 1}
-    rig.slack.delay = 0.0
-    time.sleep(1.6)
-    [key] = rig.slack.delivered_keys()
+    key = _time_out_one_send(rig, outbox)
     client = rig.transport.client
     real_history = client.conversations_history
 
@@ -256,23 +263,117 @@ def test_a_failing_history_check_is_retried_and_parks_with_slacks_own_error(
 
     monkeypatch.setattr(client, "conversations_history", missing_scope)
     rig.clock.now += timedelta(seconds=30)
-    outbox.deliver(rig.clock, limit=1)
+    assert outbox.deliver(rig.clock, limit=1) == {"parked": 1}
     row = _row(rig, key)
-    assert row.parked_at is None and row.attempts == 2
+    assert row.parked_at == rig.clock.now and row.attempts == 2
     assert "missing_scope: add im:history" in (row.last_error or "")
-    for _ in range(MAX_ATTEMPTS):
-        rig.clock.now += timedelta(hours=1)
-        outbox.deliver(rig.clock, limit=1)
-    assert _row(rig, key).parked_at is not None
     outbox.deliver(rig.clock)  # the alert to the admin, among the others
     [alert] = [c for c in rig.slack.of("chat.postMessage") if c.body["channel"] == "DUADA"]
     assert "missing_scope: add im:history" in alert.body["text"]
+    assert "may already have arrived" in alert.body["text"]
+    assert "sends it only if it did not arrive" in alert.body["text"]
     assert rig.slack.delivered_keys().count(key) == 1  # never sent again unchecked
     monkeypatch.setattr(client, "conversations_history", real_history)
     assert outbox.retry_parked(rig.clock.now) == 1
     rig.drain(outbox)
     assert_each_once(rig, outbox)
     assert _row(rig, key).sent_at is not None
+
+
+def test_a_check_that_slack_cannot_answer_now_is_retried_never_resent_unchecked(
+    rig: Rig,
+) -> None:
+    # A 503 on the history check may pass: the row waits and is checked again (not parked
+    # at the first try, not sent again meanwhile), then found to have arrived.
+    rig.clock.now = at(2026, 12, 30, 9)
+    outbox = rig.outbox()
+    outbox.sweep(rig.clock.now)
+    key = _time_out_one_send(rig, outbox)
+    rig.slack.fail_next("conversations.history", 503)
+    rig.clock.now += timedelta(seconds=30)
+    assert outbox.deliver(rig.clock, limit=1) == {"retry": 1}
+    row = _row(rig, key)
+    assert row.parked_at is None and row.sent_at is None and row.attempts == 2
+    assert (row.last_error or "").startswith("ambiguous: could not check")
+    rig.drain(outbox)
+    assert rig.slack.delivered_keys().count(key) == 1
+    assert _row(rig, key).sent_at is not None
+    assert_each_once(rig, outbox)
+
+
+def _busy_hour(rig: Rig, channel: str, messages: int) -> None:
+    """People post `messages` messages in `channel` after caseclock's, a second apart."""
+    for i in range(messages):
+        rig.clock.now += timedelta(seconds=1)
+        rig.slack.post_as_person(channel, f"message {i}")
+
+
+def test_a_post_500_messages_back_is_still_found_before_sending_again(rig: Rig) -> None:
+    # The send to jo timed out at 09:00 Wed 30 Dec, but Slack got it; by the retry 500 more
+    # messages sit in the channel. Slack answers newest first, 200 a page: the check reads
+    # every page back to the send, finds the key on the third page and sends nothing.
+    rig.clock.now = at(2026, 12, 30, 9)
+    outbox = rig.outbox()
+    outbox.sweep(rig.clock.now)
+    key = _time_out_one_send(rig, outbox)
+    _busy_hour(rig, "DUJO", 500)
+    pages = rig.slack.history_pages
+    assert outbox.deliver(rig.clock, limit=1) == {"sent": 1}
+    assert rig.slack.history_pages - pages == 3  # 501 messages at 200 a page
+    assert rig.slack.delivered_keys().count(key) == 1
+    assert _row(rig, key).sent_at == rig.clock.now
+    rig.drain(outbox)  # the others still go, each once
+    assert_each_once(rig, outbox)
+    assert outbox.counts()["sent"] == 9
+
+
+def test_a_history_too_long_to_read_parks_the_row_and_tells_the_admins(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Where the check cannot read the whole window (here capped at 2 pages of 200), whether
+    # the message arrived is unknown: parked and the admins told, not sent again blind.
+    import bot.notify_transports as transports
+
+    monkeypatch.setattr(transports, "HISTORY_PAGES", 2)
+    rig.clock.now = at(2026, 12, 30, 9)
+    outbox = rig.outbox()
+    outbox.sweep(rig.clock.now)
+    key = _time_out_one_send(rig, outbox)
+    _busy_hour(rig, "DUJO", 500)
+    assert outbox.deliver(rig.clock, limit=1) == {"parked": 1}
+    assert rig.slack.delivered_keys().count(key) == 1
+    row = _row(rig, key)
+    assert row.parked_at == rig.clock.now and row.sent_at is None
+    assert "longer than 400 messages" in (row.last_error or "")
+    rig.drain(outbox)
+    [alert] = [c for c in rig.slack.of("chat.postMessage") if c.body["channel"] == "DUADA"]
+    assert "longer than 400 messages" in alert.body["text"]
+    assert f"notification {row.id} (overdue, child_visited, to jo)" in alert.body["text"]
+    assert rig.slack.delivered_keys().count(key) == 1
+
+
+def test_a_history_slack_says_goes_on_without_a_cursor_parks_the_row(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Slack answers a page with has_more but no next_cursor: the rest cannot be read, so
+    # whether the reminder arrived is unknown: parked, never sent again blind.
+    rig.clock.now = at(2026, 12, 30, 9)
+    outbox = rig.outbox()
+    outbox.sweep(rig.clock.now)
+    key = _time_out_one_send(rig, outbox)
+    client = rig.transport.client
+
+    def truncated(**_kw: object) -> dict[str, Any]:
+        return {"ok": True, "messages": [{"ts": "1.0", "text": "someone else"}],
+                "has_more": True, "response_metadata": {"next_cursor": ""}}
+
+    monkeypatch.setattr(client, "conversations_history", truncated)
+    rig.clock.now += timedelta(seconds=30)
+    assert outbox.deliver(rig.clock, limit=1) == {"parked": 1}
+    row = _row(rig, key)
+    assert row.parked_at == rig.clock.now and row.sent_at is None
+    assert "has more messages but gave no cursor" in (row.last_error or "")
+    assert rig.slack.delivered_keys().count(key) == 1
 
 
 def test_two_workers_at_once_never_send_the_same_reminder_twice(rig: Rig) -> None:
@@ -298,11 +399,96 @@ def test_two_workers_at_once_never_send_the_same_reminder_twice(rig: Rig) -> Non
     assert_each_once(rig, a)
 
 
-def _worker(database_url: str, slack: MockSlack, now: datetime) -> subprocess.Popen[str]:
+def test_a_digest_job_beside_the_minute_sweep_never_sends_a_row_twice(rig: Rig) -> None:
+    # One process, as `caseclock serve` runs it: the minute sweep's delivery threads are
+    # still working through a slow Slack (1.5 s a message) when a team's digest job fires
+    # and delivers from threads of its own. The first batch outlives its 6 s lease: without
+    # per-claim tokens and renewal the digest job takes its rows over, both send them.
+    from scheduler.jobs import run_sweep
+
+    start, started = at(2026, 12, 30, 9), time.monotonic()
+
+    def running() -> datetime:  # simulated time moving at the real pace
+        return start + timedelta(seconds=time.monotonic() - started)
+
+    rig.slack.clock = lambda: running().timestamp()
+    client = WebClient(token="xoxb-test", base_url=rig.slack.url, timeout=3, retry_handlers=[])
+    outbox = Outbox(rig.casebook.sessions, rig.casebook.library,
+                    {"slack": SlackTransport(client, Directory(rig.casebook.sessions))},
+                    transport_for=lambda _r: "slack", lease=timedelta(seconds=6), pace=0.0)
+    rig.slack.delay = 1.5
+    rig.slack.slow_methods = {"chat.postMessage", "conversations.open"}
+    results: dict[str, dict[str, int]] = {}
+
+    def job(name: str, after: float) -> None:
+        time.sleep(after)
+        results[name] = run_sweep(outbox, running, budget=40.0)
+
+    jobs = [threading.Thread(target=job, args=("sweep", 0.0)),
+            threading.Thread(target=job, args=("digest-north", 7.0))]
+    for t in jobs:
+        t.start()
+    for t in jobs:
+        t.join()
+    assert outbox.counts()["total"] == 9
+    assert sum(r.get("sent", 0) for r in results.values()) == 9
+    assert_each_posted_once(rig.slack, outbox)
+
+
+def test_a_worker_whose_claim_was_taken_over_does_not_send_the_row(rig: Rig) -> None:
+    # Worker a claims the reminders at 09:00:00 and stalls past its 2-minute lease; at
+    # 09:02:01 worker b takes them over. When a wakes up it must not send what it no longer
+    # holds: b sends each reminder, once.
+    rig.clock.now = at(2026, 12, 30, 9)
+    a, b = rig.outbox(worker_id="a"), rig.outbox(worker_id="b")
+    a.sweep(rig.clock.now)
+    held = a.claim(rig.clock.now, limit=50)
+    assert len(held) == 9
+    rig.clock.now += timedelta(minutes=2, seconds=1)
+    assert sum(b.deliver(rig.clock).values()) == 9
+    assert [a.deliver_one(row, rig.clock, recovered) for row, recovered in held] == [
+        "lost"] * 9
+    assert_each_posted_once(rig.slack, a)
+    assert len(rig.slack.of("chat.postMessage")) == 9
+
+
+def test_a_lease_shorter_than_the_slowest_slack_call_is_refused(rig: Rig) -> None:
+    client = WebClient(token="xoxb-test", base_url=rig.slack.url, timeout=10,
+                       retry_handlers=[])
+    transport = SlackTransport(client, Directory(rig.casebook.sessions))
+    with pytest.raises(ValueError, match=r"the claim lease \(8 s\) must be longer than "
+                                         r"the slowest transport call \(10 s\)"):
+        Outbox(rig.casebook.sessions, rig.casebook.library, {"slack": transport},
+               lease=timedelta(seconds=8))
+    ok = Outbox(rig.casebook.sessions, rig.casebook.library, {"slack": transport})
+    assert ok.lease == timedelta(minutes=2) and ok.max_call == 10
+
+
+def _worker(database_url: str, slack: MockSlack, now: datetime, epoch: float,
+            *options: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.outbox_worker", database_url, slack.url, now.isoformat()],
+        [sys.executable, "-m", "tests.outbox_worker", database_url, slack.url,
+         now.isoformat(), str(epoch), *options],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def _simulated(slack: MockSlack, now: datetime) -> float:
+    """Run the mock on the workers' clock: `now` at the real moment returned (the epoch)."""
+    epoch = time.time()
+    slack.clock = lambda: now.timestamp() + (time.time() - epoch)
+    return epoch
+
+
+def assert_each_posted_once(slack: MockSlack, outbox: Outbox) -> None:
+    """Every row sent, each key posted exactly once: none lost, none duplicated."""
+    with outbox.sessions() as s:
+        keys = set(s.scalars(select(OutboxRow.key)))
+    posted = Counter(slack.delivered_keys())
+    assert keys and outbox.counts()["sent"] == len(keys)
+    assert {k: n for k, n in posted.items() if n > 1} == {}  # 0 duplicated
+    assert sorted(keys - set(posted)) == []  # 0 lost
+    assert set(posted) == keys
 
 
 def test_a_process_killed_mid_delivery_loses_and_duplicates_nothing(
@@ -312,38 +498,62 @@ def test_a_process_killed_mid_delivery_loses_and_duplicates_nothing(
         rig.casebook.log(f"22345{i}", "referral_received", at(2026, 12, 18, 10),
                          {"track": "s17"}, actor="priya", source="test", team="north")
     now = at(2026, 12, 31, 9)
+    epoch = _simulated(rig.slack, now)
     rig.slack.delay = 0.05
-    first = _worker(database_url, rig.slack, now)
+    first = _worker(database_url, rig.slack, now, epoch)
     deadline = time.monotonic() + 30
     while len(rig.slack.of("chat.postMessage")) < 8 and time.monotonic() < deadline:
         time.sleep(0.01)
     first.send_signal(signal.SIGKILL)
     first.wait(10)
     delivered_at_kill = len(rig.slack.of("chat.postMessage"))
-    time.sleep(1.2)  # the dead process's claims expire (1 s lease in the worker)
+    time.sleep(2.2)  # the dead process's claims expire (2 s lease in the worker)
     rig.slack.delay = 0.0
-    second = _worker(database_url, rig.slack, now)
+    second = _worker(database_url, rig.slack, now, epoch)
     _, err = second.communicate(timeout=120)
     assert second.returncode == 0, err
     outbox = rig.outbox()
     counts = outbox.counts()
     assert 0 < delivered_at_kill < counts["total"]
-    assert counts["sent"] == counts["total"]
-    assert_each_once(rig, outbox)
+    assert_each_posted_once(rig.slack, outbox)
 
 
 def test_two_processes_on_one_database_send_each_reminder_once(
     rig: Rig, database_url: str
 ) -> None:
     now = at(2026, 12, 31, 9)
+    epoch = _simulated(rig.slack, now)
     rig.slack.delay = 0.01
-    procs = [_worker(database_url, rig.slack, now) for _ in range(2)]
+    procs = [_worker(database_url, rig.slack, now, epoch) for _ in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    assert_each_posted_once(rig.slack, rig.outbox())
+
+
+def test_two_processes_with_a_slow_slack_never_send_a_row_they_no_longer_hold(
+    rig: Rig, database_url: str
+) -> None:
+    # Slack takes 2 s to answer each message (reading history is quick); each process claims
+    # up to 20 rows at once under a 10 s lease (its client gives up after 3 s). A batch
+    # takes longer than its lease: the process must give back what it has not reached, and
+    # re-confirm each claim just before sending, or the other process takes the rows over,
+    # finds nothing in the channel yet, and both send them.
+    for i in range(6, 8):  # two more cases: 23 reminders in all, more than a claim takes
+        rig.casebook.log(f"22345{i}", "referral_received", at(2026, 12, 18, 10),
+                         {"track": "s17"}, actor="priya", source="test", team="north")
+    now = at(2026, 12, 31, 9)
+    epoch = _simulated(rig.slack, now)
+    rig.slack.delay = 2.0
+    rig.slack.slow_methods = {"chat.postMessage", "conversations.open"}
+    options = ("--lease", "10", "--timeout", "3", "--limit", "20", "--max-seconds", "90")
+    procs = [_worker(database_url, rig.slack, now, epoch, *options) for _ in range(2)]
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
     outbox = rig.outbox()
-    assert outbox.counts()["sent"] == outbox.counts()["total"] > 0
-    assert_each_once(rig, outbox)
+    assert outbox.counts()["total"] == 23
+    assert_each_posted_once(rig.slack, outbox)
 
 
 def test_a_steady_state_sweep_renders_and_writes_nothing(rig: Rig) -> None:
