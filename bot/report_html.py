@@ -1,0 +1,158 @@
+"""The timeliness report as one self-contained HTML page: an inline SVG chart a head of
+service can put in a board paper, and the tables. No network: styles and script are inline,
+so the file opens the same from an email attachment or a shared drive."""
+
+from __future__ import annotations
+
+from html import escape
+
+from bot.render import day_text
+from scheduler.timeliness import ASSESSMENT_RULE, BANDS, CONFERENCE_RULE, Report, Row
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Arial,sans-serif;margin:2rem;color:#1b1b1b}
+h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem}
+p.sub{color:#555;margin-top:0}
+table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
+th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
+th{background:#f1f3f5;cursor:pointer}td.l,th.l{text-align:left}
+.chart text{font-size:12px;fill:#1b1b1b}.chart .axis{stroke:#888}.chart .grid{stroke:#e3e3e3}
+.legend span{display:inline-block;margin-right:1rem;font-size:.9rem}
+.legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}
+"""
+
+# Sort a table by a clicked header; and mark the page rendered (the headless test reads it).
+_SCRIPT = """
+window.addEventListener('error', function (e) {
+  document.documentElement.setAttribute('data-error', String(e.message));
+});
+document.querySelectorAll('table.sortable th').forEach(function (th, i) {
+  th.addEventListener('click', function () {
+    var body = th.closest('table').tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    var num = rows.every(function (r) { return !isNaN(parseFloat(r.cells[i].textContent)); });
+    rows.sort(function (a, b) {
+      var x = a.cells[i].textContent, y = b.cells[i].textContent;
+      return num ? parseFloat(y) - parseFloat(x) : x.localeCompare(y);
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+  });
+});
+document.documentElement.setAttribute('data-rendered',
+  String(document.querySelectorAll('svg.chart rect.bar').length));
+"""
+
+PALETTE = ("#1d70b8", "#f47738", "#00703c", "#912b88", "#d4351c", "#5694ca", "#85994b",
+           "#6f72af")
+
+
+def _pct(n: int, of: int) -> str:
+    return f"{round(100 * n / of)}%" if of else "-"
+
+
+def share_chart(rows: list[Row], rule: str, limit: str) -> str:
+    """Grouped bars: for each month, each team's share of `rule` deadlines met on time."""
+    rows = [r for r in rows if r.rule == rule and r.counts.due]
+    months = sorted({r.month or "" for r in rows})
+    teams = sorted({r.team for r in rows})
+    if not rows:
+        return f"<p>No {escape(limit)} deadline fell due in the period.</p>"
+    cell = {(r.month, r.team): r.counts for r in rows}
+    bar_w, gap, left, top, height = 22, 18, 44, 14, 220
+    group_w = bar_w * len(teams) + gap
+    width = left + group_w * len(months) + 10
+    parts = [f'<svg class="chart" role="img" xmlns="http://www.w3.org/2000/svg" '
+             f'width="{width}" height="{top + height + 40}" '
+             f'aria-label="Share met within {escape(limit)}, by month and team">']
+    for pct in (0, 25, 50, 75, 100):
+        y = top + height - height * pct / 100
+        parts.append(f'<line class="grid" x1="{left}" x2="{width - 10}" y1="{y}" y2="{y}"/>'
+                     f'<text x="{left - 6}" y="{y + 4}" text-anchor="end">{pct}%</text>')
+    for mi, month in enumerate(months):
+        x0 = left + gap / 2 + mi * group_w
+        for ti, team in enumerate(teams):
+            c = cell.get((month, team))
+            if c is None:
+                continue
+            h = height * c.met_on_time / c.due
+            x, y = x0 + ti * bar_w, top + height - h
+            parts.append(
+                f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar_w - 3}" height="{h:.1f}" '
+                f'fill="{PALETTE[ti % len(PALETTE)]}"><title>{escape(team)} {escape(month)}: '
+                f'{c.met_on_time} of {c.due} ({_pct(c.met_on_time, c.due)})</title></rect>')
+        label = _month_label(month)
+        parts.append(f'<text x="{x0 + (group_w - gap) / 2:.1f}" y="{top + height + 18}" '
+                     f'text-anchor="middle">{escape(label)}</text>')
+    parts.append(f'<line class="axis" x1="{left}" x2="{width - 10}" y1="{top + height}" '
+                 f'y2="{top + height}"/></svg>')
+    legend = "".join(f'<span><i style="background:{PALETTE[i % len(PALETTE)]}"></i>'
+                     f'{escape(t)}</span>' for i, t in enumerate(teams))
+    return "".join(parts) + f'<div class="legend">{legend}</div>'
+
+
+def _month_label(month: str) -> str:
+    from datetime import date
+
+    y, m = (int(x) for x in month.split("-"))
+    return f"{date(y, m, 1):%b %Y}"
+
+
+def _table(rows: list[Row], lead: str | None = None) -> str:
+    head = "".join(f"<th>{h}</th>" for h in ("due", "met on time", "met late",
+                                                "missed, open", "missed, stopped", "not yet due",
+                                                "share on time"))
+    lead_th = f'<th class="l">{lead}</th>' if lead else ""
+    body = []
+    for r in rows:
+        c = r.counts
+        lead_td = f'<td class="l">{escape(r.worker or r.month or "")}</td>' if lead else ""
+        body.append(f'<tr>{lead_td}<td class="l">{escape(r.team)}</td>'
+                    f'<td class="l" title="{escape(r.title)}">{escape(r.rule)}</td>'
+                    f"<td>{c.due}</td><td>{c.met_on_time}</td><td>{c.met_late}</td>"
+                    f"<td>{c.open_overdue}</td><td>{c.stopped_overdue}</td><td>{c.pending}</td>"
+                    f"<td>{_pct(c.met_on_time, c.due)}</td></tr>")
+    return (f'<table class="sortable"><thead><tr>{lead_th}<th class="l">team</th>'
+            f'<th class="l">rule</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
+
+
+def report_html(report: Report) -> str:
+    """The whole report as one HTML document."""
+    period = (f"{day_text(report.period_from, True)} to {day_text(report.period_to, True)}")
+    counting = (" Working days counted as the DfE's CIN validator does (the start day is "
+                "day 1)." if report.count_from_day_one else
+                " Working days counted from the day after the start (the start day is day 0).")
+    bands_head = "".join(f"<th>{label}</th>" for label, _, _ in BANDS)
+    bands_rows = "".join(
+        f'<tr><td class="l">{escape(team)}</td>'
+        + "".join(f"<td>{bands[label]}</td>" for label, _, _ in BANDS) + "</tr>"
+        for team, bands in report.days_taken.items())
+    reasons = "".join(f'<tr><td class="l">{escape(t)}</td><td class="l">{escape(r)}</td>'
+                      f'<td class="l">{escape(reason)}</td><td>{n}</td></tr>'
+                      for (t, r, reason), n in report.delay_reasons.items())
+    return f"""<!DOCTYPE html>
+<html lang="en-GB"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Timeliness {escape(period)}</title><style>{_STYLE}</style></head>
+<body>
+<h1>Timeliness of deadlines due {escape(period)}</h1>
+<p class="sub">Share of deadlines due in the period that were met on time.{counting}</p>
+<h2>Assessments authorised within 45 working days of referral</h2>
+{share_chart(report.by_month, ASSESSMENT_RULE, "45 working days")}
+<h2>Initial conferences within 15 working days of the strategy discussion</h2>
+{share_chart(report.by_month, CONFERENCE_RULE, "15 working days")}
+<h2>By team and rule</h2>
+{_table(report.measures)}
+<h2>Assessments authorised: working days taken</h2>
+<table><thead><tr><th class="l">team</th>{bands_head}</tr></thead><tbody>{bands_rows}</tbody>
+</table>
+<h2>By worker</h2>
+{_table(report.by_worker, "worker")}
+<h2>Month by month</h2>
+{_table(report.by_month, "month")}
+<h2>Delay reasons recorded</h2>
+<table><thead><tr><th class="l">team</th><th class="l">rule</th><th class="l">reason</th>
+<th>deadlines</th></tr></thead><tbody>{reasons or '<tr><td colspan="4">none</td></tr>'}
+</tbody></table>
+<script>{_SCRIPT}</script>
+</body></html>
+"""
