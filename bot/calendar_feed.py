@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, Timezone
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
@@ -23,7 +23,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.directory import Actor, Directory
-from scheduler.timescales.calendar import local_date
+from scheduler.timescales.calendar import LONDON, local_date
 from scheduler.timescales.vocabulary import EventError
 from store import repo
 from store.calendar_tokens import CalendarToken
@@ -140,6 +140,11 @@ def feed_ics(sessions: sessionmaker[Session], staff_name: str | None, now: datet
     # Outlook and Google poll a subscription at their own pace; this asks for hourly.
     cal.add("refresh-interval;value=duration", "PT1H")
     cal.add("x-published-ttl", "PT1H")
+    cal.add("x-wr-timezone", "Europe/London")
+    # The zone of the timed events; it also keeps an empty feed valid (RFC 5545 asks for at
+    # least one component), as a removed member of staff's feed is.
+    cal.add_component(Timezone.from_tzid("Europe/London", first_date=date(now.year - 1, 1, 1),
+                                         last_date=date(now.year + 3, 1, 1)))
     actor = Directory(sessions).by_name(staff_name) if staff_name else None
     if actor is None:
         return bytes(cal.to_ical())
@@ -151,8 +156,8 @@ def feed_ics(sessions: sessionmaker[Session], staff_name: str | None, now: datet
             ev.add("dtstamp", stamp)
             ev.add("summary", f"{c.reference} {d.title}")
             if d.hourly:
-                ev.add("dtstart", d.due - TIMED_EVENT)
-                ev.add("dtend", d.due)
+                ev.add("dtstart", (d.due - TIMED_EVENT).astimezone(LONDON))
+                ev.add("dtend", d.due.astimezone(LONDON))
             else:
                 day = local_date(d.due)
                 ev.add("dtstart", day)
