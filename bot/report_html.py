@@ -39,7 +39,7 @@ document.querySelectorAll('table.sortable th').forEach(function (th, i) {
   });
 });
 document.documentElement.setAttribute('data-rendered',
-  String(document.querySelectorAll('svg.chart rect.bar').length));
+  String(document.querySelectorAll('svg.chart circle.point').length));
 """
 
 PALETTE = ("#1d70b8", "#f47738", "#00703c", "#912b88", "#d4351c", "#5694ca", "#85994b",
@@ -51,16 +51,16 @@ def _pct(n: int, of: int) -> str:
 
 
 def share_chart(rows: list[Row], rule: str, limit: str) -> str:
-    """Grouped bars: for each month, each team's share of `rule` deadlines met on time."""
+    """A line per team: each month's share of `rule` deadlines met on time (a point per
+    month, its figures in a tooltip), on one 0-100% scale, so teams and months compare."""
     rows = [r for r in rows if r.rule == rule and r.counts.due]
+    if not rows:
+        return f"<p>No deadline of {escape(limit)} fell due in the period.</p>"
     months = sorted({r.month or "" for r in rows})
     teams = sorted({r.team for r in rows})
-    if not rows:
-        return f"<p>No {escape(limit)} deadline fell due in the period.</p>"
-    cell = {(r.month, r.team): r.counts for r in rows}
-    bar_w, gap, left, top, height = 22, 18, 44, 14, 220
-    group_w = bar_w * len(teams) + gap
-    width = left + group_w * len(months) + 10
+    cell = {(r.team, r.month): r.counts for r in rows}
+    left, top, height, step = 48, 14, 220, max(40, min(110, 900 // max(len(months), 1)))
+    width = left + step * len(months) + 20
     parts = [f'<svg class="chart" role="img" xmlns="http://www.w3.org/2000/svg" '
              f'width="{width}" height="{top + height + 40}" '
              f'aria-label="Share met within {escape(limit)}, by month and team">']
@@ -69,20 +69,24 @@ def share_chart(rows: list[Row], rule: str, limit: str) -> str:
         parts.append(f'<line class="grid" x1="{left}" x2="{width - 10}" y1="{y}" y2="{y}"/>'
                      f'<text x="{left - 6}" y="{y + 4}" text-anchor="end">{pct}%</text>')
     for mi, month in enumerate(months):
-        x0 = left + gap / 2 + mi * group_w
-        for ti, team in enumerate(teams):
-            c = cell.get((month, team))
-            if c is None:
-                continue
-            h = height * c.met_on_time / c.due
-            x, y = x0 + ti * bar_w, top + height - h
+        parts.append(f'<text x="{left + step * (mi + 0.5):.1f}" y="{top + height + 18}" '
+                     f'text-anchor="middle">{escape(_month_label(month))}</text>')
+    for ti, team in enumerate(teams):
+        colour = PALETTE[ti % len(PALETTE)]
+        points = []
+        for mi, month in enumerate(months):
+            c = cell.get((team, month))
+            if c is not None:
+                x = left + step * (mi + 0.5)
+                points.append((x, top + height - height * c.met_on_time / c.due, month, c))
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in points)
+        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2.5" '
+                     f'points="{path}"/>')
+        for x, y, month, c in points:
             parts.append(
-                f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar_w - 3}" height="{h:.1f}" '
-                f'fill="{PALETTE[ti % len(PALETTE)]}"><title>{escape(team)} {escape(month)}: '
-                f'{c.met_on_time} of {c.due} ({_pct(c.met_on_time, c.due)})</title></rect>')
-        label = _month_label(month)
-        parts.append(f'<text x="{x0 + (group_w - gap) / 2:.1f}" y="{top + height + 18}" '
-                     f'text-anchor="middle">{escape(label)}</text>')
+                f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="4.5" fill="{colour}">'
+                f'<title>{escape(team)} {escape(_month_label(month))}: {c.met_on_time} of '
+                f'{c.due} ({_pct(c.met_on_time, c.due)})</title></circle>')
     parts.append(f'<line class="axis" x1="{left}" x2="{width - 10}" y1="{top + height}" '
                  f'y2="{top + height}"/></svg>')
     legend = "".join(f'<span><i style="background:{PALETTE[i % len(PALETTE)]}"></i>'
@@ -115,6 +119,25 @@ def _table(rows: list[Row], lead: str | None = None) -> str:
             f'<th class="l">rule</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
 
 
+def _headline(report: Report) -> str:
+    """Per team, the two DfE measures over the whole period: due, met on time, share."""
+    rows = {(r.team, r.rule): r.counts for r in report.measures}
+    body = []
+    for team in sorted({r.team for r in report.measures}):
+        cells = []
+        for rule in (ASSESSMENT_RULE, CONFERENCE_RULE):
+            c = rows.get((team, rule))
+            cells.append(f"<td>{c.due}</td><td>{c.met_on_time}</td>"
+                         f"<td>{_pct(c.met_on_time, c.due)}</td>" if c else
+                         "<td>-</td><td>-</td><td>-</td>")
+        body.append(f'<tr><td class="l">{escape(team)}</td>{"".join(cells)}</tr>')
+    return ('<table class="headline"><thead><tr><th class="l" rowspan="2">team</th>'
+            '<th colspan="3">assessments (45 working days)</th>'
+            '<th colspan="3">initial conferences (15 working days)</th></tr>'
+            "<tr><th>due</th><th>on time</th><th>share</th><th>due</th><th>on time</th>"
+            f'<th>share</th></tr></thead><tbody>{"".join(body)}</tbody></table>')
+
+
 def report_html(report: Report) -> str:
     """The whole report as one HTML document."""
     period = (f"{day_text(report.period_from, True)} to {day_text(report.period_to, True)}")
@@ -136,6 +159,8 @@ def report_html(report: Report) -> str:
 <body>
 <h1>Timeliness of deadlines due {escape(period)}</h1>
 <p class="sub">Share of deadlines due in the period that were met on time.{counting}</p>
+<h2>The period at a glance</h2>
+{_headline(report)}
 <h2>Assessments authorised within 45 working days of referral</h2>
 {share_chart(report.by_month, ASSESSMENT_RULE, "45 working days")}
 <h2>Initial conferences within 15 working days of the strategy discussion</h2>
