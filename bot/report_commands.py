@@ -14,13 +14,14 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, case, func, literal_column, select, type_coerce
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.render import day_text
 from scheduler.packs import PackLibrary
 from scheduler.timeliness import (
     BANDS,
+    DFE_RULES,
     DeadlineFact,
     Report,
     Row,
@@ -30,12 +31,13 @@ from scheduler.timeliness import (
 from scheduler.timescales.calendar import LONDON
 from scheduler.timescales.rules import Pack, Unit
 from scheduler.timescales.vocabulary import EventError, parse_date, parse_instant
-from store.models import Case, DeadlineRow, Team
+from store.models import Case, DeadlineRow, Team, UTCDateTime
 
 FORMATS = ("table", "csv", "json", "html")
 # Reading a few days either side of the period lets `--count-from-day-one` move a deadline
 # one working day earlier (across a long weekend) and still find it.
 _MARGIN = timedelta(days=7)
+_SCAN_AFTER_DAYS = 92  # a period longer than a quarter reads the deadlines by a table scan
 
 
 def rule_infos(pack: Pack) -> list[RuleInfo]:
@@ -51,14 +53,27 @@ def read_facts(s: Session, period_from: date, period_to: date,
     lo = datetime.combine(period_from, datetime.min.time(), tzinfo=LONDON) - _MARGIN
     hi = datetime.combine(period_to + timedelta(days=1), datetime.min.time(),
                           tzinfo=LONDON) + _MARGIN
+    due: ColumnElement[datetime] = DeadlineRow.due.expression
+    if s.get_bind().dialect.name == "sqlite" and (period_to - period_from).days > _SCAN_AFTER_DAYS:
+        # A long period reads a large share of the table, which SQLite does faster by one
+        # scan than by an index lookup per row (480,000 of 912,000 rows: 2.2 s against 5.6 s).
+        # A unary + is SQLite's documented way to keep a column's index out of a query.
+        due = type_coerce(literal_column("+deadlines.due"), UTCDateTime())
+    dfe = DeadlineRow.rule.in_(DFE_RULES)
     stmt = (select(Team.name, Case.policy, Case.allocated_worker, DeadlineRow.rule,
-                   DeadlineRow.due, DeadlineRow.status, DeadlineRow.met_at,
-                   DeadlineRow.stopped_at, DeadlineRow.anchor_at, DeadlineRow.delay_reason)
+                   DeadlineRow.due, DeadlineRow.status, DeadlineRow.met_at.is_not(None),
+                   func.coalesce(DeadlineRow.met_at <= DeadlineRow.due, False),
+                   DeadlineRow.stopped_at.is_not(None),
+                   case((dfe, DeadlineRow.met_at)), case((dfe, DeadlineRow.anchor_at)),
+                   DeadlineRow.delay_reason)
             .join(Case, Case.id == DeadlineRow.case_id).join(Team, Team.id == Case.team_id)
-            .where(DeadlineRow.due >= lo.astimezone(UTC), DeadlineRow.due < hi.astimezone(UTC),
+            .where(due >= lo.astimezone(UTC), due < hi.astimezone(UTC),
                    Case.team_id.in_(team_ids)))
-    for row in s.execute(stmt):
-        yield DeadlineFact(*row)  # type: ignore[call-arg]  # the columns in field order
+    # Core rows fetched at once, not ORM rows one by one: the columns come straight into the
+    # facts, in field order (a third of the time over a whole caseload).
+    make = DeadlineFact._make
+    for row in s.connection().execute(stmt).all():
+        yield make(row)
 
 
 def build_report(sessions: sessionmaker[Session], library: PackLibrary, period_from: date,

@@ -151,6 +151,18 @@ def test_a_period_after_september_finds_nothing_due_and_says_zero(store: Caseboo
     assert got[("south", "assessment_45")]["due"] == 0
 
 
+def test_a_long_period_counts_each_month_as_its_own_report_does(store: Casebook) -> None:
+    """Over more than a quarter the store is read another way (a scan, on SQLite): October
+    inside July-November has the same counts as October alone."""
+    long = build_report(store.sessions, store.library, date(2026, 7, 1), date(2026, 11, 30),
+                        NOW)
+    october = build_report(store.sessions, store.library, OCT_1, OCT_31, NOW)
+    in_long = {(r.team, r.rule): r.counts for r in long.by_month if r.month == "2026-10"}
+    alone = {(r.team, r.rule): r.counts for r in october.measures if r.counts.due}
+    assert in_long == alone and len(alone) == 4
+    assert sum(c.due for c in alone.values()) == 8
+
+
 def _html_numbers(html: str) -> dict[tuple[str, str], list[int]]:
     """The 'By team and rule' table of the HTML report: (team, rule) -> its numbers."""
     section = html.split("<h2>By team and rule</h2>", 1)[1].split("</table>", 1)[0]
