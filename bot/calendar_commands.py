@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from bot.calendar_feed import issue_token, revoke_tokens
-
 
 def _cli_actor() -> str:
     from bot.store_commands import _cli_actor as actor
@@ -15,7 +13,10 @@ def _cli_actor() -> str:
 
 def cmd_calendar(args: argparse.Namespace) -> int:
     """`calendar link NAME` prints a new secret URL (ending the old); `revoke NAME` ends it."""
+    # Imported here, not at the top: every `caseclock` command builds this module's parser,
+    # and only this one needs icalendar and Starlette.
     from bot.app import build_app
+    from bot.calendar_feed import issue_token, revoke_tokens
 
     app = build_app()
     sessions = app.casebook.sessions
