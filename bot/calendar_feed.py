@@ -27,7 +27,7 @@ from scheduler.timescales.calendar import LONDON, local_date
 from scheduler.timescales.vocabulary import EventError
 from store import repo
 from store.calendar_tokens import CalendarToken
-from store.models import Case, DeadlineRow, Staff
+from store.models import AuditEntry, Case, DeadlineRow, Staff
 
 TOKEN_BYTES = 32  # 256 random bits: well past the 128 a guess would have to beat
 TIMED_EVENT = timedelta(minutes=30)  # an hour rule shows as the half hour before it is due
@@ -86,7 +86,19 @@ def staff_for_token(s: Session, token: str) -> Staff | None:
                                                CalendarToken.revoked_at.is_(None)))
     if row is None or not hmac.compare_digest(row.token_hash, wanted):
         return None
-    return s.get(Staff, row.staff_id)
+    staff = s.get(Staff, row.staff_id)
+    if staff is not None and staff.active and _removed_since(s, staff.name, row.created_at):
+        # Removed and added back since the link was made: the URL belonged to their earlier
+        # time in the directory (perhaps another person's of the same name), so it stays dead.
+        return None
+    return staff
+
+
+def _removed_since(s: Session, name: str, since: datetime) -> bool:
+    """True if `name` was taken out of the directory after `since` (the audit trail says)."""
+    details = s.scalars(select(AuditEntry.detail).where(AuditEntry.action == "staff_removed",
+                                                         AuditEntry.at > since))
+    return any(d.get("staff") == name for d in details)
 
 
 def _deadline_rows(s: Session, actor: Actor) -> list[tuple[DeadlineRow, Case]]:

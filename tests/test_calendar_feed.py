@@ -147,6 +147,10 @@ def test_a_removed_staff_members_feed_is_empty(book: Casebook) -> None:
     Directory(book.sessions).remove("jo")
     cal = feed(book, token)  # still a valid calendar, for the subscribed app, with no events
     assert cal.walk("VEVENT") == [] and cal.walk("VTIMEZONE")
+    # Added back later, they need a new link: the old URL does not come back to life.
+    Directory(book.sessions).add("jo", "worker", "north")
+    assert client(book).get(f"/calendar/{token}.ics").status_code == 404
+    assert events(feed(book, issue_token(book.sessions, "jo", "test")))
 
 
 def test_link_and_revoke_on_the_command_line(book: Casebook, database_url: str,
