@@ -117,7 +117,10 @@ def main() -> None:
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         print(run("SQLite", f"sqlite:///{tmp}/bench.db", args.commands, args.concurrency))
-    if args.postgres:
+    if not args.postgres:
+        print("PostgreSQL: skipped (CASECLOCK_TEST_POSTGRES_URL is not set and no --postgres "
+              "was given)")
+    else:
         name = f"cc_bench_{uuid.uuid4().hex[:8]}"
         admin = create_engine(normalise_url(args.postgres), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:

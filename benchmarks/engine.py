@@ -30,7 +30,11 @@ from scheduler.timescales.vocabulary import Event
 
 def bench_offsets(n: int, repeats: int = 5) -> dict[str, float]:
     """Offsets per second: ours (one call per offset) vs numpy (scalar calls and one array)."""
-    import numpy as np
+    try:
+        import numpy as np
+    except ImportError:  # numpy is the bench extra's, not a dependency of the product
+        raise SystemExit("numpy is missing: install the bench extra "
+                         "(.venv/bin/pip install -e '.[bench]')") from None
 
     cal = WorkingCalendar()
     rnd = random.Random(1)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -38,20 +40,20 @@ def _library() -> PackLibrary:
 
 
 def cmd_deadlines(args: argparse.Namespace) -> int:
-    from bot.event_file import read_events
+    from bot.event_file import decode_events_file, read_events
 
     now = _now(args.now)
     library = _library()
     pack = library.get(args.policy)
     try:
-        with open(args.events, encoding="utf-8") as fh:
-            lines = fh.readlines()
+        with open(args.events, "rb") as fh:
+            lines = decode_events_file(fh.read(), args.events)
     except OSError as err:
         raise Refused(f"cannot read {args.events} ({err.strerror}): give a JSON Lines file "
                       "of events.") from None
     from store.settings import Settings
 
-    events = read_events(lines, now, Settings().case_pattern)
+    events = read_events(lines, now, Settings().case_pattern, pack)
     cal = library.calendar(args.policy)
     deadlines = compute_deadlines(pack, cal, events, now)
     if args.json:
@@ -98,6 +100,7 @@ def _store_commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "staff": store_commands.cmd_staff,
         "serve": store_commands.cmd_serve,
         "notify": store_commands.cmd_notify,
+        "import": _cmd_import,
         "report": _lazy("bot.report_commands", "cmd_report"),
         "calendar": _lazy("bot.calendar_commands", "cmd_calendar"),
     }
@@ -112,6 +115,12 @@ def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
             importlib.import_module(module), name)
         return handler(args)
     return run
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from bot.import_commands import cmd_import
+
+    return cmd_import(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=3000)
     sv.add_argument("--no-scheduler", action="store_true",
                     help="do not run reminders in this process (another one does)")
+    sv.add_argument("--read-timeout", type=float, default=None, metavar="SECONDS",
+                    help="close a request whose headers or body take longer (default 10)")
 
     nt = sub.add_parser("notify", help="preview or run the reminders due at a moment")
     nt.add_argument("--now", help="the moment (ISO 8601; default now)")
@@ -182,7 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     pe = psub.add_parser("explain", help="each rule's due date for one referral")
     pe.add_argument("name")
     pe.add_argument("--referral", required=True, help="referral date: 2026-11-21 or 21/11/2026")
-    pe.add_argument("--track", choices=TRACKS, default="s17")
+    pe.add_argument("--track", choices=TRACKS, default="s17",
+                    help="the referral's track (default s17, which leaves out the rules of "
+                         "the section 47 path: strategy discussion, conferences)")
     pc = psub.add_parser("check", help="validate a pack file")
     pc.add_argument("file")
 
@@ -199,9 +212,15 @@ def build_parser() -> argparse.ArgumentParser:
     lg = sub.add_parser("log", help="append an event to a case")
     lg.add_argument("case")
     lg.add_argument("type", help="event type, e.g. referral_received")
-    lg.add_argument("fields", nargs="*", metavar="field=value")
+    lg.add_argument("fields", nargs="*", metavar="field=value",
+                    help="the event's fields, e.g. track=s47, before or after the options")
     lg.add_argument("--team", help="the team of a case's first event")
-    lg.add_argument("--at", help="when it happened (ISO 8601; default now)")
+    lg.add_argument("--at", help="when it happened: 21/11/2026 14:30, 21/11 9.15, yesterday "
+                    "16:00, a date alone (midday) or 2026-11-21T14:30 (default now)")
+
+    from bot.import_commands import add_import_parser
+
+    add_import_parser(sub)
 
     from bot.calendar_commands import add_calendar_parser
     from bot.report_commands import add_report_parser
@@ -211,14 +230,45 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("case", help="a case's timeline and deadlines")
     c.add_argument("case")
-    c.add_argument("--now")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("--now", help="the moment to compute status at (ISO 8601; default now)")
+    c.add_argument("--json", action="store_true",
+                   help="print one JSON object: the case, every event and its deadlines")
     return p
+
+
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as `cat` gives when `head` stops reading
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `caseclock` console script."""
-    args = build_parser().parse_args(argv)
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, so a reader gone away is caught below, not at exit
+        return code
+    except BrokenPipeError:
+        # The reader (`head`, a pager) stopped reading: nothing went wrong here. Point stdout
+        # at /dev/null so the interpreter's last flush does not fail again on the way out.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        # Ctrl-C at a prompt or question is how people leave: a new line, not a traceback.
+        with contextlib.suppress(OSError, ValueError):
+            print(file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    parser = build_parser()
+    # Known options first, then what is left: `log` takes its field=value pairs after the
+    # options too (`log 123456 referral_received --team east track=s17`), which argparse
+    # alone refuses once an option has ended the run of positionals.
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        if args.command != "log" or any(x.startswith("-") for x in extras):
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+        args.fields = [*args.fields, *extras]
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "deadlines": cmd_deadlines,
         "policy": cmd_policy,

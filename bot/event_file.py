@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from scheduler.timescales.consistency import check_new_event
+from scheduler.timescales.consistency import check_new_event, check_pack_limits
+from scheduler.timescales.rules import Pack
 from scheduler.timescales.vocabulary import (
     Event,
     EventError,
@@ -18,6 +20,25 @@ from scheduler.timescales.vocabulary import (
 )
 
 RESERVED = ("case", "type", "at", "id")
+
+_SAVE_AS = "save it as UTF-8 without a byte-order mark, one JSON event per line"
+
+
+def decode_events_file(data: bytes, name: str) -> list[str]:
+    """The lines of an events file, which must be UTF-8 as JSON Lines is; a spreadsheet's
+    "Unicode text" (UTF-16) or a byte-order mark is refused with one sentence, not read as
+    garbage or as a JSON error on line 1."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
+            b"\x00" in data[:200]):  # UTF-16 without a mark still has a NUL in every ASCII pair
+        raise EventError(f"{name} is UTF-16 text: {_SAVE_AS}.")
+    if data.startswith(codecs.BOM_UTF8):
+        raise EventError(f"{name} starts with a byte-order mark: {_SAVE_AS}.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise EventError(f"{name} is not UTF-8 text (line {line}): {_SAVE_AS}.") from None
+    return text.splitlines(keepends=True)
 
 
 def parse_event(raw: Any, order: int, case_pattern: str | None = None) -> Event:
@@ -36,8 +57,9 @@ def parse_event(raw: Any, order: int, case_pattern: str | None = None) -> Event:
 
 
 def read_events(lines: Iterable[str], now: datetime,
-                case_pattern: str | None = None) -> list[Event]:
-    """Parse and check every line; the first problem raises EventError naming its line."""
+                case_pattern: str | None = None, pack: Pack | None = None) -> list[Event]:
+    """Parse and check every line (against `pack`'s limits too, when given); the first
+    problem raises EventError naming its line."""
     events: list[Event] = []
     for n, line in enumerate(lines, start=1):
         if not line.strip():
@@ -68,6 +90,8 @@ def read_events(lines: Iterable[str], now: datetime,
             others = [o for o in by_case[e.case] if o is not e]
         try:
             check_new_event(others, e, now)
+            if pack is not None:
+                check_pack_limits(pack, e.type, e.fields)
         except EventError as err:
             raise EventError(f"line {e.order}: {err}") from None
     return events

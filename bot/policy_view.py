@@ -32,6 +32,8 @@ def _match_text(m: Match) -> str:
         text += " (" + ", ".join(f"{k}={v}" for k, v in m.where.items()) + ")"
     if m.same:
         text += " for the same " + ", ".join(m.same)
+    if m.beyond_due:
+        text += f" with {m.beyond_due} after the due day"
     return text
 
 
@@ -62,8 +64,12 @@ def due_rule_text(rule: Rule) -> str:
         words = words.replace("days after", "day after").replace("hours after", "hour after") \
                      .replace("months after", "month after")
     text = words.format(n=n, m=n - 1) + " " + anchor_text(rule)
+    if due.unit is Unit.MONTHS:
+        text += ", or the working day before if that is not one"
     if due.count_from:
-        text += f" (or day {due.count_from.field} of the {_words(due.count_from.event)})"
+        limit = f", 1 to {due.count_from.max}" if due.count_from.max is not None else ""
+        text += (f" (or day {due.count_from.field} of the {_words(due.count_from.event)}"
+                 f"{limit})")
     return text
 
 
@@ -108,6 +114,22 @@ def show_pack(pack: Pack) -> str:
     return "\n".join(out)
 
 
+# The child protection path: these events happen only once a case is a section 47 enquiry,
+# so a rule that starts from one of them does not apply to an s17 or early help referral,
+# although the pack lists it under both statutory tracks (a case can step up to s47).
+SECTION_47_EVENTS = frozenset({"strategy_discussion_held", "s47_started", "s47_outcome",
+                               "icpc_report_shared", "icpc_held", "core_group_held",
+                               "review_conference_held"})
+
+
+def applies_to_track(rule: Rule, track: str) -> bool:
+    """Whether a referral on `track` brings this rule into play: its tracks admit it and,
+    off the s47 track, it does not start from an event of the child protection path."""
+    if rule.tracks != "any" and track not in rule.tracks:
+        return False
+    return track == "s47" or not set(rule.anchor.events) <= SECTION_47_EVENTS
+
+
 def _synthetic_anchor(rule: Rule, at: datetime) -> Event:
     etype = rule.anchor.events[-1] if "referral_received" in rule.anchor.events else (
         rule.anchor.events[0])
@@ -127,8 +149,10 @@ def explain(pack: Pack, cal: WorkingCalendar, referral: date, track: str) -> str
     ]
     dated: list[tuple[datetime, str, str, str]] = []
     undated: list[tuple[str, str, str]] = []
+    stepped_up = 0
     for r in pack.rules:
-        if r.tracks != "any" and track not in r.tracks:
+        if not applies_to_track(r, track):
+            stepped_up += track in r.tracks or r.tracks == "any"
             continue
         anchor = _synthetic_anchor(r, at)
         if r.due.unit in (Unit.ON_DATE, Unit.WEEKS_BEFORE):
@@ -146,6 +170,11 @@ def explain(pack: Pack, cal: WorkingCalendar, referral: date, track: str) -> str
     width = max((len(r[0]) for r in rows), default=0)
     wwidth = max((len(r[1]) for r in rows), default=0)
     lines.extend(f"{a.ljust(width)}  {b.ljust(wwidth)}  {c}" for a, b, c in rows)
+    if stepped_up:
+        rules = "rule starts" if stepped_up == 1 else "rules start"
+        lines.extend(["", f"{stepped_up} more {rules} from a strategy discussion or "
+                      f"conference, should the case become a section 47 enquiry: "
+                      f"`caseclock policy explain {pack.name} --track s47` lists them."])
     return "\n".join(lines)
 
 

@@ -1,27 +1,28 @@
 """Slack transport (slack-bolt): slash commands, the logging modal, the App Home tab.
 
-Bolt verifies every request's signature (with Slack's 5-minute replay window) before any
-listener reads it. Every listener acknowledges at once and does its work (the store, a
-recompute, a reply, a view) in a lazy listener afterwards: Slack gives up after 3 seconds,
-and a slow Slack API must never slow the acknowledgement. Replies are ephemeral, through the
+Over HTTP, the front door (bot/slack_door.py) verifies every request's signature (with
+Slack's 5-minute replay window) before Bolt parses it; in Socket Mode, Slack's connection
+does. Every listener acknowledges at once and does its work (the store, a recompute, a reply,
+a view) in a lazy listener afterwards: Slack gives up after 3 seconds, and a slow Slack API
+must never slow the acknowledgement. Replies are ephemeral, through the
 command's response_url. A retried delivery never stores an event twice: the command's
 trigger_id (a modal's view id) is the event's request id in the store.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
+import traceback
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from socketserver import ThreadingMixIn
+from types import TracebackType
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App as BoltApp
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -67,8 +68,8 @@ def post_case_view(client: WebClient, casebook: Casebook, case: str, channel: st
     with casebook.sessions() as s:
         team = repo.get_team(s, summary.team)
     if team is None or not team.slack_channel or team.slack_channel != channel:
-        raise ChannelRefused(f"case {case} can only be shared in its team's channel")
-    client.chat_postMessage(channel=channel, text=text)
+        raise ChannelRefused("a case can only be shared in its team's channel")
+    client.chat_postMessage(channel=channel, text=escape(text))
 
 
 class _Seen:
@@ -165,13 +166,19 @@ def modal_to_command(values: dict[str, Any]) -> tuple[str, str]:
     return "/case", " ".join(x for x in (case, what, when, tail) if x)
 
 
+def escape(text: str) -> str:
+    """Text as Slack shows it literally: &, < and > escaped, so nothing a person typed
+    (`<!channel>`, `<!here>`, `<@U123>`, a link) reaches Slack as a mention or a link. Every
+    reply goes out through it, its `text` fallback as much as its blocks: notifications and
+    some clients show the fallback, and Slack parses mentions in it too."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def reply_blocks(text: str) -> list[dict[str, Any]]:
     """A reply as Block Kit: its headline, then the rest as a monospace block so timelines and
     tables keep their columns. Text is escaped (&, <, >) so nothing a person typed turns
     into a mention or a link."""
-    def esc(t: str) -> str:
-        return t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
+    esc = escape
     head, _, rest = text.partition("\n")
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": esc(head)[:2900]}}]
@@ -196,6 +203,7 @@ def _metadata_channel(view: dict[str, Any]) -> str | None:
 def confirm(client: WebClient, user: str, channel: str | None, text: str) -> None:
     """Tell one person privately: ephemeral in the channel they worked in, else a direct
     message (the bot cannot post ephemerally where it is not a member, nor to a user id)."""
+    text = escape(text)
     if channel and not channel.startswith(("U", "W")):
         try:
             client.chat_postEphemeral(channel=channel, user=user, text=text)
@@ -206,9 +214,45 @@ def confirm(client: WebClient, user: str, channel: str | None, text: str) -> Non
     client.chat_postMessage(channel=user, text=text)
 
 
+def failure_words(err: BaseException) -> str:
+    """An exception as the logs may carry it: its type and where it was raised, never its
+    message, which can hold what a person typed or a case reference."""
+    where = ""
+    tb: TracebackType | None = err.__traceback__
+    frames = traceback.extract_tb(tb) if tb is not None else []
+    if frames:
+        last = frames[-1]
+        where = f" at {last.filename.rsplit('/', 1)[-1]}:{last.lineno}"
+    return f"{type(err).__name__}{where}"
+
+
+def _ids(body: dict[str, Any]) -> str:
+    """The ids of a request, for a failure log: who, which command or action, no content."""
+    user = body.get("user_id") or (body.get("user") or {}).get("id") or (
+        (body.get("event") or {}).get("user")) or "?"
+    what = body.get("command") or (body.get("view") or {}).get("callback_id") or next(
+        (a.get("action_id") for a in body.get("actions") or []), None) or (
+        (body.get("event") or {}).get("type")) or body.get("type") or "?"
+    return f"{what} from {user}"
+
+
+def logged_failures(func: Callable[..., None]) -> Callable[..., None]:
+    """A lazy listener whose failures are logged here, as type and ids only: Bolt would log
+    the exception's message, which may hold user text or a case reference."""
+    @functools.wraps(func)  # Bolt reads the wrapped function's argument names
+    def run(**kwargs: Any) -> None:
+        try:
+            func(**kwargs)
+        except Exception as err:  # the last stop of a background listener: log, go on
+            body = kwargs.get("body") or {"event": kwargs.get("event") or {}}
+            log.error("%s failed: %s", _ids(body), failure_words(err))
+    return run
+
+
 def build_slack_app(settings: Settings, handler: CommandHandler, directory: Directory,
-                    client: WebClient | None = None) -> BoltApp:
-    """The Bolt app with every listener; `client` points at Slack or a local mock."""
+                    client: WebClient | None = None, verify: bool = True) -> BoltApp:
+    """The Bolt app with every listener; `client` points at Slack or a local mock. `verify`
+    False is for a Bolt behind the HTTP front door (bot/slack_door.py), which verified."""
     client = client or WebClient(token=settings.slack_bot_token,
                                  base_url=settings.slack_api_url.rstrip("/") + "/")
     # process_before_response=True is Bolt's setting for FaaS; here it is kept because it
@@ -219,7 +263,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
     # every slow step runs on the pool as a lazy listener.
     app = BoltApp(token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret,
                   client=client, token_verification_enabled=False,
-                  request_verification_enabled=True, process_before_response=True,
+                  request_verification_enabled=verify, process_before_response=True,
                   listener_executor=ThreadPoolExecutor(max_workers=LAZY_WORKERS,
                                                        thread_name_prefix="caseclock-lazy"))
     seen_deliveries = _Seen()
@@ -245,10 +289,11 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         """Register a button's listener to run after an instant ack (it may ack() again:
         in a lazy listener that is a no-op)."""
         def register(func: Callable[..., None]) -> Callable[..., None]:
-            app.action(action_id)(ack=ack_now, lazy=[func])
+            app.action(action_id)(ack=ack_now, lazy=[logged_failures(func)])
             return func
         return register
 
+    @logged_failures
     def run_command(body: dict[str, Any], respond: Callable[..., Any],
                     client: WebClient) -> None:
         command, text = body.get("command", ""), body.get("text", "") or ""
@@ -269,13 +314,14 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
             try:
                 post_case_view(client, handler.casebook, reply.share_case,
                                body.get("channel_id", ""), reply.text)
-                respond(text=f"Shared case {reply.share_case} in this channel.",
+                respond(text=escape(f"Shared case {reply.share_case} in this channel."),
                         response_type="ephemeral")
             except ChannelRefused:
                 respond(text="Nothing was posted: a case can only be shared in its team's "
                              "own channel.", response_type="ephemeral")
             return
-        respond(text=reply.text, blocks=reply_blocks(reply.text), response_type="ephemeral")
+        respond(text=escape(reply.text), blocks=reply_blocks(reply.text),
+                response_type="ephemeral")
 
     for name in COMMANDS:
         app.command(name)(ack=ack_now, lazy=[run_command])
@@ -297,6 +343,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
             return
         ack()
 
+    @logged_failures
     def store_modal(body: dict[str, Any], client: WebClient) -> None:
         command, text = modal_to_command(body["view"]["state"]["values"])
         user = body["user"]["id"]
@@ -337,6 +384,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
             return
         ack()
 
+    @logged_failures
     def submit_log_line(body: dict[str, Any], client: WebClient) -> None:
         command = body["view"]["private_metadata"]
         text = (body["view"]["state"]["values"]["line"]["v"].get("value") or "").strip()
@@ -372,6 +420,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
             return
         ack()
 
+    @logged_failures
     def submit_reason(body: dict[str, Any], client: WebClient) -> None:
         case, rule, _seq, _stage, _ = _parts(body["view"]["private_metadata"])
         text = (body["view"]["state"]["values"]["reason"]["v"].get("value") or "").strip()
@@ -393,21 +442,24 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
             return
         casebook = handler.casebook
         try:
+            handler.visible_case(actor, case)  # a prompt's button obeys the rules of commands
             # Clicked in a team channel: that channel's prompt is snoozed (for everyone in
             # it); in a direct message, the actor's own.
             until = snooze(casebook.sessions, casebook.calendar_of(case), case, rule, seq, stage,
                            actor.name, casebook.clock(),
                            channel=(body.get("channel") or {}).get("id"))
         except EventError as err:
-            respond(text=f"Not snoozed: {err}", response_type="ephemeral",
+            respond(text=escape(f"Not snoozed: {err}"), response_type="ephemeral",
                     replace_original=False)
             return
         local = until.astimezone(LONDON)
-        respond(text=f"Snoozed: it comes back {local:%a} {local.day} {local:%b} at "
-                     f"{local:%H:%M}.", response_type="ephemeral", replace_original=False)
+        respond(text=escape(f"Snoozed: it comes back {local:%a} {local.day} {local:%b} at "
+                            f"{local:%H:%M}."), response_type="ephemeral",
+                replace_original=False)
 
     @lazy_action("caseclock_tick")
-    def tick(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
+    def tick(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
+             respond: Callable[..., Any]) -> None:
         ack()
         actor = actor_of(body["user"]["id"])
         values = [o["value"] for o in action.get("selected_options") or []]
@@ -418,21 +470,36 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         if actor is None or source.count("|") < 3:
             return
         case, rule, seq, _stage, _ = _parts(source)
+        try:
+            handler.visible_case(actor, case)  # as a command would be: only a team it sees
+        except EventError as err:
+            respond(text=escape(f"Not ticked: {err}"), response_type="ephemeral",
+                    replace_original=False)
+            return
         set_ticks(handler.casebook.sessions, case, rule, seq,
                   (int(v.rsplit("|", 1)[1]) for v in values), actor.name)
 
     @lazy_action("caseclock_quote")
-    def quote(ack: Callable[..., None], action: dict[str, Any],
+    def quote(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
               respond: Callable[..., Any]) -> None:
         ack()
         case, rule_id, _seq, _stage, _ = _parts(action["value"])
+        actor = actor_of(body["user"]["id"])
+        try:
+            if actor is None:
+                raise EventError(NOT_IN_DIRECTORY)
+            handler.visible_case(actor, case)
+        except EventError as err:
+            respond(text=escape(str(err)), response_type="ephemeral", replace_original=False)
+            return
         casebook = handler.casebook
         pack = casebook.library.get(casebook.case_summary(case).policy)
         rule = pack.rule(rule_id)
-        respond(text=f"{rule.title}: \u201c{rule.source.quote}\u201d "
-                     f"({rule.source.document})", response_type="ephemeral",
+        respond(text=escape(f"{rule.title}: \u201c{rule.source.quote}\u201d "
+                            f"({rule.source.document})"), response_type="ephemeral",
                 replace_original=False)
 
+    @logged_failures
     def publish_home(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return  # the messages tab opened: nothing to draw
@@ -441,33 +508,10 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
 
     app.event("app_home_opened")(ack=ack_now, lazy=[publish_home])
 
-    return app
-
-
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    request_queue_size = 256  # the default backlog of 5 resets bursts of slash commands
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("http %s", args[1] if len(args) > 1 else "")
-
-
-def wsgi_app(bolt: BoltApp) -> Callable[..., Any]:
-    """`/slack/events` for Slack (commands, interactivity, events) and `/healthz`."""
-    slack_handler = SlackRequestHandler(bolt, path="/slack/events")
-
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if environ.get("PATH_INFO") == "/healthz":
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [b"ok\n"]
-        return slack_handler(environ, start_response)
+    @app.error
+    def log_failure(error: Exception, body: dict[str, Any]) -> None:
+        # Instead of Bolt's own log of a failing acknowledgement, which prints the
+        # exception's message (it may hold user text): its type and the request's ids.
+        log.error("%s failed: %s", _ids(body), failure_words(error))
 
     return app
-
-
-def make_http_server(bolt: BoltApp, host: str, port: int) -> WSGIServer:
-    """A threaded HTTP server for Slack's requests (port 0 picks a free port)."""
-    return make_server(host, port, wsgi_app(bolt), server_class=_ThreadingWSGIServer,
-                       handler_class=_QuietHandler)

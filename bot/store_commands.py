@@ -7,16 +7,18 @@ import contextlib
 import getpass
 import json
 import re
+import signal
 import sys
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.app import App, build_app
+from bot.case_json import case_json
+from bot.commands.dates import is_time_word, moment
 from bot.console import run_console
 from bot.directory import Actor
 from bot.render import (
     change_summary,
-    deadline_json,
     deadlines_table,
     iso_local,
     moment_text,
@@ -83,8 +85,14 @@ def cmd_log(args: argparse.Namespace) -> int:
     """`caseclock log CASE TYPE [field=value ...]`: append one event."""
     app = _app()
     now = app.casebook.clock()
-    at = parse_instant(args.at, "--at") if args.at else now
-    result = app.casebook.log(args.case, args.type, at, _parse_fields(args.fields),
+    pairs, at_text = list(args.fields), args.at
+    # `--at 21/11 9.15` unquoted: the shell splits it and the time lands among the fields.
+    loose_times = [p for p in pairs if "=" not in p and is_time_word(p)]
+    if at_text is not None and len(at_text.split()) == 1 and len(loose_times) == 1:
+        at_text = f"{at_text} {loose_times[0]}"
+        pairs.remove(loose_times[0])
+    at = moment(at_text, now, "--at") if at_text else now
+    result = app.casebook.log(args.case, args.type, at, _parse_fields(pairs),
                               actor=_cli_actor(), source="cli", team=args.team)
     cal = app.casebook.calendar_of(result.case)
     print(f"Logged {args.type.replace('_', ' ')} for {result.case} at "
@@ -99,10 +107,11 @@ def cmd_case(args: argparse.Namespace) -> int:
     app = _app(args.now)
     now = app.casebook.clock()
     deadlines = app.casebook.deadlines(args.case, now)
-    if args.json:
-        print(json.dumps([deadline_json(d) for d in deadlines], indent=2))
-        return 0
     summary = app.casebook.case_summary(args.case)
+    if args.json:
+        print(json.dumps(case_json(summary, app.casebook.timeline(args.case), deadlines),
+                         indent=2))
+        return 0
     print(f"Case {args.case}: team {summary.team}, policy {summary.policy}"
           + (f", allocated to {summary.allocated_worker}" if summary.allocated_worker else ""))
     print("\nTimeline:")
@@ -201,24 +210,46 @@ def start_scheduler(app: App):  # type: ignore[no-untyped-def]
     return sched
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    """`caseclock serve`: Slack over HTTP at /slack/events (and /healthz)."""
-    from bot.slack import build_slack_app, make_http_server
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
-    app = _app()
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """`caseclock serve`: Slack over HTTP at /slack/events (and /healthz), one ASGI app under
+    uvicorn; Bolt, the command work and the reminders run in a worker process. The calendar
+    feeds (/calendar/<token>.ics) are served here too."""
+    from bot.calendar_feed import calendar_route
+    from bot.slack_dispatch import BoltWorker
+    from bot.slack_door import READ_TIMEOUT, SlackDoor
+    from bot.web import build_web_app, log_to_stderr, make_server
+
+    app = _app()  # creates or upgrades the database before anything listens
     settings = app.settings
     if not (settings.slack_bot_token and settings.slack_signing_secret):
         raise EventError("Slack is not configured: set SLACK_BOT_TOKEN and "
                          "SLACK_SIGNING_SECRET (see .env.example), or use `caseclock run`.")
-    bolt = build_slack_app(settings, app.handler, app.directory)
-    server = make_http_server(bolt, args.host, args.port)
-    if not getattr(args, "no_scheduler", False):
-        start_scheduler(app)
-    port = server.server_address[1]
-    print(f"caseclock serving Slack at http://{args.host}:{port}/slack/events "
-          "(health: /healthz).")
-    with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
+    given = getattr(args, "read_timeout", None)
+    read_timeout = READ_TIMEOUT if given is None else given
+    if read_timeout <= 0:
+        raise EventError(f"--read-timeout {read_timeout} is not a duration: type a number of "
+                         "seconds above 0, for example --read-timeout 10.")
+    log_to_stderr()
+    # uvicorn shuts down gracefully on SIGTERM, then raises it again to the previous handler:
+    # this one, so that the worker is closed (its replies finished) before the process ends.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    worker = BoltWorker(settings, scheduler=not getattr(args, "no_scheduler", False))
+    try:
+        worker.ready()
+        web = build_web_app(SlackDoor(settings.slack_signing_secret, worker,
+                                      read_timeout=read_timeout),
+                            routes=[calendar_route(app.casebook.sessions, app.casebook.clock)])
+        server = make_server(web, args.host, args.port, read_timeout=read_timeout)
+        print(f"caseclock serving Slack at http://{args.host}:{args.port}/slack/events "
+              "(health: /healthz).", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run()
+    finally:
+        worker.close()
     return 0
 
 

@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.packs import PackLibrary
-from scheduler.timescales.calendar import WorkingCalendar
-from scheduler.timescales.consistency import check_new_event
+from scheduler.timescales.calendar import WorkingCalendar, local_date
+from scheduler.timescales.consistency import check_new_event, check_pack_limits
 from scheduler.timescales.engine import Deadline, compute_case, effective_events
 from scheduler.timescales.vocabulary import (
     Event,
@@ -27,13 +27,40 @@ from scheduler.timescales.vocabulary import (
 from store import repo
 from store.models import Case, DeadlineRow, EventRow, Team
 
+# Only these events open a case: anything else for an unknown reference is a typo or a
+# case of which the referral has not been logged, and silently opening it would hide both.
+OPENERS = ("contact_received", "referral_received")
+
 
 class EntryRefused(EventError):
-    """`log_many` refused one of its entries (so stored none); `index` says which."""
+    """`log_many` refused one of its entries (so stored none); `index` says which and
+    `reason` is the refusal itself (its class tells callers which check refused it)."""
 
     def __init__(self, index: int, reason: EventError) -> None:
         super().__init__(str(reason))
         self.index = index
+        self.reason = reason
+
+
+class NoSuchCase(EventError):
+    """An event other than a contact or a referral for a reference that is no case."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"there is no case {reference}: log its contact or referral first "
+                         "(contact_received, or referral_received with its track).")
+        self.reference = reference
+
+
+class RepeatedReferral(EventError):
+    """A second referral of the same track on an open case within a working day of the
+    first: almost always a double tap, so it is refused unless the caller says otherwise."""
+
+    def __init__(self, reference: str, first_at: datetime, track: str) -> None:
+        super().__init__(f"{reference} was already referred ({track}) at "
+                         f"{first_at.isoformat()}: log it again only if it is a new referral.")
+        self.reference = reference
+        self.first_at = first_at
+        self.track = track
 
 
 @dataclass(frozen=True)
@@ -46,6 +73,9 @@ class LogEntry:
     fields: dict[str, Any]
     team: str | None = None
     request_id: str | None = None
+    # Refuse a same-track referral within a working day of the last (RepeatedReferral);
+    # chat sets it unless the person typed `again`.
+    refuse_repeat: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +89,7 @@ class LogResult:
     before: list[Deadline]
     after: list[Deadline]
     duplicate: bool = False  # a retried delivery: nothing new was stored
+    opened: bool = False  # this event opened the case (its first event)
 
 
 @dataclass(frozen=True)
@@ -167,7 +198,7 @@ class Casebook:
 
     def log(self, case_ref: str, type_: str, at: datetime, fields: dict[str, Any],
             actor: str, source: str, team: str | None = None,
-            request_id: str | None = None) -> LogResult:
+            request_id: str | None = None, refuse_repeat: bool = False) -> LogResult:
         """Check and append one event, recomputing the case's deadlines in the same transaction.
 
         Raises EventError (one sentence) and stores nothing when the event is refused.
@@ -175,11 +206,13 @@ class Casebook:
         reference, clean = self._prepare(case_ref, type_, at, fields)
         now = self.clock()
         try:
-            return self._log(reference, type_, at, clean, actor, source, team, request_id, now)
+            return self._log(reference, type_, at, clean, actor, source, team, request_id, now,
+                             refuse_repeat)
         except IntegrityError:
             # Two first events of one new case raced, or a retried delivery raced its
             # original: the other transaction won, so read again and go once more.
-            return self._log(reference, type_, at, clean, actor, source, team, request_id, now)
+            return self._log(reference, type_, at, clean, actor, source, team, request_id, now,
+                             refuse_repeat)
 
     def log_many(self, entries: Sequence[LogEntry], actor: str, source: str) -> list[LogResult]:
         """Check and append several events (siblings seen together) in ONE transaction:
@@ -198,7 +231,7 @@ class Casebook:
                 for n, (ref, clean, e) in enumerate(ready):
                     try:
                         out.append(self._log_in(s, ref, e.type, e.at, clean, actor, source,
-                                                e.team, e.request_id, now))
+                                                e.team, e.request_id, now, e.refuse_repeat))
                     except EventError as err:  # the transaction rolls back: none is stored
                         raise EntryRefused(n, err) from None
                 return out
@@ -209,14 +242,15 @@ class Casebook:
 
     def _log(self, reference: str, type_: str, at: datetime, fields: dict[str, Any],
              actor: str, source: str, team: str | None, request_id: str | None,
-             now: datetime) -> LogResult:
+             now: datetime, refuse_repeat: bool = False) -> LogResult:
         with self.sessions.begin() as s:
             return self._log_in(s, reference, type_, at, fields, actor, source, team,
-                                request_id, now)
+                                request_id, now, refuse_repeat)
 
     def _log_in(self, s: Session, reference: str, type_: str, at: datetime,
                 fields: dict[str, Any], actor: str, source: str, team: str | None,
-                request_id: str | None, now: datetime) -> LogResult:
+                request_id: str | None, now: datetime,
+                refuse_repeat: bool = False) -> LogResult:
         if request_id is not None:
             seen = repo.event_by_request(s, request_id)
             if seen is not None:
@@ -228,12 +262,19 @@ class Casebook:
         case = repo.get_case(s, reference, for_update=True)
         existing: list[Event] = []
         if case is None:
+            if type_ not in OPENERS:
+                raise NoSuchCase(reference)
             team_row = self._team_for_new_case(s, reference, team)
         else:
             existing = [row_to_event(r, reference) for r in repo.case_event_rows(s, case)]
         candidate = Event(id="new", case=reference, type=type_, at=at, fields=fields,
                           order=len(existing) + 1)
         check_new_event(existing, candidate, now)
+        check_pack_limits(self.library.get(case.policy if case is not None else team_row.policy),
+                          type_, fields)
+        if refuse_repeat and case is not None and type_ == "referral_received":
+            self._refuse_repeat(case, existing, candidate, now)
+        opened = case is None
         before: list[Deadline] = []
         if case is None:
             case = repo.create_case(s, reference, team_row)
@@ -248,7 +289,22 @@ class Casebook:
         repo.replace_deadlines(s, case, (deadline_row(d) for d in after))
         repo.audit(s, actor, source, "event_logged", case=reference, event=row.id,
                    type=type_)
-        return LogResult(row.id, reference, type_, row.at, before, after)
+        return LogResult(row.id, reference, type_, row.at, before, after, opened=opened)
+
+    def _refuse_repeat(self, case: Case, existing: list[Event], new: Event,
+                       now: datetime) -> None:
+        """Raise RepeatedReferral if `new` repeats the case's last referral: same track,
+        the case not closed since, within one working day of it on the pack's calendar.
+        Re-tracking (s17 to s47) and a referral after a closure are real events."""
+        known = effective_events(existing, now)
+        last = next((e for e in reversed(known) if e.type == "referral_received"), None)
+        if last is None or last.fields.get("track") != new.fields.get("track"):
+            return
+        if any(e.type == "case_closed" and e.at >= last.at for e in known):
+            return
+        first, second = sorted((local_date(last.at), local_date(new.at)))
+        if self.library.calendar(case.policy).working_days_between(first, second) <= 1:
+            raise RepeatedReferral(case.reference, last.at, str(new.fields.get("track")))
 
     # --- reading ------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -319,3 +319,13 @@ def render_service_summary(sections: Mapping[str, Sections], p: Planned,
             ("", [f"{line} ({who})" for who, lines in sorted(sections[team][name].items())
                   for line in lines])]) for team in names]
     return _fit(head, groups)
+
+
+def render_import_summary(p: Planned) -> dict[str, Any]:
+    """The one message about deadlines already missed when a team's cases were imported."""
+    missed = [str(line) for line in p.details.get("missed") or ()]  # type: ignore[attr-defined]
+    day = date.fromisoformat(str(p.details.get("day")))
+    head = (f"Imported caseload of {p.team}, {day:%a} {day.day} {day:%b}: "
+            f"{_n(len(missed), 'deadline')} already missed before the import. They are not "
+            "prompted one by one; each stays in the digests until it is met or stopped.")
+    return _fit(head, [("Missed before the import", [("", missed)])])

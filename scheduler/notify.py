@@ -62,6 +62,7 @@ class CaseInfo:
     team: str
     allocated_worker: str | None = None
     awaiting_authorisation_since: datetime | None = None  # completed, not yet authorised
+    imported_at: datetime | None = None  # brought in by `caseclock import`, at this moment
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,8 @@ class Planner:
         if rule is None or team is None or not d.open:
             return []
         times = self.times(d, rule)
+        if case.imported_at is not None and times.overdue <= case.imported_at:
+            return []  # missed before it was imported: in one summary (import_summary_plans)
         wanted: dict[str, tuple[str, bool, dict[str, object]]] = {}
 
         def add(stage: str, recipients: Iterable[str], urgent: bool = False,
@@ -265,6 +268,13 @@ class Planner:
         return [Planned(f"{prefix}{stage}:{r}", stage, d.case, d.rule, d.seq, d.due, r,
                         team.name, urgent, details, d.anchor_at, d.unit)
                 for r, (stage, urgent, details) in wanted.items()]
+
+    def missed_at_import(self, d: Deadline, case: CaseInfo) -> bool:
+        """True for an open deadline already overdue when its case was imported: history,
+        not news, so it is not prompted one by one but summarised once to the manager."""
+        rule = self.rules.get(d.rule)
+        return (case.imported_at is not None and rule is not None and d.open
+                and self.times(d, rule).overdue <= case.imported_at)
 
     def next_change(self, d: Deadline, now: datetime) -> datetime:
         """The first moment after `now` at which `d`'s plan can differ (a stage begins), so
@@ -364,3 +374,19 @@ def snoozable(stage: str) -> bool:
     return stage in ("upcoming", "due_today")
 
 
+
+
+def import_summary_plans(team: TeamPeople, day: date, missed: Sequence[str]) -> list[Planned]:
+    """One message to each of the team's managers (or, with none, its service managers)
+    listing the deadlines already missed when its cases were imported on `day`: escalated
+    once, together, rather than a burst of prompts for history. Its key holds the team and
+    the day alone, so it is sent once however many sweeps plan it."""
+    if not missed:
+        return []
+    out = []
+    for r in Planner._managers(team):
+        out.append(Planned(f"import:{team.name}:{day.isoformat()}:{r}", "digest", "",
+                           "import_summary", 0, None, r, team.name,
+                           details={"kind": "import", "day": day.isoformat(),
+                                    "missed": tuple(missed)}))
+    return out

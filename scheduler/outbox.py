@@ -43,6 +43,7 @@ from scheduler.delivery import (
 from scheduler.messages import (
     digest_sections,
     render_digest,
+    render_import_summary,
     render_prompt,
     render_service_summary,
 )
@@ -53,13 +54,14 @@ from scheduler.notify import (
     TeamPeople,
     digest_due,
     digest_plans,
+    import_summary_plans,
     in_working_hours,
     next_hours_boundary,
     service_summary_plans,
 )
 from scheduler.packs import PackLibrary
 from scheduler.prompt_actions import refresh_snoozed
-from scheduler.timescales.engine import compute_case
+from scheduler.timescales.engine import Deadline, compute_case
 from scheduler.timescales.vocabulary import Event
 from store.models import (
     Case,
@@ -132,6 +134,21 @@ class _Plan:
     # The references of the cases awaiting authorisation as planned (the sweep's plan only),
     # so withdrawing nudges does not read every completion again.
     awaiting: set[str] | None = None
+    # (team, day of import) -> deadlines already missed when their cases were imported.
+    missed_at_import: dict[tuple[str, date], list[str]] | None = None
+
+    def note_missed(self, planner: Planner, d: Deadline, case: CaseInfo) -> None:
+        """Keep `d` for its team's import summary if it was missed before its import."""
+        if case.imported_at is None or not planner.missed_at_import(d, case):
+            return
+        from scheduler.timescales.calendar import LONDON
+
+        due = d.due.astimezone(LONDON)
+        key = (case.team, case.imported_at.astimezone(LONDON).date())
+        if self.missed_at_import is None:
+            self.missed_at_import = {}
+        self.missed_at_import.setdefault(key, []).append(
+            f"{d.case} {d.title} (due {due:%a} {due.day} {due:%b %Y})")
 
 
 INSERT_CHUNK = 500  # rows per bulk INSERT
@@ -184,8 +201,11 @@ class Outbox(Delivery):
             deadlines = compute_case(planner.pack, planner.cal, case.reference,
                                      events[case_id], now)
             info = CaseInfo(case.reference, team_names[case.team_id], case.allocated_worker,
-                            awaiting.get(case_id))
+                            awaiting.get(case_id), case.imported_at)
             plan.items.extend((p, planner) for p in planner.plan_case(deadlines, info, now))
+            if case.imported_at is not None:
+                for d in deadlines:
+                    plan.note_missed(planner, d, info)
         self._add_digests(plan, teams, now)
         return plan
 
@@ -219,17 +239,21 @@ class Outbox(Delivery):
         memo: dict[tuple[Any, ...], tuple[datetime, datetime, list[Planned]]] = {}
         rows = s.execute(
             select(Case.reference, Case.team_id, Case.policy, Case.allocated_worker,
-                   *DEADLINE_COLUMNS)
+                   Case.imported_at, *DEADLINE_COLUMNS)
             .select_from(DeadlineRow).join(Case, Case.id == DeadlineRow.case_id)
             .where(open_deadline_clause()))
         for row in rows:
             key = tuple(row)
-            ref, team_id, policy, worker = key[:4]
+            ref, team_id, policy, worker, imported_at = key[:5]
             planner = planner_for(policy)
+            if imported_at is not None and row.status == "overdue":  # missed: overdue then
+                plan.note_missed(planner, deadline_from_row(row, ref),
+                                 CaseInfo(ref, team_names[team_id], worker,
+                                          imported_at=imported_at))
             hit = self._memo.get(key)
             if hit is None or not hit[0] <= now < hit[1]:
                 d = deadline_from_row(row, ref)
-                info = CaseInfo(ref, team_names[team_id], worker)
+                info = CaseInfo(ref, team_names[team_id], worker, imported_at=imported_at)
                 hit = (now, min(planner.next_change(d, now), boundary),
                        planner.plan_deadline(d, info, now, working[policy]))
             memo[key] = hit
@@ -266,6 +290,12 @@ class Outbox(Delivery):
             elif cal.is_working_day(today):
                 later.append(team.name)
         plan.items.extend((p, None) for p in service_summary_plans(teams, digest_days, later))
+        for (name, day), missed in sorted((plan.missed_at_import or {}).items()):
+            # A direct message, so in the team's working hours, as every other one.
+            if name in teams and in_working_hours(now, self.library.calendar(
+                    teams[name].policy)):
+                plan.items.extend((p, None) for p in import_summary_plans(teams[name], day,
+                                                                          missed))
 
     def _render(self, s: Session, plan: _Plan, items: Sequence[tuple[Planned, Planner | None]]
                 ) -> list[tuple[Planned, dict[str, Any]]]:
@@ -282,6 +312,9 @@ class Outbox(Delivery):
             digest_teams) else {}
         out: list[tuple[Planned, dict[str, Any]]] = []
         for p, planner in items:
+            if planner is None and p.details.get("kind") == "import":
+                out.append((p, render_import_summary(p)))
+                continue
             if planner is None and p.details.get("kind") == "service":
                 out.append((p, render_service_summary(sections, p, plan.now)))
                 continue

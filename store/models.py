@@ -26,7 +26,14 @@ _ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud an
 
 def new_event_id() -> str:
     """A short id a worker can type to void an event (8 characters, ~40 bits)."""
-    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
+    # One draw for the whole id, then its base-31 digits: as uniform as eight draws, and
+    # several times faster when an import makes hundreds of thousands.
+    n = secrets.randbelow(len(_ID_ALPHABET) ** 8)
+    out = []
+    for _ in range(8):
+        n, digit = divmod(n, len(_ID_ALPHABET))
+        out.append(_ID_ALPHABET[digit])
+    return "".join(out)
 
 
 def utcnow() -> datetime:
@@ -105,6 +112,9 @@ class Case(Base):
     policy: Mapped[str] = mapped_column(String(64))
     allocated_worker: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set for a case brought in by `caseclock import`: deadlines already missed then are
+    # summarised once to the team's manager rather than prompted one by one.
+    imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class EventRow(Base):

@@ -1,7 +1,9 @@
 """Fixtures: a database on SQLite and, where CASECLOCK_TEST_POSTGRES_URL is set, PostgreSQL.
 
 Every store test runs once per backend. A PostgreSQL test gets a database of its own,
-created from the admin URL and dropped afterwards.
+created from the admin URL and dropped afterwards. Without the URL the PostgreSQL variants
+are still collected and reported as skipped with the reason, so a local run says what it
+left out instead of silently running fewer tests than CI.
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ from scheduler.packs import PackLibrary
 from store.db import normalise_url, open_database
 
 PG_ADMIN_URL = os.environ.get("CASECLOCK_TEST_POSTGRES_URL")
-BACKENDS = ["sqlite", *(["postgres"] if PG_ADMIN_URL else [])]
+NO_POSTGRES = "CASECLOCK_TEST_POSTGRES_URL is not set"
+BACKENDS = [
+    "sqlite",
+    pytest.param("postgres", marks=[pytest.mark.postgres,
+                                    pytest.mark.skipif(not PG_ADMIN_URL, reason=NO_POSTGRES)]),
+]
 
 
 @pytest.fixture(params=BACKENDS)

@@ -226,14 +226,30 @@ def test_an_extension_must_end_after_today_and_a_reason_must_name_a_rule_of_the_
 
 # --- 7. service managers oversee their teams ------------------------------------------------
 
+def test_a_suffolk_decision_sets_the_child_seen_day_from_1_to_7_only(chat: Chat) -> None:
+    # Suffolk: the child is seen "at the latest by day 7"; referral Mon 30 Nov 2026 = day 1.
+    chat.ok("bob", "/referral", "654321 s17 today 09:00")
+    before = chat.rows()
+    sentence = one_sentence(chat.say("bob", "/case", "654321 decision seen 10 review 9"))
+    assert sentence == ("Nothing was stored: seen_by_day 10 is past day 7, the latest the "
+                        "suffolk procedure allows for child_seen: give a day from 1 to 7.")
+    assert chat.rows() == before
+    reply = chat.ok("bob", "/case", "654321 decision seen 7 review 9")
+    assert "Tue 8 Dec" in reply.text  # day 7
+    due = {d.rule: d.due.astimezone(LONDON).date().isoformat()
+           for d in chat.casebook.deadlines("654321")}
+    assert due["child_seen"] == "2026-12-08" and due["first_review"] == "2026-12-10"
+
+
 def test_a_service_manager_sees_the_teams_they_oversee_and_no_others(chat: Chat) -> None:
     chat.ok("jo", "/referral", "123456 s17 today 09:00")
     chat.ok("bob", "/referral", "654321 s17 today 09:00")
     assert chat.ok("morgan", "/case", "123456").text.startswith("Case 123456: team north")
     before = chat.rows()
     refused = chat.say("morgan", "/case", "654321")
-    assert "belongs to another team" in one_sentence(refused)
-    assert "belongs to another team" in one_sentence(chat.say("morgan", "/seen", "654321"))
+    assert "there is no case 654321 in your team" in one_sentence(refused)
+    assert "there is no case 654321 in your team" in one_sentence(
+        chat.say("morgan", "/seen", "654321"))
     assert chat.rows() == before
     team = chat.ok("morgan", "/due", "team").text
     assert "123456" in team and "654321" not in team
@@ -266,7 +282,8 @@ def test_escalations_go_to_the_service_managers_overseeing_the_team(chat: Chat) 
         for name in names:
             assert chat.ok(name.removeprefix("staff:"), "/case", case).ok
     for who, case in (("morgan", "100002"), ("morgan", "100003"), ("lee", "100003")):
-        assert "belongs to another team" in one_sentence(chat.say(who, "/case", case))
+        assert f"there is no case {case} in your team" in one_sentence(
+            chat.say(who, "/case", case))
 
 
 def test_only_service_managers_oversee_and_only_teams_that_exist(chat: Chat) -> None:
@@ -384,3 +401,128 @@ def test_every_refusal_is_one_sentence_and_stores_nothing(chat: Chat, who: str, 
     sentence = one_sentence(chat.say(who, command, text))
     assert sentence.startswith("Nothing was stored: ")
     assert chat.rows() == before
+
+
+# --- 11. only a contact or a referral opens a case (issue 8, section 3) ----------------------
+
+@pytest.mark.parametrize(
+    ("command", "text", "unknown"),
+    [
+        ("/seen", "777004 alone", "777004"),
+        ("/case", "777002 close nfa", "777002"),
+        ("/case", "777003 plan x", "777003"),
+        ("/case", "777001 reason bogus_rule x", "777001"),
+        ("/seen", "123456 9999", "9999"),  # a typo for a time: read as a sibling's case
+    ],
+)
+def test_only_a_contact_or_a_referral_opens_a_case(chat: Chat, command: str, text: str,
+                                                   unknown: str) -> None:
+    chat.ok("jo", "/referral", "123456 s17 today 09:00")
+    before = chat.rows()
+    sentence = one_sentence(chat.say("jo", command, text))
+    assert sentence == (f"Nothing was stored: there is no case {unknown} in your team: log its "
+                        f"referral first, /referral {unknown} s17.")
+    assert chat.rows() == before
+    assert chat.casebook.case_references() == ["123456"]
+
+
+def test_a_contact_opens_a_case_and_the_reply_says_a_new_case_was_opened(chat: Chat) -> None:
+    contact = chat.ok("jo", "/case", "777005 contact today 09:00")
+    assert "Logged contact received for 777005 at 09:00 today" in contact.text
+    assert "This opened a new case, 777005, in team north." in contact.text
+    referral = chat.ok("jo", "/referral", "777005 s17 today 10:00")
+    assert "Logged referral received (s17) for 777005 at 10:00 today" in referral.text
+    assert "opened a new case" not in referral.text
+    assert chat.casebook.case_summary("777005").team == "north"
+
+
+def test_a_reason_must_name_a_timescale_the_case_has(chat: Chat) -> None:
+    # icpc_15 is a rule of Bexley's pack, but an s17 case has no conference timescale.
+    chat.ok("jo", "/referral", "123456 s17 today 09:00")
+    before = chat.rows()
+    sentence = one_sentence(chat.say("jo", "/case", "123456 reason icpc_15 conference late"))
+    assert sentence.startswith("Nothing was stored: 'icpc_15' is not a timescale of case "
+                               "123456: type /case 123456 reason RULE why")
+    assert "child_visited" in sentence and "icpc_15 " not in sentence
+    assert chat.rows() == before
+    chat.ok("jo", "/case", "123456 reason child_visited family away")
+
+
+def test_a_second_referral_within_a_working_day_is_taken_for_a_double_tap(
+        chat: Chat, clock: FakeClock) -> None:
+    clock.now = datetime(2026, 11, 30, 14, 2, tzinfo=LONDON)  # Mon 30 Nov 2026, 14:02
+    chat.ok("jo", "/referral", "123456 s17")
+    clock.now = datetime(2026, 11, 30, 14, 3, tzinfo=LONDON)
+    before = chat.rows()
+    sentence = one_sentence(chat.say("jo", "/referral", "123456 s17"))
+    assert sentence == ("Nothing was stored: 123456 was already referred at 14:02 today; add "
+                        "`again` if this is a new referral: /referral 123456 s17 again.")
+    assert chat.rows() == before
+    # Next working day (Tue 1 Dec) still within a working day: said with its day.
+    clock.now = datetime(2026, 12, 1, 9, 0, tzinfo=LONDON)
+    assert "already referred at 14:02 yesterday" in one_sentence(
+        chat.say("jo", "/referral", "123456 s17"))
+    again = chat.ok("jo", "/referral", "123456 s17 again")
+    assert "Logged referral received (s17) for 123456 at 09:00 today" in again.text
+    assert [e.type for e in chat.casebook.timeline("123456")] == ["referral_received"] * 2
+
+
+def test_re_tracking_a_later_referral_and_a_referral_after_closure_are_not_double_taps(
+        chat: Chat, clock: FakeClock) -> None:
+    clock.now = datetime(2026, 11, 30, 14, 2, tzinfo=LONDON)
+    chat.ok("jo", "/referral", "123456 s17 14:00")
+    chat.ok("jo", "/referral", "123456 s47 14:01")  # re-tracked: s17 to s47
+    chat.ok("jo", "/referral", "123457 s17 14:00")
+    chat.ok("priya", "/case", "123457 close nfa 14:01")
+    chat.ok("jo", "/referral", "123457 s17 14:02")  # a new referral after the closure
+    # Two working days later (Wed 2 Dec) the same track is a new referral.
+    clock.now = datetime(2026, 12, 2, 14, 2, tzinfo=LONDON)
+    chat.ok("jo", "/referral", "123456 s47")
+    assert [e.type for e in chat.casebook.timeline("123456")] == ["referral_received"] * 3
+
+
+def test_another_teams_case_is_refused_as_if_it_did_not_exist(chat: Chat) -> None:
+    chat.ok("bob", "/referral", "654321 s17 today 09:00")
+    before = chat.rows()
+    for command, text in (("/case", "654321"), ("/seen", "654321 alone"),
+                          ("/case", "654321 close nfa")):
+        theirs = one_sentence(chat.say("jo", command, text))
+        nobodys = one_sentence(chat.say("jo", command, text.replace("654321", "654329")))
+        assert theirs == nobodys.replace("654329", "654321")
+        assert theirs.startswith("Nothing was stored: there is no case 654321 in your team: ")
+    assert chat.rows() == before
+
+
+# --- 12. digits that are not ASCII (issue 8, section 4) ----------------------------------------
+
+@pytest.mark.parametrize(
+    ("command", "text", "says"),
+    [
+        ("/case", "123456 decision seen \u00b2", "seen needs a day number"),
+        ("/case", "123456 decision review \u00b3", "review needs a day number"),
+        ("/seen", "123456 \u0662\u0663/\u0661\u0661", "I did not understand"),  # 23/11
+        ("/seen", "123456 \u0661\u0660:\u0660\u0660", "I did not understand"),  # 10:00
+        ("/case", "123456 info police \u0660\u0664/\u0661\u0662", "info needs a date"),
+        ("/seen", "12345\u00b2 alone", "is not a case reference"),
+    ],
+)
+def test_digits_that_are_not_ascii_get_one_sentence_and_store_nothing(
+        chat: Chat, command: str, text: str, says: str) -> None:
+    chat.ok("jo", "/referral", "123456 s17 today 09:00")
+    before = chat.rows()
+    sentence = one_sentence(chat.say("priya", command, text))
+    assert says in sentence and sentence.startswith("Nothing was stored: ")
+    assert chat.rows() == before
+
+
+def test_a_configured_pattern_with_backslash_d_still_reads_only_ascii_digits(
+        chat: Chat, library: PackLibrary, clock: FakeClock) -> None:
+    patterned = Casebook(chat.casebook.sessions, library, clock, case_pattern=r"\d{6}")
+    handler = CommandHandler(patterned, chat.directory)
+    jo = chat.directory.by_name("jo")
+    before = chat.rows()
+    arabic = "\u0661\u0662\u0663\u0664\u0665\u0666"  # 123456 in Arabic-Indic digits
+    refused = handler.handle(jo, "/referral", f"{arabic} s17", source="test")
+    assert f"'{arabic}' is not a case reference" in one_sentence(refused)
+    assert chat.rows() == before
+    assert handler.handle(jo, "/referral", "123456 s17", source="test").ok

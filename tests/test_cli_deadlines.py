@@ -128,6 +128,26 @@ def test_bad_events_are_refused_with_one_sentence_and_exit_2(
     assert len(out.stderr.strip().splitlines()) == 1
 
 
+def test_a_suffolk_child_seen_day_past_day_7_is_refused_naming_its_line(tmp_path: Path) -> None:
+    referral = {"case": "123456", "type": "referral_received", "at": "2026-11-02T10:00",
+                "track": "s17"}
+    decision = {"case": "123456", "type": "management_decision", "at": "2026-11-02T14:00",
+                "seen_by_day": 10}
+    f = write_events(tmp_path / "ev.jsonl", referral, decision)
+    out = caseclock("deadlines", "--policy", "suffolk", "--events", str(f), "--now",
+                    "2026-11-03T12:00", "--json")
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.strip().endswith("line 2: seen_by_day 10 is past day 7, the latest the "
+                                       "suffolk procedure allows for child_seen: give a day "
+                                       "from 1 to 7.")
+    write_events(f, referral, {**decision, "seen_by_day": 7})
+    out = caseclock("deadlines", "--policy", "suffolk", "--events", str(f), "--now",
+                    "2026-11-03T12:00", "--json")
+    assert out.returncode == 0, out.stderr
+    seen = next(d for d in json.loads(out.stdout) if d["rule"] == "child_seen")
+    assert seen["due"].startswith("2026-11-10")  # day 7: Tue 10 Nov 2026
+
+
 def test_a_custom_case_pattern_is_named_in_the_refusal(tmp_path: Path) -> None:
     # An authority whose references are two letters and six digits: the refusal names
     # that shape, not the default's "3-20 letters and digits".
@@ -213,6 +233,11 @@ def test_policy_list_show_and_explain() -> None:
     shown = caseclock("policy", "show", "suffolk")
     assert shown.returncode == 0
     assert "assessment_day_35" in shown.stdout and "suffolk-social-work" in shown.stdout
+    assert ("by day 7, counting the date of the latest referral received (or day seen_by_day "
+            "of the management decision, 1 to 7)") in shown.stdout
+    day_35 = shown.stdout.split("assessment_day_35:")[1].split("\n\n")[0]
+    assert "met by:    assessment authorised or extension agreed with until after the due " \
+           "day" in day_35
     explained = caseclock("policy", "explain", "suffolk", "--referral", "02/11/2026",
                           "--track", "s47")
     assert explained.returncode == 0, explained.stderr
@@ -222,6 +247,40 @@ def test_policy_list_show_and_explain() -> None:
     # Read aloud by a practice lead: singular where the count is one.
     assert "(1 working day after the latest allocated)" in lines["family_contact"]
     assert "24 hours after the latest strategy discussion held" in lines["s47_child_seen"]
+
+
+def test_policy_explain_moves_a_review_conference_off_a_sunday_and_says_so() -> None:
+    # The explained timeline assumes the ICPC the same day as the referral, Mon 30 Nov 2026:
+    # three months on is Sun 28 Feb 2027, so the review is due Fri 26 Feb.
+    explained = caseclock("policy", "explain", "working-together-2023", "--referral",
+                          "30/11/2026", "--track", "s47")
+    assert explained.returncode == 0, explained.stderr
+    lines = {ln.split()[0]: ln for ln in explained.stdout.splitlines() if ln and ln[0].islower()}
+    line = lines["review_conference_first"]
+    assert "Fri 26 Feb 2027" in line and "28 Feb" not in line
+    assert "3 months after the latest icpc held (cp_plan=True), or the working day before " \
+           "if that is not one" in line
+
+
+def test_policy_explain_shows_only_what_applies_to_the_track_asked_for() -> None:
+    def rules(track: str) -> tuple[set[str], str]:
+        out = caseclock("policy", "explain", "suffolk", "--referral", "02/11/2026",
+                        "--track", track)
+        assert out.returncode == 0, out.stderr
+        body = out.stdout.split("\n\n")[1]  # between the heading and the closing note
+        return {ln.split()[0] for ln in body.splitlines()}, out.stdout
+
+    s17, text = rules("s17")
+    assert {"management_decision", "child_seen", "assessment_day_20", "assessment_45",
+            "family_contact"} <= s17
+    s47_path = {"s47_child_seen", "s47_oversight", "s47_planning", "icpc_report", "icpc_15",
+                "core_group_10", "review_conference_first", "review_conference_next"}
+    assert not s17 & s47_path, s17 & s47_path
+    assert ("8 more rules start from a strategy discussion or conference, should the case "
+            "become a section 47 enquiry: `caseclock policy explain suffolk --track s47` "
+            "lists them.") in text
+    s47, text = rules("s47")
+    assert s47_path | s17 <= s47 and "more rule" not in text
 
 
 def test_policy_check_names_file_rule_and_field_of_a_typo(tmp_path: Path) -> None:
@@ -271,3 +330,71 @@ def test_an_authority_adds_a_pack_without_code(tmp_path: Path) -> None:
     # Thu 24 Dec, then the closure days and bank holidays until Mon 4 Jan 2027.
     assert got["child_seen_local"] == "2027-01-06"
     assert "assessment_45" in got
+
+
+@pytest.mark.parametrize(("encoding", "says"), [
+    ("utf-16", "is UTF-16 text"),  # with its byte-order mark, as Windows "Unicode" saves
+    ("utf-16-le", "is UTF-16 text"),  # without one
+    ("utf-8-sig", "starts with a byte-order mark"),  # Notepad's "UTF-8 with BOM"
+    ("latin-1", "is not UTF-8 text (line 1)"),
+])
+def test_an_events_file_not_in_plain_utf8_is_one_sentence_and_exit_2(
+    tmp_path: Path, encoding: str, says: str
+) -> None:
+    text = json.dumps({"case": "123456", "type": "referral_received",
+                       "at": "2026-11-02T10:00", "track": "s17"}) + "\n"
+    good = tmp_path / "good.jsonl"
+    good.write_text(text, encoding="utf-8")
+    ok = caseclock("deadlines", "--policy", "bexley", "--events", str(good), "--json",
+                   "--now", "2026-11-04T12:00")
+    assert ok.returncode == 0 and "child_visited" in ok.stdout, ok.stderr
+    bad = tmp_path / "bad.jsonl"
+    # The same event (with a note in French, so Latin-1 differs from UTF-8 too).
+    bad.write_text(text.replace("}", ', "note": "café"}'), encoding=encoding)
+    out = caseclock("deadlines", "--policy", "bexley", "--events", str(bad), "--json",
+                    "--now", "2026-11-04T12:00")
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr == (f"caseclock: {bad} {says}: save it as UTF-8 without a byte-order "
+                          "mark, one JSON event per line.\n")
+
+
+def test_a_reader_that_stops_early_gets_no_broken_pipe_error(tmp_path: Path) -> None:
+    # Far more than a pipe holds, so caseclock is still writing when `head` goes away.
+    events = [{"case": f"{100000 + n}", "type": "referral_received",
+               "at": "2026-11-02T10:00", "track": "s47"} for n in range(600)]
+    f = write_events(tmp_path / "many.jsonl", *events)
+    for args in (("deadlines", "--policy", "bexley", "--events", str(f), "--now",
+                  "2026-11-04T12:00"),
+                 ("deadlines", "--policy", "bexley", "--events", str(f), "--json", "--now",
+                  "2026-11-04T12:00")):
+        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline().decode()  # what `| head -1` prints
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        proc.wait(timeout=60)
+        assert first.startswith(("case ", "[")), first
+        assert "Traceback" not in err and "BrokenPipe" not in err, err
+        assert err == "" and proc.returncode == 141
+
+
+@pytest.mark.parametrize("args", [
+    ("policy", "list"),
+    ("policy", "show", "suffolk"),
+    ("policy", "explain", "suffolk", "--referral", "02/11/2026"),
+])
+def test_a_reader_that_reads_nothing_gets_no_broken_pipe_error(args: tuple[str, ...]) -> None:
+    # `caseclock policy show suffolk | true`: the reader is gone before the first write, so
+    # the output, short enough to sit in the buffer, fails only at the final flush.
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipe" not in err and "ignored" not in err, err
+    assert err == "" and proc.returncode == 141
+    # And with a reader, the same command says what it should.
+    shown = caseclock(*args)
+    assert shown.returncode == 0 and shown.stdout.startswith(("bexley", "suffolk")), shown

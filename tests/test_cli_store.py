@@ -37,10 +37,81 @@ def test_team_log_and_case_json(env: dict[str, str], tmp_path: Path) -> None:
     assert "Met: Child visited no later than 5 days" in seen.stdout
     case = caseclock("case", "123456", "--json", env=env, cwd=tmp_path)
     assert case.returncode == 0, case.stderr
-    got = {d["rule"]: d["status"] for d in json.loads(case.stdout)}
+    got = {d["rule"]: d["status"] for d in json.loads(case.stdout)["deadlines"]}
     assert got["child_visited"] == "met" and got["allocation"] == "overdue"
     text = caseclock("case", "123456", env=env, cwd=tmp_path).stdout
     assert "team north, policy bexley" in text and "via cli" in text
+
+
+def test_log_takes_options_and_fields_in_any_order_and_the_chat_dates(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    assert caseclock("team", "add", "east", "--policy", "suffolk", env=env,
+                     cwd=tmp_path).returncode == 0
+    logs = [  # (arguments as typed, the moment the reply names)
+        (("123456", "referral_received", "--team", "east", "--at", "2026-11-02T09:00",
+          "track=s17"), "Mon 2 Nov 2026 09:00"),  # the order `caseclock log --help` shows
+        (("--at", "03/11/2026 9.15", "123456", "allocated", "worker=jo"),
+         "Tue 3 Nov 2026 09:15"),
+        (("123456", "child_seen", "--at", "3/11/2026", "14:30", "alone=yes"),  # unquoted
+         "Tue 3 Nov 2026 14:30"),
+        (("123456", "family_contacted", "--at", "2026-11-04"), "Wed 4 Nov 2026 12:00"),
+        (("123456", "assessment_started", "--at", "2026-11-04 13:05:00"),  # ISO still reads
+         "Wed 4 Nov 2026 13:05"),
+    ]
+    for args, moment in logs:
+        out = caseclock("log", *args, env=env, cwd=tmp_path)
+        assert out.returncode == 0, (args, out.stderr)
+        assert f"for 123456 at {moment} (event " in out.stdout, out.stdout
+    case = json.loads(caseclock("case", "123456", "--json", env=env, cwd=tmp_path).stdout)
+    assert [(e["type"], e["at"], e["fields"]) for e in case["events"]] == [
+        ("referral_received", "2026-11-02T09:00:00+00:00", {"track": "s17"}),
+        ("allocated", "2026-11-03T09:15:00+00:00", {"worker": "jo"}),
+        ("child_seen", "2026-11-03T14:30:00+00:00", {"alone": True}),
+        ("family_contacted", "2026-11-04T12:00:00+00:00", {}),
+        ("assessment_started", "2026-11-04T13:05:00+00:00", {}),
+    ]
+    bad = caseclock("log", "123456", "child_seen", "--at", "31/13", env=env, cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "'31/13' has no month 13: dates are day first" in bad.stderr
+    assert "13/31" not in bad.stderr  # no such date to suggest
+    after = json.loads(caseclock("case", "123456", "--json", env=env, cwd=tmp_path).stdout)
+    assert len(after["events"]) == 5
+
+
+def test_case_json_is_the_case_its_timeline_and_its_deadlines(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    caseclock("team", "add", "north", "--policy", "bexley", env=env, cwd=tmp_path)
+    for args in (("referral_received", "track=s47", "--team", "north", "--at",
+                  "2026-11-02T09:00"),
+                 ("allocated", "worker=jo", "--at", "2026-11-02T10:00"),
+                 ("child_seen", "alone=yes", "--at", "2026-11-03T15:00")):
+        out = caseclock("log", "123456", *args, env=env, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+    seen_id = json.loads(caseclock("case", "123456", "--json", env=env,
+                                   cwd=tmp_path).stdout)["events"][2]["id"]
+    void = caseclock("log", "123456", "event_voided", f"event_id={seen_id}",
+                     "reason=wrong case", "--at", "2026-11-04T09:00", env=env, cwd=tmp_path)
+    assert void.returncode == 0, void.stderr
+    out = caseclock("case", "123456", "--json", "--now", "2026-11-10T12:00", env=env,
+                    cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    case = json.loads(out.stdout)
+    assert {k: case[k] for k in ("case", "team", "policy", "allocated_worker")} == {
+        "case": "123456", "team": "north", "policy": "bexley", "allocated_worker": "jo"}
+    events = case["events"]
+    assert [e["type"] for e in events] == ["referral_received", "allocated", "child_seen",
+                                           "event_voided"]
+    seen = events[2]
+    assert seen["id"] == seen_id and seen["voided"] is True
+    assert seen["at"] == "2026-11-03T15:00:00+00:00" and seen["fields"] == {"alone": True}
+    assert seen["source"] == "cli" and seen["recorded_by"].startswith("cli:")
+    assert seen["recorded_at"].startswith("20") and events[0]["voided"] is False
+    assert events[3]["fields"] == {"event_id": seen_id, "reason": "wrong case"}
+    # The deadlines are the objects of `deadlines --json`: the voided visit meets nothing.
+    visit = next(d for d in case["deadlines"] if d["rule"] == "child_visited")
+    assert visit["status"] == "overdue" and visit["met_by_event"] is None
 
 
 def test_refusals_from_the_store_commands_exit_2_and_store_nothing(
@@ -61,7 +132,11 @@ def test_refusals_from_the_store_commands_exit_2_and_store_nothing(
         (("log", "Smith", "referral_received", "track=s17", "--team", "north"),
          "never a name"),
         (("log", "JohnSmith", "child_seen", "--team", "north"), "not a case reference"),
-        (("log", "123456", "assessment_authorised", "--team", "north"), "cannot be logged"),
+        # Only a contact or a referral opens a case.
+        (("log", "123456", "assessment_authorised", "--team", "north"),
+         "there is no case 123456: log its contact or referral first"),
+        (("log", "123456", "child_seen", "alone=true", "--team", "north"),
+         "there is no case 123456: log its contact or referral first"),
         (("log", "123456", "referral_received", "track=s17", "--team", "north", "--at",
           "2999-01-01T10:00"), "in the future"),
         (("case", "654321"), "there is no case 654321"),

@@ -69,9 +69,28 @@ def test_console_answers_a_piped_script(env: dict[str, str], tmp_path: Path) -> 
     assert "jo>" not in text  # no prompt when the input is not a terminal
     as_sam = caseclock("console", "--as", "sam", env=env, cwd=tmp_path,
                        stdin="/case 123456\n")
-    assert "belongs to another team" in as_sam.stdout
+    assert "there is no case 123456 in your team" in as_sam.stdout
     nobody = caseclock("console", "--as", "nobody", env=env, cwd=tmp_path)
     assert nobody.returncode == 2 and "not in the staff directory" in nobody.stderr
+
+
+def test_due_for_someone_not_in_the_directory_and_dates_with_no_such_month(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    script = ("/due @nobody\n/due nobody\n/due @sam\n/seen 123456 31/13\n"
+              "/seen 123456 12/13\n")
+    out = caseclock("console", "--as", "jo", env=env, cwd=tmp_path, stdin=script)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert ("nobody is not in the staff directory: type /due @NAME with someone who is, or "
+            "/due for your own.") in text
+    assert "'nobody' is not a person: type /due @NAME, /due team or /due." in text
+    assert "allocate" not in text  # /due allocates nothing
+    assert "Nothing overdue or due in the next five working days for sam." in text
+    assert ("'31/13' has no month 13: dates are day first, so 21/11 is 21 November; type the "
+            "day, then the month.") in text
+    assert "13/31" not in text  # there is no 13th day of a 31st month to suggest
+    assert "'12/13' has no month 13" in text and "type 13/12 if you meant 13 December" in text
 
 
 class Terminal:
@@ -99,6 +118,28 @@ class Terminal:
 
     def type(self, line: str) -> None:
         os.write(self.fd, line.encode() + b"\n")
+
+    def ctrl_c(self) -> None:
+        """Ctrl-C as typed: the terminal sends SIGINT to caseclock. After a person's pause:
+        a SIGINT in the instant between a prompt and the read that follows it only takes
+        effect when the read returns (CPython checks signals when read is interrupted)."""
+        time.sleep(1.0)
+        os.write(self.fd, b"\x03")
+
+    def read_to_end(self, timeout: float = 30) -> str:
+        """Everything shown until caseclock exits (the terminal then reads as closed)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                self.seen += chunk
+        return self.seen.decode(errors="replace")
 
     def finish(self, timeout: float = 15) -> int:
         """The exit code; a child still running after `timeout` is killed (and fails the
@@ -212,6 +253,47 @@ def test_a_first_run_at_a_terminal_asks_before_loading_samples(tmp_path: Path) -
     assert "sample teams, staff" in piped.stdout
 
 
+def test_ctrl_c_leaves_the_console_and_the_first_run_question_quietly(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    jo = Terminal(["console", "--as", "jo"], env, tmp_path)
+    try:
+        jo.read_until(b"jo> ")
+        jo.type("/due")
+        jo.read_until(b"for you")
+        jo.ctrl_c()
+        text = jo.read_to_end()
+    finally:
+        code = jo.finish()
+    assert "caseclock console as jo (worker, team north)" in text and "for you" in text
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
+    assert code == 130  # as a shell reports Ctrl-C
+
+    fresh = {"DATABASE_URL": "sqlite:///fresh.db", "HOME": str(tmp_path)}
+    first = Terminal(["run"], fresh, tmp_path)
+    try:
+        first.read_until(b"[Y/n]")
+        first.ctrl_c()
+        text = first.read_to_end()
+    finally:
+        code = first.finish()
+    assert "The store is empty" in text and "Traceback" not in text, text
+    assert code == 130
+    assert caseclock("team", "list", env=fresh, cwd=tmp_path).stdout.startswith("No teams yet")
+
+    again = Terminal(["run"], fresh, tmp_path)  # then yes, and Ctrl-C at run's own prompt
+    try:
+        again.read_until(b"[Y/n]")
+        again.type("y")
+        again.read_until(b"jo> ")
+        again.ctrl_c()
+        text = again.read_to_end()
+    finally:
+        code = again.finish()
+    assert "You are jo (worker" in text and "Traceback" not in text, text
+    assert code == 130
+
+
 def test_console_in_a_terminal_prompts_and_replies(env: dict[str, str], tmp_path: Path) -> None:
     pid, fd = pty.fork()
     if pid == 0:  # the child: caseclock on the pseudo-terminal
@@ -259,3 +341,32 @@ def test_each_notification_says_what_kind_it_is(recipient: str, key: str, label:
     from bot.console import label_of
 
     assert label_of(recipient, {"key": key, "text": "..."}) == label
+
+
+def test_console_opens_cases_only_by_contact_or_referral_and_refuses_a_double_tap(
+        env: dict[str, str], tmp_path: Path) -> None:
+    script = "\n".join([
+        "/referral 123456 s17",
+        "/referral 123456 s17",  # a double tap
+        "/seen 123456 9999",  # a typo for a time: 9999 is no case
+        "/case 777002 close nfa",
+        "/referral 123456 s17 again",
+    ]) + "\n"
+    out = caseclock("console", "--as", "jo", env=env, cwd=tmp_path, stdin=script)
+    assert out.returncode == 0, out.stderr
+    first, double, typo, unknown, again = [
+        line for line in out.stdout.splitlines()
+        if line.startswith(("Logged", "Nothing was stored"))]
+    assert first.startswith("Logged referral received (s17) for 123456 at ")
+    assert "This opened a new case, 123456, in team north." in first
+    assert double.startswith("Nothing was stored: 123456 was already referred at ")
+    assert double.endswith(" today; add `again` if this is a new referral: "
+                           "/referral 123456 s17 again.")
+    assert typo == ("Nothing was stored: there is no case 9999 in your team: log its "
+                    "referral first, /referral 9999 s17.")
+    assert unknown == ("Nothing was stored: there is no case 777002 in your team: log its "
+                       "referral first, /referral 777002 s17.")
+    assert again.startswith("Logged referral received (s17) for 123456 at ")
+    assert "opened a new case" not in again
+    shown = caseclock("console", "--as", "jo", env=env, cwd=tmp_path, stdin="/case 777002\n")
+    assert "there is no case 777002 in your team" in shown.stdout

@@ -338,8 +338,22 @@ def test_months_are_calendar_months_from_the_conference() -> None:
                   {"event": "icpc_held", "where": {"cp_plan": True}}, "review_conference_held"))
     no_plan = [ev("icpc_held", at(2026, 11, 30), cp_plan=False)]
     assert deadlines(p, no_plan, at(2026, 12, 1)) == []
+    # 30 Nov 2026 + 3 months is 28 Feb 2027 (clamped to the month's end), a Sunday: a
+    # conference cannot be held then, so it is due the working day before, Fri 26 Feb.
     plan = [ev("icpc_held", at(2026, 11, 30), cp_plan=True)]
-    assert local(one(p, plan, at(2026, 12, 1)))[:10] == "2027-02-28"
+    assert local(one(p, plan, at(2026, 12, 1))) == "2027-02-26T23:59:59+00:00"
+
+
+def test_months_landing_on_easter_monday_step_back_over_good_friday() -> None:
+    # 29 Dec 2026 + 3 months is Mon 29 Mar 2027, Easter Monday; Fri 26 Mar is Good Friday:
+    # due Thu 25 Mar 2027.
+    p = pack(rule("review_conference_first", {"unit": "months", "count": 3},
+                  {"event": "icpc_held", "where": {"cp_plan": True}}, "review_conference_held"))
+    plan = [ev("icpc_held", at(2026, 12, 29), cp_plan=True)]
+    d = one(p, plan, at(2027, 1, 4))
+    assert local(d) == "2027-03-25T23:59:59+00:00" and d.status == "pending"
+    held = ev("review_conference_held", at(2027, 3, 29, 10))  # on Easter Monday itself: late
+    assert one(p, [*plan, held], at(2027, 3, 30)).status == "met_late"
 
 
 def test_events_after_now_are_not_yet_known() -> None:

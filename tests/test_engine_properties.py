@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scheduler.packs import PackLibrary
-from scheduler.timescales.calendar import LONDON, local_date
-from scheduler.timescales.engine import compute_case, compute_deadlines, effective_events
+from scheduler.timescales.calendar import LONDON, add_months, local_date
+from scheduler.timescales.engine import compute_case, compute_deadlines, due_at, effective_events
 from scheduler.timescales.rules import Unit
 from scheduler.timescales.vocabulary import EVENT_TYPES, TRACKS, Event, FieldKind
 
@@ -21,7 +21,8 @@ PACKS = LIBRARY.names()
 START = datetime(2026, 1, 5, 9, 0, tzinfo=LONDON)
 NOW = START + timedelta(days=200)
 TYPES = sorted(t for t in EVENT_TYPES if t not in ("event_voided",))
-WORKING_UNITS = (Unit.WORKING_DAYS, Unit.BY_DAY, Unit.BEFORE_DAY)
+# Months too: "N months after" steps back to a working day (timescales.md §1).
+WORKING_UNITS = (Unit.WORKING_DAYS, Unit.BY_DAY, Unit.BEFORE_DAY, Unit.MONTHS)
 
 
 def _fields(type_name: str, rnd: random.Random) -> dict[str, Any]:
@@ -181,3 +182,27 @@ def test_track_limited_rules_follow_the_latest_referral_and_early_help_waits_for
             assert {"s17", "s47"} & set(tracks), d
         else:
             assert track in tracks, d
+
+
+MONTH_RULES = [(name, r.id) for name in PACKS for r in LIBRARY.get(name).rules
+               if r.due.unit is Unit.MONTHS]
+
+
+@pytest.mark.parametrize(("name", "rule_id"), MONTH_RULES)
+@PROPS
+@given(anchor_day=st.dates(date(2000, 1, 1), date(2058, 12, 31)), months=st.integers(1, 24),
+       hour=st.integers(0, 23))
+def test_n_months_after_is_the_last_working_day_on_or_before_the_calendar_date(
+    name: str, rule_id: str, anchor_day: date, months: int, hour: int
+) -> None:
+    # timescales.md §1 "N months after X": never a Sunday or bank holiday (or closure day),
+    # never later than the same day N months on, and no working day skipped in between.
+    pack, cal = LIBRARY.get(name), LIBRARY.calendar(name)
+    anchor_at = datetime(anchor_day.year, anchor_day.month, anchor_day.day, hour,
+                         tzinfo=LONDON)
+    anchor = Event("a1", "123456", pack.rule(rule_id).anchor.events[0], anchor_at, {}, 1)
+    due = local_date(due_at(pack.rule(rule_id), cal, anchor, months))
+    limit = add_months(anchor_day, months)
+    assert cal.is_working_day(due)
+    assert anchor_day < due <= limit
+    assert cal.working_days(due, limit) == [due]

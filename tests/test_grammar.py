@@ -133,6 +133,15 @@ def test_referral_with_track_date_and_time() -> None:
     assert one("/referral", "123456 eh").fields == {"track": "early_help"}
 
 
+def test_again_marks_a_new_referral_wherever_it_stands_and_is_not_a_field() -> None:
+    assert not one("/referral", "123456 s17").again
+    for text in ("123456 s17 again", "123456 again s47 21/11", "123456 s17 14:30 AGAIN"):
+        e = one("/referral", text)
+        assert e.again and "again" not in e.fields and e.type == "referral_received"
+    with pytest.raises(EventError, match="I did not understand 'again'"):
+        parse("/seen", "123456 again", NOW)
+
+
 def test_seen_with_flags_in_any_order_and_siblings() -> None:
     intent = parse("/seen", "123456 123457 yesterday 16:00 alone home bedroom", NOW)
     assert [e.case for e in intent.events] == ["123456", "123457"]

@@ -97,7 +97,19 @@ def test_wt_no_core_group_or_review_without_a_child_protection_plan() -> None:
 def test_wt_first_review_conference_three_months_after_the_icpc() -> None:
     events = [referral(at(2026, 11, 2), "s47"), ev("strategy_discussion_held", at(2026, 11, 3)),
               ev("icpc_held", at(2026, 11, 30), cp_plan=True)]
-    assert due_day(get(WT, events, at(2026, 12, 1), "review_conference_first")) == "2027-02-28"
+    # Three months on is Sun 28 Feb 2027: due the working day before, Fri 26 Feb.
+    assert due_day(get(WT, events, at(2026, 12, 1), "review_conference_first")) == "2027-02-26"
+
+
+def test_wt_next_review_conference_due_on_easter_monday_is_due_the_thursday_before() -> None:
+    # A review on Tue 29 Sep 2026 with the plan continuing: six months on is Mon 29 Mar 2027,
+    # Easter Monday, after Good Friday: the next review is due Thu 25 Mar 2027.
+    events = [referral(at(2026, 6, 1), "s47"), ev("strategy_discussion_held", at(2026, 6, 2)),
+              ev("icpc_held", at(2026, 6, 19), cp_plan=True),
+              ev("review_conference_held", at(2026, 9, 29), cp_plan_continues=True)]
+    d = get(WT, events, at(2027, 3, 1), "review_conference_next")
+    assert due_day(d) == "2027-03-25" and d.status == "pending"
+    assert get(WT, events, at(2027, 3, 26, 9), "review_conference_next").status == "overdue"
 
 
 def test_wt_review_conferences_recur_every_six_months_while_the_plan_continues() -> None:
@@ -301,6 +313,16 @@ def test_sf_child_seen_by_day_7_at_home_or_by_the_managers_day() -> None:
     assert get(SF, events, at(2026, 11, 5), "child_seen").status == "met"
 
 
+def test_sf_a_stored_child_seen_day_past_7_still_counts_as_day_7() -> None:
+    # A decision logged before day 7 became the limit: "at the latest by day 7" still holds.
+    events = [referral(at(2026, 11, 2)),
+              ev("management_decision", at(2026, 11, 2, 14), seen_by_day=12)]
+    d = get(SF, events, at(2026, 11, 11), "child_seen")
+    assert due_day(d) == "2026-11-10" and d.status == "overdue"
+    limit = LIBRARY.get(SF).rule("child_seen").due.count_from
+    assert limit is not None and limit.max == 7
+
+
 def test_sf_first_review_by_day_10_or_the_managers_day() -> None:
     events = [referral(at(2026, 11, 2))]
     assert due_day(get(SF, events, at(2026, 11, 2, 12), "first_review")) == "2026-11-13"
@@ -356,6 +378,31 @@ def test_sf_extension_meets_day_20() -> None:
                  reason="further assessment of the father")]
     assert get(SF, events, at(2026, 11, 30), "assessment_day_20").status == "met"
     assert get(SF, events, at(2026, 11, 30), "assessment_45").status == "pending"
+
+
+def test_sf_day_35_is_met_only_by_authorisation_or_an_extension_beyond_day_35() -> None:
+    # Referral Mon 2 Nov 2026: day 20 is Fri 27 Nov, day 30 Fri 11 Dec, day 35 Fri 18 Dec.
+    events = [referral(at(2026, 11, 2)),
+              ev("extension_agreed", at(2026, 11, 26), until=date(2026, 12, 11),
+                 reason="further assessment of the father")]
+    assert get(SF, events, at(2026, 11, 30), "assessment_day_20").status == "met"
+    d35 = get(SF, events, at(2026, 11, 30), "assessment_day_35")
+    assert due_day(d35) == "2026-12-18" and d35.status == "pending"  # the day-20 extension
+    assert get(SF, events, at(2026, 12, 19), "assessment_day_35").status == "overdue"
+    # An extension to day 35 itself gives no time beyond 35 days: still not met.
+    to_35 = [*events, ev("extension_agreed", at(2026, 12, 14), until=date(2026, 12, 18),
+                         reason="awaiting the school's report")]
+    assert get(SF, to_35, at(2026, 12, 19), "assessment_day_35").status == "overdue"
+    # The exceptional extension, to day 45 (Wed 6 Jan 2027), agreed on day 33: met.
+    beyond = [*events, ev("extension_agreed", at(2026, 12, 16), until=date(2027, 1, 6),
+                          reason="exceptional: awaiting the paediatric assessment")]
+    d35 = get(SF, beyond, at(2026, 12, 19), "assessment_day_35")
+    assert d35.status == "met" and d35.met_by_event == beyond[-1].id
+    late = [*events, ev("extension_agreed", at(2026, 12, 21), until=date(2027, 1, 6),
+                        reason="exceptional: awaiting the paediatric assessment")]
+    assert get(SF, late, at(2026, 12, 22), "assessment_day_35").status == "met_late"
+    authorised = [*events, ev("assessment_authorised", at(2026, 12, 17))]
+    assert get(SF, authorised, at(2026, 12, 19), "assessment_day_35").status == "met"
 
 
 # --- medway -------------------------------------------------------------------------------

@@ -116,6 +116,13 @@ def _pack_with(**rule_changes: object) -> dict[str, object]:
          "use a whole number"),
         ({"anchor": {"event": "extension_agreed", "where": {"until": "2027-01-29"}}},
          "is a date, which a rule cannot match on"),
+        ({"met_by": [{"event": "extension_agreed", "beyond_due": "reason"}]},
+         "met_by[0].beyond_due: 'reason' is not a date field of extension_agreed: use until"),
+        ({"cancelled_by": [{"event": "extension_agreed", "beyond_due": "until"}]},
+         "cancelled_by[0].beyond_due: only met_by events can be asked to run beyond"),
+        ({"due": {"unit": "by_day", "count": 7, "count_from": {
+            "event": "management_decision", "field": "seen_by_day", "max": 5}}},
+         "due.count_from.max: 5 is before the rule's own day 7: give a max of at least 7"),
         ({"source": {"document": "", "quote": "the child must be seen within four days"}},
          "is not a procedure's file name"),
         ({"source": {"document": "procedure", "quote": "the child must be seen within four days"}},
@@ -142,3 +149,8 @@ def test_well_formed_conditions_and_documents_are_accepted(document: str) -> Non
         source={"document": document, "quote": "the child must be seen within four days"}),
         {})
     assert pf.rules[0].met_by[0].where == {"alone": True}
+    pf = parse_pack_file("mine.yaml", _pack_with(
+        met_by=[{"event": "extension_agreed", "beyond_due": "until"}],
+        source={"document": document, "quote": "the child must be seen within four days"}),
+        {})
+    assert pf.rules[0].met_by[0].beyond_due == "until"

@@ -71,4 +71,4 @@ def test_an_overseeing_service_manager_sees_north_but_not_south_in_the_console(
     out = caseclock("console", "--as", "morgan", env=env, cwd=tmp_path,
                     stdin="/case 123456\n/case 654321\n").stdout
     assert "Case 123456: team north, bexley" in out
-    assert "case 654321 belongs to another team" in out
+    assert "there is no case 654321 in your team" in out

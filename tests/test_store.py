@@ -109,7 +109,11 @@ def test_events_cannot_be_updated_or_deleted(casebook: Casebook, team: str,
          "not a case reference"),
         ("JohnSmith", "referral_received", at(2026, 11, 2), {"track": "s17"},
          "never a name"),
-        ("123456", "assessment_authorised", at(2026, 11, 2), {}, "cannot be logged"),
+        # Only a contact or a referral opens a case (the store is the one truth).
+        ("123456", "assessment_authorised", at(2026, 11, 2), {}, "there is no case 123456"),
+        ("123456", "child_seen", at(2026, 11, 2), {"alone": True}, "there is no case 123456"),
+        ("123456", "case_closed", at(2026, 11, 2), {"reason": "nfa"},
+         "log its contact or referral first"),
         ("123456", "referral_received", at(2026, 11, 2), {}, "needs track"),
         ("123456", "extension_agreed", at(2026, 11, 2), {"until": "29/02/2027", "reason": "x"},
          "not a date"),
@@ -121,6 +125,29 @@ def test_refused_events_store_nothing(casebook: Casebook, team: str, case: str, 
     with pytest.raises(EventError, match=says):
         casebook.log(case, type_, when, fields, actor="jo", source="cli", team=team)
     assert counts(casebook) == before
+
+
+def test_a_suffolk_child_seen_day_past_7_is_refused_and_stores_nothing(
+    casebook: Casebook, team: str
+) -> None:
+    casebook.add_team("south", "suffolk", actor="admin")
+    casebook.log("123456", "referral_received", at(2026, 11, 2), {"track": "s17"},
+                 actor="jo", source="cli", team="south")
+    before = counts(casebook)
+    with pytest.raises(EventError, match="seen_by_day 8 is past day 7, the latest the suffolk "
+                                         "procedure allows for child_seen: give a day from 1 "
+                                         "to 7"):
+        casebook.log("123456", "management_decision", at(2026, 11, 2, 14),
+                     {"seen_by_day": 8}, actor="jo", source="cli")
+    assert counts(casebook) == before
+    casebook.log("123456", "management_decision", at(2026, 11, 2, 14), {"seen_by_day": "7"},
+                 actor="jo", source="cli")
+    # Bexley has no such limit (it does not read the day): a day past 7 is stored there.
+    casebook.log("654321", "referral_received", at(2026, 11, 2), {"track": "s17"},
+                 actor="jo", source="cli", team=team)
+    casebook.log("654321", "management_decision", at(2026, 11, 2, 14), {"seen_by_day": 8},
+                 actor="jo", source="cli")
+    assert counts(casebook)["events"] == before["events"] + 3
 
 
 def test_a_new_case_needs_a_team_when_there_are_several(casebook: Casebook, team: str) -> None:
@@ -305,6 +332,26 @@ def test_recomputing_every_case_leaves_the_stored_rows_identical(
     assert stored() == first
 
 
+def test_a_stored_review_conference_due_on_a_sunday_is_stored_for_the_friday_before(
+    casebook: Casebook, team: str
+) -> None:
+    # The stored rows (what reminders and /due read) and a recompute agree with the engine:
+    # ICPC Mon 30 Nov 2026 + 3 months = Sun 28 Feb 2027, so due Fri 26 Feb 2027.
+    for type_, when, fields in (("referral_received", at(2026, 11, 2), {"track": "s47"}),
+                                ("strategy_discussion_held", at(2026, 11, 3), {}),
+                                ("icpc_held", at(2026, 11, 30), {"cp_plan": True})):
+        casebook.log("123456", type_, when, fields, actor="jo", source="cli", team=team)
+
+    def stored_due() -> datetime:
+        with casebook.sessions() as s:
+            return s.scalars(select(DeadlineRow.due).where(
+                DeadlineRow.rule == "review_conference_first")).one()
+
+    friday = datetime(2027, 2, 26, 23, 59, 59, tzinfo=LONDON)
+    assert stored_due() == friday
+    assert casebook.recompute_all() == 1 and stored_due() == friday
+
+
 def test_the_case_pattern_setting_defaults_to_the_vocabularys_and_must_compile(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -319,3 +366,37 @@ def test_the_case_pattern_setting_defaults_to_the_vocabularys_and_must_compile(
     monkeypatch.setenv("CASECLOCK_CASE_PATTERN", "[A-Z")
     with pytest.raises(ValidationError, match="CASECLOCK_CASE_PATTERN is not a regular"):
         Settings(_env_file=None)
+
+
+def test_two_taps_of_one_referral_at_once_store_it_once(casebook: Casebook, team: str) -> None:
+    # A double tap reaches two workers at the same instant, on a new case (the first
+    # opens it) and on a case already referred: the check runs under the case's lock.
+    import threading
+
+    from scheduler.casebook import RepeatedReferral
+
+    for ref, referred_before in (("900001", False), ("900002", True)):
+        if referred_before:
+            casebook.log(ref, "referral_received", at(2026, 11, 30, 9), {"track": "s17"},
+                         actor="jo", source="chat", team=team)
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def tap(ref: str = ref, barrier: threading.Barrier = barrier,
+                outcomes: list[str] = outcomes) -> None:
+            barrier.wait()
+            try:
+                casebook.log(ref, "referral_received", at(2026, 11, 30, 11), {"track": "s17"},
+                             actor="jo", source="chat", team=team, refuse_repeat=True)
+                outcomes.append("stored")
+            except RepeatedReferral:
+                outcomes.append("refused")
+
+        taps = [threading.Thread(target=tap) for _ in range(2)]
+        for t in taps:
+            t.start()
+        for t in taps:
+            t.join()
+        expected = ["refused", "refused"] if referred_before else ["refused", "stored"]
+        assert sorted(outcomes) == expected
+        assert [e.type for e in casebook.timeline(ref)] == ["referral_received"]

@@ -4,11 +4,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import date, datetime, time, timedelta
 
 from scheduler.timescales.calendar import LONDON
-from scheduler.timescales.vocabulary import EventError
+from scheduler.timescales.vocabulary import EventError, parse_instant
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_WORDS = {
@@ -17,12 +18,13 @@ WEEKDAY_WORDS = {
                                    "saturday", "sunday"))},
     "tues": 1, "weds": 2, "thur": 3, "thurs": 3,
 }
-_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{2}|\d{4}))?$")
-_ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{2}|\d{4}))?$", re.ASCII)
+_ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 _TIME_RE = re.compile(
     r"^([01]?\d|2[0-3])[:.]([0-5]\d)$"  # 14:30, 9.15
     r"|^([01]?\d|2[0-3])(am|pm)$"  # 4pm
-    r"|^(1[0-2]|0?[1-9])[:.]([0-5]\d)(am|pm)$"  # 4:30pm
+    r"|^(1[0-2]|0?[1-9])[:.]([0-5]\d)(am|pm)$",  # 4:30pm
+    re.ASCII,  # \d would also match Arabic-Indic digits, which people do not mean here
 )
 
 HINT = "type a date as 21/11, 21/11/2026, today, yesterday or mon"
@@ -69,10 +71,10 @@ def parse_day(token: str, today: date, past: bool = True) -> date:
     day, month = int(m.group(1)), int(m.group(2))
     year_text = m.group(3)
     if month > 12:
-        raise EventError(
-            f"'{token}' has no month {month}: dates are day first, so 21/11 is 21 November; "
-            f"type {month:02d}/{day:02d} if you meant day {month} of month {day}."
-        )
+        swapped = f"type {month:02d}/{day:02d} if you meant {month} {_MONTHS[day - 1]}" if (
+            _real_day_month(month, day)) else "type the day, then the month"
+        raise EventError(f"'{token}' has no month {month}: dates are day first, so 21/11 is "
+                         f"21 November; {swapped}.")
     if year_text:
         year = int(year_text) + (2000 if len(year_text) == 2 else 0)
         try:
@@ -81,6 +83,19 @@ def parse_day(token: str, today: date, past: bool = True) -> date:
             raise EventError(f"'{token}' is not a real date: {HINT}.") from None
         return _in_range(token, full, today, past)
     return _in_range(token, _without_year(token, day, month, today, past), today, past)
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+
+def _real_day_month(day: int, month: int) -> bool:
+    """Whether some year has this day of this month (29/02 does), so a swap is worth offering."""
+    try:
+        date(2024, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 # The working calendar covers these years; a date outside them is a typo, not a case event.
@@ -156,3 +171,22 @@ def when(day_token: str | None, time_token: str | None, now: datetime) -> dateti
     instant = datetime.combine(day, t, tzinfo=LONDON)
     # Normalise through UTC: a wall time in the gap of the spring clock change does not exist.
     return instant.astimezone(LONDON)
+
+
+def moment(text: str, now: datetime, what: str = "--at") -> datetime:
+    """A moment typed on the command line, read as chat reads a day and a time (`21/11/2026
+    14:30`, `21/11 9.15`, `yesterday 16:00`, `2026-11-21`: a date alone is midday, today's is
+    now), or ISO 8601 with a time (`2026-11-21T14:30`, `...+00:00`) as scripts write it."""
+    tokens = text.split()
+    iso = text.strip()
+    if _ISO_RE.match(iso[:10]) and len(iso) > 10:
+        # ISO 8601 with a time, as scripts write it (2026-11-21T14:30, 2026-11-21 14:30:00);
+        # what ISO cannot read (2026-11-21 9.15) is read as chat reads it, below.
+        with contextlib.suppress(EventError):
+            return parse_instant(iso, what)
+    if len(tokens) == 1 and is_time_word(tokens[0]):
+        return when(None, tokens[0], now)
+    if 1 <= len(tokens) <= 2 and is_date_word(tokens[0]):
+        return when(tokens[0], tokens[1] if len(tokens) == 2 else None, now)
+    raise EventError(f"'{text}' in {what} is not a date and time: type 21/11/2026 14:30, "
+                     "21/11 9.15, yesterday 16:00 or 2026-11-21T14:30.")

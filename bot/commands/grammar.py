@@ -26,7 +26,8 @@ from scheduler.timescales.vocabulary import (
 MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|([^>]+))?>$|^@([\w.\-]+)$")
 
 USAGE = {
-    "/referral": "/referral CASE s17|s47|early_help [date] [time]  e.g. /referral 123456 s47",
+    "/referral": "/referral CASE s17|s47|early_help [date] [time] [again]  "
+                 "e.g. /referral 123456 s47",
     "/seen": "/seen CASE [CASE ...] [date] [time] [alone] [home] [bedroom]  "
              "e.g. /seen 123456 yesterday 16:00 alone",
     "/strategy": "/strategy CASE [date] [time]  e.g. /strategy 123456 today 11:00",
@@ -73,6 +74,9 @@ class EventDraft:
     type: str
     at: datetime
     fields: dict[str, Any]
+    # A referral typed with `again`: a new referral, even within a working day of the last
+    # one of the same track (otherwise taken for a double tap and refused).
+    again: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,7 +191,8 @@ def _decision(w: _Words, now: datetime) -> dict[str, Any]:
     for key, name in (("seen", "seen_by_day"), ("review", "first_review_by_day")):
         if key in toks:
             i = toks.index(key)
-            if i + 1 >= len(toks) or not toks[i + 1].isdigit():
+            # ASCII digits only: '²' and Arabic-Indic digits pass isdigit() but not int().
+            if i + 1 >= len(toks) or not (toks[i + 1].isascii() and toks[i + 1].isdigit()):
                 raise EventError(f"{key} needs a day number: type decision {key} 5.")
             out[name] = int(toks[i + 1])
             del w.tokens[i:i + 2]
@@ -351,7 +356,11 @@ def parse(command: str, text: str, now: datetime, case_pattern: str | None = Non
         if len(tokens) == 1 and tokens[0].lower() == "team":
             return Intent("due", command, target="team")
         if len(tokens) == 1:
-            name, uid = _mention(tokens[0])
+            try:
+                name, uid = _mention(tokens[0])
+            except EventError:  # not a mention: say /due's own forms, not allocate's
+                raise EventError(f"'{tokens[0]}' is not a person: type /due @NAME, /due team "
+                                 "or /due.") from None
             return Intent("due", command, target=name, mention_ids={name: uid} if uid else {})
         raise EventError(f"type {USAGE['/due']}.")
     if command == "/case" and (not tokens or tokens[0].lower() == "help"):
@@ -363,11 +372,12 @@ def parse(command: str, text: str, now: datetime, case_pattern: str | None = Non
         if track is None:
             raise EventError(f"say the track: type {USAGE['/referral']}.")
         words.tokens = [t for t in words.tokens if t.lower() != track]
+        again = words.flag("again")
         at = words.take_when(now)
         words.done()
         ref_fields = {"track": "early_help" if track == "eh" else track}
         return Intent("log", command,
-                      (EventDraft(cases[0], "referral_received", at, ref_fields),))
+                      (EventDraft(cases[0], "referral_received", at, ref_fields, again=again),))
     if command == "/seen":
         fields: dict[str, Any] = {}
         if words.flag("alone"):

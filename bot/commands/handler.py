@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 from bot.commands.grammar import CASE_HELP, USAGE, EventDraft, Intent, parse
 from bot.directory import Actor, Directory
 from bot.render import change_summary, day_text, deadlines_table, moment_text
-from scheduler.casebook import Casebook, EntryRefused, LogEntry
+from scheduler.casebook import (
+    OPENERS,
+    Casebook,
+    EntryRefused,
+    LogEntry,
+    NoSuchCase,
+    RepeatedReferral,
+)
 from scheduler.timescales.calendar import LONDON, local_date
 from scheduler.timescales.engine import Deadline
 from scheduler.timescales.vocabulary import EventError
@@ -49,6 +56,13 @@ def _field_words(d: EventDraft) -> str:
               if not isinstance(v, bool) and k in ("track", "worker", "outcome", "agency")]
     words = flags + values
     return f" ({', '.join(words)})" if words else ""
+
+
+def no_case(actor: Actor, case: str) -> str:
+    """The one answer for a case that does not exist and for one of a team `actor` cannot
+    see: the two must read alike, or a refusal would tell that a case exists elsewhere."""
+    where = "" if actor.teams_seen is None else " in your team"
+    return f"there is no case {case}{where}: log its referral first, /referral {case} s17."
 
 
 def when_words(at: datetime, now: datetime) -> str:
@@ -127,16 +141,32 @@ class CommandHandler:
 
     # --- permissions ----------------------------------------------------------------------
 
-    def _check_case_access(self, actor: Actor, case: str) -> str | None:
-        """The case's team if it exists; refuses a case of a team the actor cannot see."""
+    def _check_case_access(self, actor: Actor, case: str, event_type: str | None = None
+                           ) -> str | None:
+        """The case's team, or None for an unknown case that `event_type` may open.
+
+        A case of a team the actor cannot see is refused exactly as a case that does not
+        exist; only a contact or a referral opens an unknown case."""
         try:
             summary = self.casebook.case_summary(case)
         except EventError:
-            return None
-        if not actor.can_see(summary.team):
-            raise EventError(f"case {case} belongs to another team, so you cannot see or log "
-                             "it here; ask its team or your manager.")
-        return summary.team
+            summary = None
+        if summary is not None and actor.can_see(summary.team):
+            return summary.team
+        if event_type in OPENERS:
+            if summary is None:
+                return None
+            # Its reference is taken: saying so is unavoidable, as opening it would be wrong.
+            raise EventError(f"case reference {case} is already in use, so it cannot be "
+                             "opened in your team: check the reference, or ask your manager.")
+        raise EventError(no_case(actor, case))
+
+    def visible_case(self, actor: Actor, case: str) -> str:
+        """The team of `case` if `actor` may see it (a button on a prompt is checked as a
+        command is); else EventError with the one wording of an unknown case."""
+        team = self._check_case_access(actor, case)
+        assert team is not None  # no event type: an unknown case was refused
+        return team
 
     def _check_void(self, actor: Actor, draft: EventDraft) -> None:
         if actor.is_manager:
@@ -147,16 +177,12 @@ class CommandHandler:
             raise EventError(f"only the person who logged {target} or a manager can void it: "
                              "ask them or your team manager.")
 
-    def _check_rule(self, draft: EventDraft, team: str | None, now: datetime) -> None:
-        """A delay reason must name a timescale of the case's own pack."""
+    def _check_rule(self, draft: EventDraft, now: datetime) -> None:
+        """A delay reason must name a timescale the case has (one of its own deadlines)."""
         rule = str(draft.fields["rule"])
-        try:
-            policy = self.casebook.case_summary(draft.case).policy
-        except EventError:
-            return  # a new case: the casebook refuses a reason before the referral
-        if rule in {r.id for r in self.casebook.library.get(policy).rules}:
-            return
         deadlines = self.casebook.deadlines(draft.case, now)
+        if rule in {d.rule for d in deadlines}:
+            return
         ids = sorted({d.rule for d in deadlines if d.open}) or sorted({d.rule for d in deadlines})
         listed = ", ".join(ids) if ids else "none yet"
         raise EventError(f"'{rule}' is not a timescale of case {draft.case}: type /case "
@@ -173,23 +199,21 @@ class CommandHandler:
             return Reply(self._due(actor, intent, now).text)
         if intent.kind in ("show_case", "share_case"):
             assert intent.case is not None
-            team = self._check_case_access(actor, intent.case)
-            if team is None:
-                raise EventError(f"there is no case {intent.case}: check the reference.")
+            case_team = self.visible_case(actor, intent.case)
             shown = self._show(intent.case, now)
             if intent.kind == "share_case":
-                return Reply(shown.text, share_case=intent.case, team=team)
+                return Reply(shown.text, share_case=intent.case, team=case_team)
             return shown
         if intent.needs_manager and not actor.is_manager:
             raise EventError("only a manager can authorise or extend an assessment; ask your "
                              "team manager.")
         teams: dict[str, str | None] = {}
         for draft in intent.events:
-            teams[draft.case] = self._check_case_access(actor, draft.case)
+            teams[draft.case] = self._check_case_access(actor, draft.case, draft.type)
             if draft.type == "event_voided":
                 self._check_void(actor, draft)
             if draft.type == "delay_reason":
-                self._check_rule(draft, teams[draft.case], now)
+                self._check_rule(draft, now)
         if any(t is None for t in teams.values()) and actor.team is None:
             raise EventError("you have no team, so a new case cannot be opened by you; ask an "
                              "admin to set your team.")
@@ -204,9 +228,18 @@ class CommandHandler:
         # one closed case cannot leave the others half recorded.
         try:
             results = self.casebook.log_many(
-                [LogEntry(d.case, d.type, d.at, f, team, rid) for d, f, team, rid in ready],
+                [LogEntry(d.case, d.type, d.at, f, team, rid, refuse_repeat=not d.again)
+                 for d, f, team, rid in ready],
                 actor=actor.name, source=source)
         except EntryRefused as err:
+            if isinstance(err.reason, NoSuchCase):  # the store's own check: chat's words
+                err = EntryRefused(err.index, EventError(no_case(actor, err.reason.reference)))
+            if isinstance(err.reason, RepeatedReferral):
+                first = err.reason
+                raise EventError(
+                    f"{first.reference} was already referred {when_words(first.first_at, now)}; "
+                    f"add `again` if this is a new referral: /referral {first.reference} "
+                    f"{first.track} again.") from None
             if len(intent.events) == 1:
                 raise EventError(str(err)) from None
             refused = intent.events[err.index].case
@@ -218,12 +251,14 @@ class CommandHandler:
                              f"without {refused}).") from None
         lines: list[str] = []
         ids: list[str] = []
-        for (draft, _f, _t, _r), result in zip(ready, results, strict=True):
+        for (draft, _f, team, _r), result in zip(ready, results, strict=True):
             ids.append(result.event_id)
             what = draft.type.replace("_", " ")
             again = " (already logged: this was a repeat)" if result.duplicate else ""
             lines.append(f"Logged {what}{_field_words(draft)} for {draft.case} "
                          f"{when_words(result.at, now)} (id {result.event_id}){again}.")
+            if result.opened:  # so a typo that opened a case is seen at once
+                lines.append(f"This opened a new case, {draft.case}, in team {team}.")
             cal = self.casebook.calendar_of(draft.case)
             lines.extend(change_summary(result.before, result.after, cal, now))
         return Reply(" ".join(lines), event_ids=tuple(ids))
@@ -279,6 +314,16 @@ class CommandHandler:
             return None
         return [t.id for t in (repo.get_team(s, n) for n in names) if t is not None]
 
+    def _due_person(self, intent: Intent, name: str) -> str:
+        """The directory name of the person `/due @name` asks about. Someone not in the
+        directory is said so in /due's own terms: nothing is being allocated here."""
+        uid = intent.mention_ids.get(name)
+        staff = (self.directory.by_slack(uid) if uid else None) or self.directory.by_name(name)
+        if staff is None:
+            raise EventError(f"{name} is not in the staff directory: type /due @NAME with "
+                             "someone who is, or /due for your own.")
+        return staff.name
+
     def _due(self, actor: Actor, intent: Intent, now: datetime) -> DueView:
         target = intent.target or "me"
         with self.casebook.sessions() as s:
@@ -297,7 +342,7 @@ class CommandHandler:
                     rows = list(repo.open_deadline_rows(s, team_ids=visible))
                     who = "your team" if len(visible) == 1 else "your teams"
             else:
-                name = actor.name if target == "me" else self._worker_name(intent, target)
+                name = actor.name if target == "me" else self._due_person(intent, target)
                 # Only cases of teams this person sees: a worker moved between teams keeps
                 # old allocations, which are not theirs to read here.
                 rows = [(d, c) for d, c in repo.open_deadline_rows(s, worker=name)

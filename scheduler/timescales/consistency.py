@@ -5,11 +5,13 @@ Each refusal is one sentence saying what was wrong and what to do instead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from .calendar import LONDON
 from .engine import effective_events
+from .rules import Pack
 from .vocabulary import Event, EventError
 
 # An event of the key type needs, at or before its `at`, one of the listed events.
@@ -99,4 +101,19 @@ def check_new_event(existing: Sequence[Event], new: Event, now: datetime) -> Non
             raise EventError(
                 f"no information was requested from {agency} on case {new.case}: log the request "
                 "first, or check the agency's name."
+            )
+
+
+def check_pack_limits(pack: Pack, type_name: str, fields: Mapping[str, Any]) -> None:
+    """Raise EventError if a day the event sets is past the latest its case's pack allows
+    (Suffolk: the child is seen "at the latest by day 7", so seen_by_day is 1 to 7)."""
+    for rule in pack.rules:
+        cf = rule.due.count_from
+        if cf is None or cf.max is None or cf.event != type_name:
+            continue
+        day = fields.get(cf.field)
+        if isinstance(day, int) and day > cf.max:
+            raise EventError(
+                f"{cf.field} {day} is past day {cf.max}, the latest the {pack.name} procedure "
+                f"allows for {rule.id}: give a day from 1 to {cf.max}."
             )

@@ -4,7 +4,9 @@ Conventions (timescales.md §1-3) in one place:
 - events are read in order of `at`, ties broken by recording order; events after `now` are
   not yet known and are ignored; voided events are as if never logged;
 - a deadline is met by the first matching event after its anchor (for `match: nth`, the
-  seq-th), and met on time when that event's `at` is at or before `due`;
+  seq-th), and met on time when that event's `at` is at or before `due`; a meeting event
+  with `beyond_due` counts only if that date field falls after the due day (an extension
+  must run past the deadline it meets);
 - a rule's own cancelling events, a `case_closed` and, for recurring rules, a stopping event
   cancel every deadline not met before them whose due moment they came at or before; one
   already overdue when they came stays `overdue` (a missed timescale is never erased) but is
@@ -99,8 +101,12 @@ class _Case:
         referrals = self.by_type.get("referral_received")
         self.track: str | None = referrals[-1].fields.get("track") if referrals else None
 
-    def after(self, match: Match, anchor: Event) -> Iterable[Event]:
-        """Events matching `match` that come after `anchor` (never the anchor itself)."""
+    def after(self, match: Match, anchor: Event, due: datetime | None = None
+              ) -> Iterable[Event]:
+        """Events matching `match` that come after `anchor` (never the anchor itself);
+        with `due`, a `beyond_due` date field must fall after the due moment's day."""
+        beyond = match.beyond_due if due is not None else None
+        due_day = local_date(due) if due is not None and beyond is not None else None
         for e in self.by_type.get(match.event, ()):
             if e.at < anchor.at or e is anchor:
                 continue
@@ -108,20 +114,26 @@ class _Case:
                 continue
             if any(e.fields.get(f) != anchor.fields.get(f) for f in match.same):
                 continue
+            if beyond is not None:
+                until = e.fields.get(beyond)
+                if not isinstance(until, date) or due_day is None or until <= due_day:
+                    continue
             yield e
 
-    def first_after(self, matches: Sequence[Match], anchor: Event) -> Event | None:
+    def first_after(self, matches: Sequence[Match], anchor: Event,
+                    due: datetime | None = None) -> Event | None:
         best: Event | None = None
         for m in matches:
-            for e in self.after(m, anchor):
+            for e in self.after(m, anchor, due):
                 if best is None or (e.at, e.order) < (best.at, best.order):
                     best = e
                 break  # events are in time order: the first of each match is enough
         return best
 
-    def nth_after(self, matches: Sequence[Match], anchor: Event, n: int) -> Event | None:
+    def nth_after(self, matches: Sequence[Match], anchor: Event, n: int,
+                  due: datetime | None = None) -> Event | None:
         found = sorted(
-            {id(e): e for m in matches for e in self.after(m, anchor)}.values(),
+            {id(e): e for m in matches for e in self.after(m, anchor, due)}.values(),
             key=lambda e: (e.at, e.order),
         )
         return found[n - 1] if len(found) >= n else None
@@ -146,7 +158,8 @@ def _count(rule: Rule, case: _Case, anchor: Event) -> int:
     if cf is not None:
         for e in reversed(case.by_type.get(cf.event, ())):
             if e.at >= anchor.at and cf.field in e.fields:
-                return int(e.fields[cf.field])
+                day = int(e.fields[cf.field])
+                return min(day, cf.max) if cf.max is not None else day
     assert rule.due.count is not None
     return rule.due.count
 
@@ -177,7 +190,9 @@ def due_at(rule: Rule, cal: WorkingCalendar, anchor: Event, count: int | None) -
     elif unit is Unit.CALENDAR_DAYS:
         day = start + timedelta(days=count)
     elif unit is Unit.MONTHS:
-        day = add_months(start, count)
+        # A conference cannot be held on a Sunday or a bank holiday; stepping back to the
+        # working day before keeps within the limit, where stepping forward would breach it.
+        day = cal.on_or_before(add_months(start, count))
     else:  # WEEKS_BEFORE a date field of the anchor
         assert rule.due.field is not None
         target: date = anchor.fields[rule.due.field]
@@ -273,7 +288,7 @@ class _Builder:
         for seq, anchor in enumerate(anchors, start=1):
             due = due_at(rule, self.cal, anchor, _count(rule, self.case, anchor)
                          if rule.due.unit is not Unit.ON_DATE else None)
-            met = self.case.first_after(rule.met_by, anchor)
+            met = self.case.first_after(rule.met_by, anchor, due)
             out.append(self.make(rule, seq, anchor, due, met, self._canceller(rule, anchor)))
         return out
 
@@ -287,8 +302,8 @@ class _Builder:
             except IndexError:
                 break
             due = due_at(rule, self.cal, anchor, count)
-            met = (self.case.nth_after(rule.met_by, anchor, k) if rule.match == "nth"
-                   else self.case.first_after(rule.met_by, anchor))
+            met = (self.case.nth_after(rule.met_by, anchor, k, due) if rule.match == "nth"
+                   else self.case.first_after(rule.met_by, anchor, due))
             out.append(self.make(rule, k, anchor, due, met, cancel))
             if due >= horizon:
                 break

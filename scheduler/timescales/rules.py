@@ -26,7 +26,7 @@ class Unit(StrEnum):
     BEFORE_DAY = "before_day"  # "before day N", day 0 = X's date: end of working day N-1
     HOURS = "hours"  # "within N hours": elapsed hours
     CALENDAR_DAYS = "calendar_days"
-    MONTHS = "months"  # same day of the month N months later, clamped
+    MONTHS = "months"  # same day N months later, clamped, else the working day before
     WEEKS_BEFORE = "weeks_before"  # N weeks before a date field of the anchor event
     ON_DATE = "on_date"  # on a date field of the anchor event
 
@@ -70,6 +70,9 @@ class CountFrom(_Model):
 
     event: str
     field: str
+    # The latest day the procedure lets the manager set ("at the latest by day 7"): a larger
+    # day is refused when logged, and one stored before the limit existed counts as this.
+    max: int | None = Field(default=None, ge=1, le=400)
 
 
 class Due(_Model):
@@ -100,6 +103,9 @@ class Match(_Model):
     event: str
     where: Mapping[str, Scalar] = Field(default_factory=dict)
     same: tuple[str, ...] = ()  # fields that must equal the anchor event's (same agency)
+    # met_by only: a date field that must fall after the deadline's due day, so an extension
+    # meets a rule only if it runs beyond it (Suffolk day 35: not the day-20 extension to 30).
+    beyond_due: str | None = None
 
 
 class Anchor(_Model):
@@ -250,6 +256,18 @@ def _check_values(where: str, event: str, conditions: Mapping[str, Scalar]) -> N
                             f"use {want}")
 
 
+def _check_beyond_due(where: str, key: str, m: Match) -> None:
+    """`beyond_due` names a date field of the event, and only a meeting event has a due."""
+    if key != "met_by":
+        raise PackError(f"{where}: only met_by events can be asked to run beyond the due "
+                        "day: move the condition to met_by or remove it")
+    spec = EVENT_TYPES[m.event].fields.get(m.beyond_due or "")
+    if spec is None or spec.kind is not FieldKind.DATE:
+        dates = [n for n, f in EVENT_TYPES[m.event].fields.items() if f.kind is FieldKind.DATE]
+        raise PackError(f"{where}: '{m.beyond_due}' is not a date field of {m.event}: use "
+                        f"{', '.join(dates) if dates else 'an event with a date field'}")
+
+
 def _check_rule(path: str, rule: Rule, checklists: Mapping[str, Checklist]) -> None:
     at = f"{path}: rule {rule.id}"
     for i, ev in enumerate(rule.anchor.events):
@@ -266,6 +284,8 @@ def _check_rule(path: str, rule: Rule, checklists: Mapping[str, Checklist]) -> N
             _check_fields(f"{at}, field {key}[{i}].where", m.event, m.where)
             _check_values(f"{at}, field {key}[{i}].where", m.event, m.where)
             _check_fields(f"{at}, field {key}[{i}].same", m.event, m.same)
+            if m.beyond_due is not None:
+                _check_beyond_due(f"{at}, field {key}[{i}].beyond_due", key, m)
             for ev in rule.anchor.events:
                 _check_fields(f"{at}, field {key}[{i}].same (anchor {ev})", ev, m.same)
     if rule.due.field:
@@ -279,6 +299,10 @@ def _check_rule(path: str, rule: Rule, checklists: Mapping[str, Checklist]) -> N
         cf = rule.due.count_from
         _check_event(f"{at}, field due.count_from.event", cf.event)
         _check_fields(f"{at}, field due.count_from.field", cf.event, [cf.field])
+        if cf.max is not None and rule.due.count is not None and rule.due.count > cf.max:
+            # The default day must itself be one a manager could set, or the limit contradicts it.
+            raise PackError(f"{at}, field due.count_from.max: {cf.max} is before the rule's own "
+                            f"day {rule.due.count}: give a max of at least {rule.due.count}")
     if rule.tracks != "any":
         for t in rule.tracks:
             if t not in TRACKS:

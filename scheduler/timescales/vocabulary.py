@@ -164,7 +164,9 @@ class Event:
 def looks_like_case(token: str, pattern: str | None = None) -> bool:
     """True iff `token` is a whole case reference of `pattern` (default: the built-in one)
     and holds a digit, so a word or a name is never read as a case, whatever the pattern."""
-    return (isinstance(token, str)
+    # ASCII only: a pattern's \d also matches Arabic-Indic digits and str.isdigit() takes
+    # '²', neither of which any authority's reference holds.
+    return (isinstance(token, str) and token.isascii()
             and re.fullmatch(pattern or DEFAULT_CASE_PATTERN, token) is not None
             and any(c.isdigit() for c in token))
 
