@@ -31,7 +31,7 @@ BANDS: tuple[tuple[str, int, int | None], ...] = (
 
 
 class DeadlineFact(NamedTuple):
-    """One stored deadline with what the report needs of its case (never a name).
+    """One stored deadline with what the report needs of its case: team, pack and worker.
 
     A named tuple, not a dataclass: a report reads hundreds of thousands of them, and a
     tuple is made straight from a result row at a fraction of the cost."""
