@@ -101,7 +101,20 @@ def _store_commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "serve": store_commands.cmd_serve,
         "notify": store_commands.cmd_notify,
         "import": _cmd_import,
+        "report": _lazy("bot.report_commands", "cmd_report"),
+        "calendar": _lazy("bot.calendar_commands", "cmd_calendar"),
     }
+
+
+def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """A command whose module is imported only when it runs."""
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        handler: Callable[[argparse.Namespace], int] = getattr(
+            importlib.import_module(module), name)
+        return handler(args)
+    return run
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
@@ -208,6 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.import_commands import add_import_parser
 
     add_import_parser(sub)
+
+    from bot.calendar_commands import add_calendar_parser
+    from bot.report_commands import add_report_parser
+
+    add_report_parser(sub)
+    add_calendar_parser(sub)
 
     c = sub.add_parser("case", help="a case's timeline and deadlines")
     c.add_argument("case")

@@ -216,7 +216,9 @@ def _exit_on_sigterm(_signum: int, _frame: object) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """`caseclock serve`: Slack over HTTP at /slack/events (and /healthz), one ASGI app under
-    uvicorn; Bolt, the command work and the reminders run in a worker process."""
+    uvicorn; Bolt, the command work and the reminders run in a worker process. The calendar
+    feeds (/calendar/<token>.ics) are served here too."""
+    from bot.calendar_feed import calendar_route
     from bot.slack_dispatch import BoltWorker
     from bot.slack_door import READ_TIMEOUT, SlackDoor
     from bot.web import build_web_app, log_to_stderr, make_server
@@ -239,7 +241,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         worker.ready()
         web = build_web_app(SlackDoor(settings.slack_signing_secret, worker,
-                                      read_timeout=read_timeout))
+                                      read_timeout=read_timeout),
+                            routes=[calendar_route(app.casebook.sessions, app.casebook.clock)])
         server = make_server(web, args.host, args.port, read_timeout=read_timeout)
         print(f"caseclock serving Slack at http://{args.host}:{args.port}/slack/events "
               "(health: /healthz).", flush=True)

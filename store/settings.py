@@ -27,6 +27,9 @@ class Settings(BaseSettings):
         "SLACK_SIGNING_SECRET", "slack_signing_secret"))
     slack_app_token: str | None = Field(None, validation_alias=AliasChoices(
         "SLACK_APP_TOKEN", "slack_app_token"))
+    # Where `caseclock serve` is reached from outside: the start of calendar feed URLs.
+    public_url: str = Field("http://127.0.0.1:3000", validation_alias=AliasChoices(
+        "CASECLOCK_PUBLIC_URL", "public_url"))
     slack_api_url: str = Field("https://slack.com/api/", validation_alias=AliasChoices(
         "SLACK_API_URL", "slack_api_url"))
 

@@ -1,0 +1,111 @@
+"""Subscribing to a calendar feed through `caseclock serve` as its own process, as Outlook or
+Google Calendar would: the URL `caseclock calendar link` prints, fetched over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from icalendar import Calendar
+
+from bot.app import build_app
+from store.settings import Settings
+from tests.mock_slack import MockSlack
+from tests.test_slack import SECRET
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get(url: str) -> tuple[int, str, bytes]:
+    """Status, content type and body of a GET, as a calendar app subscribing does it."""
+    try:
+        with urllib.request.urlopen(url, timeout=15) as resp:
+            return int(resp.status), resp.headers["Content-Type"], resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers["Content-Type"], err.read()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """`caseclock serve` running on a store with team north and jo; its environment."""
+    url = f"sqlite:///{tmp_path / 'caseclock.db'}"
+    app = build_app(Settings(database_url=url))
+    app.casebook.add_team("north", "bexley")
+    app.directory.add("jo", "worker", "north", "UJO")
+    port = free_port()
+    with MockSlack() as slack, (tmp_path / "serve.log").open("w") as log:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CASECLOCK_"))}
+        env.update(DATABASE_URL=url, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET,
+                   SLACK_API_URL=slack.url, PYTHONPATH=str(ROOT), HOME=str(tmp_path),
+                   CASECLOCK_PUBLIC_URL=f"http://127.0.0.1:{port}")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--no-scheduler"],
+            env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if get(f"http://127.0.0.1:{port}/healthz")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                assert server.poll() is None, (tmp_path / "serve.log").read_text()
+                assert time.monotonic() < deadline, "serve never answered /healthz"
+                time.sleep(0.2)
+            yield env
+        finally:
+            server.terminate()
+            try:
+                server.wait(20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(5)
+
+
+def caseclock(env: dict[str, str], *args: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env,
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def summaries(body: bytes) -> list[str]:
+    cal = Calendar.from_ical(body)
+    cal.validate()
+    return sorted(str(e["SUMMARY"]) for e in cal.walk("VEVENT"))
+
+
+def test_subscribing_through_the_server(env: dict[str, str], tmp_path: Path) -> None:
+    referral = (datetime.now(UTC) - timedelta(hours=2)).isoformat(timespec="minutes")
+    caseclock(env, "log", "100501", "referral_received", "track=s17", "--at", referral)
+    caseclock(env, "log", "100501", "allocated", "worker=jo")
+    url = caseclock(env, "calendar", "link", "jo").splitlines()[0]
+    assert url.startswith(env["CASECLOCK_PUBLIC_URL"] + "/calendar/") and url.endswith(".ics")
+    status, ctype, body = get(url)
+    assert (status, ctype) == (200, "text/calendar; charset=utf-8")
+    before = summaries(body)
+    assert "100501 Child visited no later than 5 days after the referral" in before
+    # Logging the visit takes it out of the feed at the next refresh.
+    caseclock(env, "log", "100501", "child_seen", "alone=true")
+    after = summaries(get(url)[2])
+    assert "100501 Child visited no later than 5 days after the referral" not in after
+    assert len(after) == len(before) - 1
+    wrong = url[:-5] + ("A" if url[-5] != "A" else "B") + ".ics"
+    assert get(wrong)[0] == 404
+    caseclock(env, "calendar", "revoke", "jo")
+    assert get(url)[0] == 404
