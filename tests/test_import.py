@@ -47,7 +47,7 @@ def counts(database_url: str) -> dict[str, int]:
 def case_json(ref: str, env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     out = caseclock("case", ref, "--json", "--now", NOW, env=env, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    return {d["rule"]: d["status"] for d in json.loads(out.stdout)}
+    return {d["rule"]: d["status"] for d in json.loads(out.stdout)["deadlines"]}
 
 
 LCS_HEADERS = ("Child ID,Team,Referral Type,Allocated Worker,Referral Date,Child Seen Date,"
