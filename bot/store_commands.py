@@ -215,9 +215,9 @@ def _exit_on_sigterm(_signum: int, _frame: object) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """`caseclock serve`: Slack over HTTP at /slack/events (and /healthz), one ASGI app under
-    uvicorn; Bolt, the command work and the reminders run in a worker process. The calendar
-    feeds (/calendar/<token>.ics) are served here too."""
+    """`caseclock serve`: one ASGI app under uvicorn with /healthz, the calendar feeds
+    (/calendar/<token>.ics) and, when Slack is configured, /slack/events, whose Bolt app,
+    command work and reminders run in a worker process (without Slack, reminders run here)."""
     from bot.calendar_feed import calendar_route
     from bot.slack_dispatch import BoltWorker
     from bot.slack_door import READ_TIMEOUT, SlackDoor
@@ -225,9 +225,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     app = _app()  # creates or upgrades the database before anything listens
     settings = app.settings
-    if not (settings.slack_bot_token and settings.slack_signing_secret):
-        raise EventError("Slack is not configured: set SLACK_BOT_TOKEN and "
-                         "SLACK_SIGNING_SECRET (see .env.example), or use `caseclock run`.")
+    slack = bool(settings.slack_bot_token and settings.slack_signing_secret)
+    if bool(settings.slack_bot_token) != bool(settings.slack_signing_secret):
+        raise EventError("Slack is half configured: set both SLACK_BOT_TOKEN and "
+                         "SLACK_SIGNING_SECRET (see .env.example), or neither.")
     given = getattr(args, "read_timeout", None)
     read_timeout = READ_TIMEOUT if given is None else given
     if read_timeout <= 0:
@@ -237,19 +238,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # uvicorn shuts down gracefully on SIGTERM, then raises it again to the previous handler:
     # this one, so that the worker is closed (its replies finished) before the process ends.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    worker = BoltWorker(settings, scheduler=not getattr(args, "no_scheduler", False))
+    reminders = not getattr(args, "no_scheduler", False)
+    worker = BoltWorker(settings, scheduler=reminders) if slack else None
+    # Without Slack the server still serves the calendar feeds, and the reminders run here.
+    sched = start_scheduler(app) if reminders and worker is None else None
     try:
-        worker.ready()
-        web = build_web_app(SlackDoor(settings.slack_signing_secret, worker,
-                                      read_timeout=read_timeout),
-                            routes=[calendar_route(app.casebook.sessions, app.casebook.clock)])
+        door = None
+        if worker is not None and settings.slack_signing_secret:
+            worker.ready()
+            door = SlackDoor(settings.slack_signing_secret, worker, read_timeout=read_timeout)
+        web = build_web_app(door, routes=[calendar_route(app.casebook.sessions,
+                                                         app.casebook.clock)])
         server = make_server(web, args.host, args.port, read_timeout=read_timeout)
-        print(f"caseclock serving Slack at http://{args.host}:{args.port}/slack/events "
-              "(health: /healthz).", flush=True)
+        what = (f"Slack at http://{args.host}:{args.port}/slack/events, " if slack
+                else f"http://{args.host}:{args.port} (Slack not configured), ")
+        print(f"caseclock serving {what}calendar feeds at /calendar/ (health: /healthz).",
+              flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server.run()
     finally:
-        worker.close()
+        if worker is not None:
+            worker.close()
+        if sched is not None:
+            sched.shutdown(wait=False)
     return 0
 
 

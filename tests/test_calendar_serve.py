@@ -40,9 +40,10 @@ def get(url: str) -> tuple[int, str, bytes]:
         return err.code, err.headers["Content-Type"], err.read()
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """`caseclock serve` running on a store with team north and jo; its environment."""
+@pytest.fixture(params=["with Slack", "without Slack"])
+def env(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """`caseclock serve` running on a store with team north and jo, with Slack configured and
+    without it (a council on Microsoft 365 still subscribes to its feeds); its environment."""
     url = f"sqlite:///{tmp_path / 'caseclock.db'}"
     app = build_app(Settings(database_url=url))
     app.casebook.add_team("north", "bexley")
@@ -50,9 +51,10 @@ def env(tmp_path: Path) -> Iterator[dict[str, str]]:
     port = free_port()
     with MockSlack() as slack, (tmp_path / "serve.log").open("w") as log:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CASECLOCK_"))}
-        env.update(DATABASE_URL=url, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET,
-                   SLACK_API_URL=slack.url, PYTHONPATH=str(ROOT), HOME=str(tmp_path),
-                   CASECLOCK_PUBLIC_URL=f"http://127.0.0.1:{port}")
+        env.update(DATABASE_URL=url, SLACK_API_URL=slack.url, PYTHONPATH=str(ROOT),
+                   HOME=str(tmp_path), CASECLOCK_PUBLIC_URL=f"http://127.0.0.1:{port}")
+        if request.param == "with Slack":
+            env.update(SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET)
         server = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--no-scheduler"],
             env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
@@ -67,6 +69,9 @@ def env(tmp_path: Path) -> Iterator[dict[str, str]]:
                 assert server.poll() is None, (tmp_path / "serve.log").read_text()
                 assert time.monotonic() < deadline, "serve never answered /healthz"
                 time.sleep(0.2)
+            # Slack's endpoint is there only when Slack is configured.
+            slack_status = post_status(f"http://127.0.0.1:{port}/slack/events")
+            assert (slack_status == 404) == (request.param == "without Slack"), slack_status
             yield env
         finally:
             server.terminate()
@@ -75,6 +80,16 @@ def env(tmp_path: Path) -> Iterator[dict[str, str]]:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait(5)
+
+
+def post_status(url: str) -> int:
+    """The status of an empty, unsigned POST."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=b"", method="POST"),
+                                    timeout=15) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as err:
+        return err.code
 
 
 def caseclock(env: dict[str, str], *args: str) -> str:
