@@ -99,14 +99,27 @@ class Deliveries:
             self._seen[key] = now
             return True
 
+    def forget(self, key: str | None) -> None:
+        """Let `key` be handled when it comes again (its first delivery was not taken)."""
+        if key is not None:
+            with self._lock:
+                self._seen.pop(key, None)
+
+
+def ascii_digits(text: str, most: int) -> bool:
+    """1 to `most` ASCII digits: str.isdigit() also takes '²' and Arabic-Indic digits, which
+    int() then refuses or reads."""
+    return 0 < len(text) <= most and all("0" <= c <= "9" for c in text)
+
 
 def signature_ok(secret: bytes, timestamp: str, body: bytes, signature: str,
                  now: float) -> bool:
     """Slack's v0 signature over the raw body, and the timestamp inside the window."""
-    if abs(now - int(timestamp)) > WINDOW:
+    if not ascii_digits(timestamp, 12) or abs(now - int(timestamp)) > WINDOW:
         return False
     mac = hmac.new(secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256)
-    return hmac.compare_digest("v0=" + mac.hexdigest(), signature)
+    # As bytes: compare_digest refuses a str with non-ASCII characters (a forged header).
+    return hmac.compare_digest(b"v0=" + mac.hexdigest().encode(), signature.encode("latin-1"))
 
 
 def _json_object(text: str, what: str) -> dict[str, Any]:
@@ -182,10 +195,13 @@ class SlackDoor:
             log.info("slack request refused: %s %s", refused.status, refused.reason)
             await _send(send, refused.status, f"{refused.reason}\n".encode(),
                         close=refused.status in (408, 413))
+        except Exception as err:  # nothing a client sends may become a 500 or a traceback
+            log.error("slack request could not be read: %s", type(err).__name__)
+            await _send(send, 400, b"the request could not be read\n", close=True)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         length = _header(scope, b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+        if length is not None and (not ascii_digits(length, 12) or int(length) > self.max_body):
             raise Refused(413, f"the body is over {self.max_body // 1024} KB")
         deadline = asyncio.get_running_loop().time() + self.read_timeout
         chunks: list[bytes] = []
@@ -209,7 +225,7 @@ class SlackDoor:
     async def _handle(self, scope: Scope, body: bytes, send: Send) -> None:
         timestamp = _header(scope, b"x-slack-request-timestamp") or ""
         signature = _header(scope, b"x-slack-signature") or ""
-        if not timestamp.isdigit() or len(timestamp) > 12:
+        if not ascii_digits(timestamp, 12):
             raise Refused(401, "no valid X-Slack-Request-Timestamp")
         if not signature_ok(self.secret, timestamp, body, signature, self.clock()):
             raise Refused(401, "bad or stale signature")
@@ -224,7 +240,13 @@ class SlackDoor:
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         if kind in ACK_AT_ONCE:
-            self.dispatcher.fire(text, headers)
+            try:
+                self.dispatcher.fire(text, headers)
+            except Exception as err:  # the worker could not take it: Slack may retry it
+                self.deliveries.forget(delivery)
+                log.error("slack request failed: %s", type(err).__name__)
+                await _send(send, 503)
+                return
             await _send(send, 200)
             return
         try:

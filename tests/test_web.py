@@ -326,6 +326,40 @@ def test_a_malformed_signed_request_is_a_4xx_with_one_short_log_line(
     assert "Traceback" not in served.log()
 
 
+@pytest.mark.parametrize(("what", "ts", "signature", "status", "reason"), [
+    # str.isdigit() takes these; int() refuses the first and reads the second.
+    ("a superscript digit as the timestamp", "\u00b2", "v0=" + "0" * 64, 401,
+     "no valid X-Slack-Request-Timestamp"),
+    ("superscript digits as the timestamp", "\u00b9\u00b2\u00b3", "v0=" + "0" * 64, 401,
+     "no valid X-Slack-Request-Timestamp"),
+    # hmac.compare_digest refuses a str with characters beyond ASCII.
+    ("a signature with a character beyond ASCII", None, "v0=\u00e9", 401,
+     "bad or stale signature"),
+])
+def test_forged_headers_beyond_ascii_are_a_401_not_a_traceback(
+    served: Served, what: str, ts: str | None, signature: str, status: int, reason: str
+) -> None:
+    before = served.log()
+    assert served.post(b"command=%2Freferral&text=600006", ts=ts, signature=signature) == (
+        status), what
+    time.sleep(0.3)
+    new = served.log()[len(before):]
+    assert new.strip().splitlines() == [f"INFO caseclock.web: slack request refused: "
+                                        f"{status} {reason}"], new
+    assert "Traceback" not in served.log()
+    assert served.events("600006") == 0
+
+
+def test_a_content_length_of_superscript_digits_is_a_413_not_a_traceback(
+        served: Served) -> None:
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as conn:
+        conn.sendall("POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: \u00b2\r\n"
+                     "\r\n".encode("latin-1"))
+        answer = conn.recv(4096)
+    assert answer.split(b"\r\n", 1)[0].split()[1] in (b"400", b"413"), answer
+    assert "Traceback" not in served.log()
+
+
 def test_a_replayed_signed_command_is_answered_and_stored_once(served: Served) -> None:
     """The same signed body five times within the 5-minute window, no retry header."""
     body, key = served.command("600005 s47", trigger="trig-web-replay")
