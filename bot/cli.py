@@ -144,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="show this person's reminders as they fire even when stdin is not a "
                          "terminal")
 
-    sv = sub.add_parser("serve", help="serve Slack over HTTP at /slack/events and /healthz")
+    sv = sub.add_parser("serve", help="serve HTTP: Slack at /slack/events (when configured), "
+                                      "the calendar feeds and /healthz")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=3000)
     sv.add_argument("--no-scheduler", action="store_true",

@@ -217,7 +217,7 @@ def _exit_on_sigterm(_signum: int, _frame: object) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     """`caseclock serve`: one ASGI app under uvicorn with /healthz, the calendar feeds
     (/calendar/<token>.ics) and, when Slack is configured, /slack/events, whose Bolt app,
-    command work and reminders run in a worker process (without Slack, reminders run here)."""
+    command work and reminders run in a worker process (without Slack, no reminders)."""
     from bot.calendar_feed import calendar_route
     from bot.slack_dispatch import BoltWorker
     from bot.slack_door import READ_TIMEOUT, SlackDoor
@@ -240,8 +240,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     reminders = not getattr(args, "no_scheduler", False)
     worker = BoltWorker(settings, scheduler=reminders) if slack else None
-    # Without Slack the server still serves the calendar feeds, and the reminders run here.
-    sched = start_scheduler(app) if reminders and worker is None else None
+    # Without Slack the server still serves the calendar feeds, but no reminders: with no
+    # chat transport they would only be printed to this server's output, case content in a log.
     try:
         door = None
         if worker is not None and settings.slack_signing_secret:
@@ -251,7 +251,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                                          app.casebook.clock)])
         server = make_server(web, args.host, args.port, read_timeout=read_timeout)
         what = (f"Slack at http://{args.host}:{args.port}/slack/events, " if slack
-                else f"http://{args.host}:{args.port} (Slack not configured), ")
+                else f"http://{args.host}:{args.port} (Slack not configured, so no "
+                     "reminders), ")
         print(f"caseclock serving {what}calendar feeds at /calendar/ (health: /healthz).",
               flush=True)
         with contextlib.suppress(KeyboardInterrupt):
@@ -259,8 +260,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         if worker is not None:
             worker.close()
-        if sched is not None:
-            sched.shutdown(wait=False)
     return 0
 
 

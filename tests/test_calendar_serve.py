@@ -72,6 +72,10 @@ def env(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[dict[str, st
             # Slack's endpoint is there only when Slack is configured.
             slack_status = post_status(f"http://127.0.0.1:{port}/slack/events")
             assert (slack_status == 404) == (request.param == "without Slack"), slack_status
+            started = (tmp_path / "serve.log").read_text()
+            assert "calendar feeds at /calendar/" in started, started
+            assert ("Slack not configured, so no reminders" in started) == (
+                request.param == "without Slack"), started
             yield env
         finally:
             server.terminate()
