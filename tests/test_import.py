@@ -454,3 +454,21 @@ def test_a_worker_without_an_allocation_date_is_not_an_allocation_on_time(
     shown = caseclock("case", "950002", "--json", "--now", NOW, env=env, cwd=tmp_path)
     assert json.loads(shown.stdout)["allocated_worker"] == "sam"
     assert case_json("950002", env, tmp_path)["allocation"] == "overdue"
+
+
+def test_an_import_at_the_weekend_holds_its_summary_for_monday_morning(
+        casebook: Casebook, clock: FakeClock) -> None:
+    directory = Directory(casebook.sessions)
+    casebook.add_team("north", "bexley", slack_channel="CNORTH")
+    directory.add("priya", "manager", "north", "UPRIYA")
+    lines = ["case,team,track,referral_at", "960001,north,s17,01/09/2026 10:00"]
+    clock.now = at(2026, 11, 28, 10, 0)  # Saturday
+    outbox = Outbox(casebook.sessions, casebook.library, {}, transport_for=lambda _r: "slack")
+    CaseloadImport(casebook, "cli:test", "import:cases.csv", outbox).run(
+        read_caseload(lines, ["north"]).rows)
+    with casebook.sessions() as s:
+        rows = s.scalars(sql_select(OutboxRow)).all()
+    assert [(r.rule, r.recipient) for r in rows] == [("import_summary", "staff:priya")]
+    assert "960001 Case allocated within 24 hours" in rows[0].payload["text"]
+    # A direct message: it waits for the start of working hours, Mon 30 Nov 08:30.
+    assert rows[0].next_attempt_at == at(2026, 11, 30, 8, 30)
