@@ -135,9 +135,9 @@ def _report(outcome: ImportOutcome, path: str, source: str, dry_run: bool,
             print(f"Deadlines: {outcome.overdue} now overdue (those missed before the import "
                   "go to the managers in one summary, not a prompt each), "
                   f"{outcome.due_this_week} due this week.")
-        if outcome.reallocated:
-            print(f"Reallocated: {outcome.reallocated} case(s) now held by the worker the "
-                  "file names.")
+    if outcome.reallocated:
+        print(f"{'Would reallocate' if dry_run else 'Reallocated'}: {outcome.reallocated} "
+              f"case(s) {'to' if dry_run else 'now held by'} the worker the file names.")
     if ignored:
         print(f"Columns not read: {', '.join(ignored)}.")
 

@@ -446,6 +446,9 @@ def test_a_worker_without_an_allocation_date_is_not_an_allocation_on_time(
     # A later export with the case passed to sam is a reallocation, not "already stored".
     rows[2] = "950002,east,s17,sam,,02/11/2026 10:00"
     (tmp_path / "cases.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    dry = caseclock("import", "cases", "cases.csv", "--dry-run", "--now", NOW, env=env,
+                    cwd=tmp_path)
+    assert "Would reallocate: 1 case(s) to the worker the file names." in dry.stdout
     again = caseclock("import", "cases", "cases.csv", "--now", NOW, env=env, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "0 new case(s), 1 updated, 0 event(s)" in again.stdout
