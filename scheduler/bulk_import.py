@@ -8,7 +8,8 @@ entries inserted in bulk. A case whose events are refused is left out whole, wit
 and one sentence; the rest of the chunk is stored.
 
 Importing the same file again stores nothing new: an event is the same as a stored one when
-the case, type and moment agree, whoever logged it.
+the case, type and moment agree, whoever logged it. A row's worker is who holds the case now:
+another worker for a stored case updates it (a reallocation), with no dated event made up.
 """
 
 from __future__ import annotations
