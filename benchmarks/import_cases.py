@@ -1,6 +1,6 @@
 """Day one at a council: `caseclock import cases FILE.csv` of its whole open caseload.
 
-    .venv/bin/python benchmarks/import_cases.py [--rows 100000]
+    .venv/bin/python benchmarks/import_cases.py [--rows 100000] [--sweeps N]
 
 A CSV export of `--rows` open cases over six teams (one per pack), written as an LCS export
 would be after `--map`: referral (s17 or s47), worker, child seen (alone or not), for a
@@ -9,6 +9,10 @@ and authorised; dates day first (21/11/2026 14:30), spread over the 14 weeks bef
 instant (Mon 30 Nov 2026 12:00). The command runs as a user runs it, on a fresh SQLite
 file: reading, checking, storing events, deadlines and audit, chunk by chunk. Target: under
 60 s for 100,000 rows.
+
+`--sweeps N` then times N reminder sweeps a minute apart in working hours after the import
+(each team with a manager), the first planning everything and the others the steady minute
+sweep over the imported caseload: what the deadlines missed before the import cost it.
 """
 
 from __future__ import annotations
@@ -68,6 +72,8 @@ def synthetic_row(i: int, rnd: random.Random) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--sweeps", type=int, default=0,
+                        help="then time this many minute sweeps of the imported caseload")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp())
     csv_path = work / "caseload.csv"
@@ -83,6 +89,9 @@ def main() -> None:
     for i, pack in enumerate(PACKS):
         with contextlib.redirect_stdout(io.StringIO()):
             caseclock(["team", "add", f"team{i}", "--policy", pack])
+            if args.sweeps:  # a manager each, told of the deadlines missed before the import
+                caseclock(["staff", "add", f"manager{i}", "--team", f"team{i}", "--role",
+                           "manager"])
     out = io.StringIO()
     started, cpu = time.perf_counter(), time.process_time()
     with contextlib.redirect_stdout(out):
@@ -100,6 +109,27 @@ def main() -> None:
         caseclock(["import", "cases", str(csv_path), "--now", NOW.isoformat()])
     print(f"importing the same file again (nothing new stored): "
           f"{time.perf_counter() - again:.1f} s (CPU {time.process_time() - cpu:.1f} s)")
+    if args.sweeps:
+        _time_sweeps(args.sweeps)
+
+
+def _time_sweeps(n: int) -> None:
+    """N sweeps a minute apart from the import's instant (a Monday, 12:00: working hours)."""
+    from bot.store_commands import _app
+
+    app = _app(NOW.isoformat())
+    seconds, cpus = [], []
+    for minute in range(n):
+        started, cpu = time.perf_counter(), time.process_time()
+        result = app.outbox.sweep(NOW + timedelta(minutes=minute))
+        seconds.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu)
+        print(f"sweep {minute + 1}: {seconds[-1]:.2f} s (CPU {cpus[-1]:.2f} s; "
+              f"{result.planned:,} planned, {result.created:,} created)")
+    if n > 1:
+        steady, steady_cpu = sorted(seconds[1:]), sorted(cpus[1:])
+        print(f"steady sweep: median {steady[len(steady) // 2]:.2f} s "
+              f"(CPU {steady_cpu[len(steady_cpu) // 2]:.2f} s) over {n - 1}")
 
 
 if __name__ == "__main__":

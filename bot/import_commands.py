@@ -135,6 +135,9 @@ def _report(outcome: ImportOutcome, path: str, source: str, dry_run: bool,
             print(f"Deadlines: {outcome.overdue} now overdue (those missed before the import "
                   "go to the managers in one summary, not a prompt each), "
                   f"{outcome.due_this_week} due this week.")
+    if outcome.reallocated:
+        print(f"{'Would reallocate' if dry_run else 'Reallocated'}: {outcome.reallocated} "
+              f"case(s) {'to' if dry_run else 'now held by'} the worker the file names.")
     if ignored:
         print(f"Columns not read: {', '.join(ignored)}.")
 
@@ -153,7 +156,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     else:
         rows, refused = _event_rows(app, args)
     source = f"import:{os.path.basename(args.file)}"
-    job = CaseloadImport(app.casebook, _cli_actor(), source)
+    job = CaseloadImport(app.casebook, _cli_actor(), source, app.outbox)
     dry_run = args.dry_run
     if args.all_or_nothing and not dry_run:
         # The store's own checks too, before anything is written, so every bad row is listed.

@@ -228,11 +228,12 @@ class CaseloadReader:
             elif name in self.field_targets:
                 target = self.field_targets[name]
                 raw_fields.setdefault(target[0], {})[target[1]] = cell
-        if "allocated" in raw_fields and "allocated" not in moments:
-            # A worker without an allocation date: allocated when the case opened.
-            opened = min((moments[t] for t in OPENERS if t in moments), default=None)
-            if opened is not None:
-                moments["allocated"] = (opened[0], "worker")
+        # The case's worker now. Without an allocation date the export says who holds the
+        # case, not when it was allocated: no dated event is made up (one at the referral
+        # would count every allocation deadline as met on time), only the worker is set.
+        worker_cell = raw_fields.get("allocated", {}).get("worker")
+        worker = (str(check_fields("allocated", {"worker": worker_cell})["worker"])
+                  if worker_cell else None)
         # A detail of an event with no date (seen_alone "no" when the child is not yet seen)
         # is left out: an empty date means the event has not happened.
         openers = [moments[t] for t in OPENERS if t in moments]
@@ -250,7 +251,7 @@ class CaseloadReader:
             events.append(ImportEvent(type_name, at, fields))
         order_of = self.order_of
         events.sort(key=lambda e: (e.at, order_of.get(e.type, len(order_of))))
-        return ImportRow(line, case, team, tuple(events))
+        return ImportRow(line, case, team, tuple(events), worker)
 
     @staticmethod
     def _fields(type_name: str, raw: dict[str, Any], column: str) -> dict[str, Any]:

@@ -8,27 +8,33 @@ entries inserted in bulk. A case whose events are refused is left out whole, wit
 and one sentence; the rest of the chunk is stored.
 
 Importing the same file again stores nothing new: an event is the same as a stored one when
-the case, type and moment agree, whoever logged it.
+the case, type and moment agree, whoever logged it. A row's worker is who holds the case now:
+another worker for a stored case updates it (a reallocation), with no dated event made up.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduler.casebook import Casebook, _json_fields, row_to_event
+from scheduler.notify import CaseInfo, Planner
 from scheduler.timescales.calendar import LONDON
 from scheduler.timescales.consistency import check_new_event
 from scheduler.timescales.engine import Deadline, compute_case
 from scheduler.timescales.vocabulary import Event, EventError
 from store.models import AuditEntry, Case, DeadlineRow, EventRow, Team, new_event_id, utcnow
+
+if TYPE_CHECKING:
+    from scheduler.outbox import Outbox
 
 CHUNK = 1000  # cases per transaction: short enough not to hold SQLite's writer for long
 # A new case starts with one of these (as the casebook requires of a first event).
@@ -53,6 +59,7 @@ class ImportRow:
     case: str
     team: str
     events: tuple[ImportEvent, ...]
+    worker: str | None = None  # who holds the case now, dated allocation or not
 
 
 class _LineRefused(EventError):
@@ -81,7 +88,11 @@ class ImportOutcome:
     unchanged: int = 0  # rows whose every event is already stored
     overdue: int = 0  # open deadlines of the imported cases already past due
     due_this_week: int = 0  # open deadlines due from now to Sunday
+    reallocated: int = 0  # stored cases the export gives another worker
     refused: list[RowRefusal] = field(default_factory=list)
+    # team -> the deadlines this run found already missed before the import (not in a dry
+    # run): its managers' one summary, instead of a prompt each.
+    missed: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _deadline_dict(d: Deadline, case_id: int, now: datetime) -> dict[str, Any]:
@@ -106,6 +117,7 @@ class _Target:
 
     id: int
     policy: str
+    team: str
     stored: Case | None
 
 
@@ -118,13 +130,22 @@ def _worker(events: Sequence[Event]) -> str | None:
     return found
 
 
-class CaseloadImport:
-    """Imports rows into a casebook's store, a chunk of cases per transaction."""
+def _missed_line(d: Deadline) -> str:
+    due = d.due.astimezone(LONDON)
+    return f"{d.case} {d.title} (due {due:%a} {due.day} {due:%b %Y})"
 
-    def __init__(self, casebook: Casebook, actor: str, source: str) -> None:
+
+class CaseloadImport:
+    """Imports rows into a casebook's store, a chunk of cases per transaction; with an
+    outbox, the run's summary of deadlines already missed goes to it once all is stored."""
+
+    def __init__(self, casebook: Casebook, actor: str, source: str,
+                 outbox: Outbox | None = None) -> None:
         self.casebook = casebook
         self.actor = actor
         self.source = source[:128]
+        self.outbox = outbox
+        self._planners: dict[str, Planner] = {}  # per pack: stage times are cached in it
 
     def run(self, rows: Sequence[ImportRow], dry_run: bool = False,
             progress: Callable[[int], None] | None = None,
@@ -144,6 +165,12 @@ class CaseloadImport:
                 self._chunk(part, now, dry_run, outcome)
             if progress is not None:
                 progress(len(part))
+        if not dry_run and outcome.missed and self.outbox is not None:
+            # Only now that every chunk is stored: a sweep between chunks plans no summary,
+            # and this run's summary has a key of its own (a random run id), so a second
+            # import the same day is summarised too.
+            self.outbox.add_import_summaries(outcome.missed, now.astimezone(LONDON).date(),
+                                             secrets.token_hex(4), now)
         return outcome
 
     def _chunk(self, rows: Sequence[ImportRow], now: datetime, dry_run: bool,
@@ -175,24 +202,33 @@ class CaseloadImport:
                     outcome.refused.append(RowRefusal(err.line, str(err)))
                     continue
                 if checked is None:
-                    outcome.unchanged += 1
-                    continue
+                    stored = cases.get(row.case)
+                    if row.worker is None or stored is None or (
+                            stored.allocated_worker == row.worker):
+                        outcome.unchanged += 1
+                        continue
+                    # Nothing new but the worker: a reallocation, not "already stored".
+                    checked = (held[row.case], [])
                 accepted.append((row, *checked))
             # Core inserts (one executemany each), not ORM objects: a tenth of the time.
             new_cases = [{"reference": row.case, "team_id": teams[row.team].id,
                           "policy": teams[row.team].policy, "imported_at": now,
-                          "created_at": now, "allocated_worker": _worker(new)}
+                          "created_at": now, "allocated_worker": row.worker or _worker(new)}
                          for row, _, new in accepted if row.case not in cases]
-            targets = {c.reference: _Target(c.id, c.policy, c) for c in cases.values()}
+            team_of = {t.id: t.name for t in teams.values()}
+            targets = {c.reference: _Target(c.id, c.policy, team_of.get(c.team_id, ""), c)
+                       for c in cases.values()}
             if new_cases:
                 s.connection().execute(insert(cast(Table, Case.__table__)), new_cases)
                 policy = {str(c["reference"]): str(c["policy"]) for c in new_cases}
-                targets.update((ref, _Target(case_id, policy[ref], None)) for ref, case_id in
-                               s.execute(select(Case.reference, Case.id).where(
-                                   Case.reference.in_(list(policy)))))
+                team_by_ref = {row.case: row.team for row, _, _ in accepted}
+                targets.update((ref, _Target(case_id, policy[ref], team_by_ref[ref], None))
+                               for ref, case_id in s.execute(
+                                   select(Case.reference, Case.id).where(
+                                       Case.reference.in_(list(policy)))))
             outcome.cases_created = len(new_cases)
             outcome.cases_updated = len(accepted) - len(new_cases)
-            self._store(s, accepted, targets, now, outcome)
+            self._store(s, accepted, targets, now, outcome, dry_run)
             if dry_run:
                 s.rollback()
             else:
@@ -203,7 +239,10 @@ class CaseloadImport:
         total.unchanged += outcome.unchanged
         total.overdue += outcome.overdue
         total.due_this_week += outcome.due_this_week
+        total.reallocated += outcome.reallocated
         total.refused.extend(outcome.refused)
+        for team, lines in outcome.missed.items():
+            total.missed.setdefault(team, []).extend(lines)
 
     def _check(self, row: ImportRow, stored: list[Event], now: datetime
                ) -> tuple[list[Event], list[Event]] | None:
@@ -234,14 +273,32 @@ class CaseloadImport:
             new.append(candidate)
         return events, new
 
+    def _planner(self, policy: str) -> Planner:
+        planner = self._planners.get(policy)
+        if planner is None:
+            library = self.casebook.library
+            planner = self._planners[policy] = Planner(library.get(policy),
+                                                       library.calendar(policy), {})
+        return planner
+
     def _store(self, s: Session, accepted: list[tuple[ImportRow, list[Event], list[Event]]],
-               targets: dict[str, _Target], now: datetime, outcome: ImportOutcome) -> None:
+               targets: dict[str, _Target], now: datetime, outcome: ImportOutcome,
+               dry_run: bool = False) -> None:
         recorded = utcnow()
         week_end = end_of_week(now)
         event_rows: list[dict[str, Any]] = []
         deadline_rows: list[dict[str, Any]] = []
         audit_rows: list[dict[str, Any]] = []
-        library = self.casebook.library
+        updated = [targets[row.case].id for row, _, _ in accepted
+                   if targets[row.case].stored is not None]
+        # The deadlines the updated cases had before: a miss summarised by an earlier run
+        # is not summarised again.
+        before: dict[int, set[tuple[str, int, datetime]]] = defaultdict(set)
+        if updated and not dry_run:
+            for case_id, rule, seq, due in s.execute(
+                    select(DeadlineRow.case_id, DeadlineRow.rule, DeadlineRow.seq,
+                           DeadlineRow.due).where(DeadlineRow.case_id.in_(updated))):
+                before[case_id].add((rule, seq, due))
         for row, events, new in accepted:
             case = targets[row.case]
             for e in new:
@@ -249,23 +306,32 @@ class CaseloadImport:
                                    "at": e.at, "fields": _json_fields(dict(e.fields)),
                                    "recorded_by": self.actor, "recorded_at": recorded,
                                    "source": self.source, "request_id": None})
-            worker = _worker(new)
-            if case.stored is not None and worker is not None:
+            worker = row.worker or _worker(new)
+            detail: dict[str, Any] = {"case": row.case, "events": len(new)}
+            if case.stored is not None and worker is not None and (
+                    worker != case.stored.allocated_worker):
                 case.stored.allocated_worker = worker
-            for d in compute_case(library.get(case.policy), library.calendar(case.policy),
-                                  row.case, events, now):
+                outcome.reallocated += 1
+                detail["reallocated"] = True
+            # Missed before the import: the moment the case was imported (this run, or an
+            # earlier one for a case it updates); a case first logged in chat has none.
+            imported_at = now if case.stored is None else case.stored.imported_at
+            info = CaseInfo(row.case, case.team, worker, imported_at=imported_at)
+            planner = self._planner(case.policy)
+            for d in compute_case(planner.pack, planner.cal, row.case, events, now):
                 deadline_rows.append(_deadline_dict(d, case.id, now))
                 if d.open and d.status == "overdue":
                     outcome.overdue += 1
+                    if (not dry_run and imported_at is not None
+                            and (d.rule, d.seq, d.due) not in before[case.id]
+                            and planner.missed_at_import(d, info)):
+                        outcome.missed.setdefault(case.team, []).append(_missed_line(d))
                 elif d.open and d.due < week_end:
                     outcome.due_this_week += 1
             # References and counts only, as every audit entry: never case content.
             audit_rows.append({"at": recorded, "actor": self.actor, "source": self.source,
-                               "action": "case_imported",
-                               "detail": {"case": row.case, "events": len(new)}})
+                               "action": "case_imported", "detail": detail})
             outcome.events += len(new)
-        updated = [targets[row.case].id for row, _, _ in accepted
-                   if targets[row.case].stored is not None]
         if updated:
             s.execute(delete(DeadlineRow).where(DeadlineRow.case_id.in_(updated)))
         for model, values in ((EventRow, event_rows), (DeadlineRow, deadline_rows),

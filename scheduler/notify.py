@@ -376,17 +376,29 @@ def snoozable(stage: str) -> bool:
 
 
 
-def import_summary_plans(team: TeamPeople, day: date, missed: Sequence[str]) -> list[Planned]:
+def import_summary_plans(team: TeamPeople, day: date, run: str,
+                         missed: Sequence[str]) -> list[Planned]:
     """One message to each of the team's managers (or, with none, its service managers)
-    listing the deadlines already missed when its cases were imported on `day`: escalated
-    once, together, rather than a burst of prompts for history. Its key holds the team and
-    the day alone, so it is sent once however many sweeps plan it."""
+    listing the deadlines already missed when one import run on `day` brought its cases in:
+    escalated once, together, rather than a burst of prompts for history. Its key holds the
+    run, so a second import the same day (the corrected rows) has a summary of its own."""
     if not missed:
         return []
     out = []
     for r in Planner._managers(team):
-        out.append(Planned(f"import:{team.name}:{day.isoformat()}:{r}", "digest", "",
+        out.append(Planned(f"import:{team.name}:{day.isoformat()}:{run}:{r}", "digest", "",
                            "import_summary", 0, None, r, team.name,
                            details={"kind": "import", "day": day.isoformat(),
                                     "missed": tuple(missed)}))
     return out
+
+
+def working_hours_from(now: datetime, cal: WorkingCalendar) -> datetime:
+    """`now` if it is in working hours, else the start of the next: when a direct message
+    made out of hours (an import's summary) may go."""
+    if in_working_hours(now, cal):
+        return now
+    local = now.astimezone(LONDON)
+    if cal.is_working_day(local.date()) and local.time() < WORK_START:
+        return morning(local.date())
+    return morning(cal.add_working_days(local.date(), 1))

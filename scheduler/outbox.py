@@ -15,7 +15,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -58,10 +58,11 @@ from scheduler.notify import (
     in_working_hours,
     next_hours_boundary,
     service_summary_plans,
+    working_hours_from,
 )
 from scheduler.packs import PackLibrary
 from scheduler.prompt_actions import refresh_snoozed
-from scheduler.timescales.engine import Deadline, compute_case
+from scheduler.timescales.engine import compute_case
 from scheduler.timescales.vocabulary import Event
 from store.models import (
     Case,
@@ -134,21 +135,6 @@ class _Plan:
     # The references of the cases awaiting authorisation as planned (the sweep's plan only),
     # so withdrawing nudges does not read every completion again.
     awaiting: set[str] | None = None
-    # (team, day of import) -> deadlines already missed when their cases were imported.
-    missed_at_import: dict[tuple[str, date], list[str]] | None = None
-
-    def note_missed(self, planner: Planner, d: Deadline, case: CaseInfo) -> None:
-        """Keep `d` for its team's import summary if it was missed before its import."""
-        if case.imported_at is None or not planner.missed_at_import(d, case):
-            return
-        from scheduler.timescales.calendar import LONDON
-
-        due = d.due.astimezone(LONDON)
-        key = (case.team, case.imported_at.astimezone(LONDON).date())
-        if self.missed_at_import is None:
-            self.missed_at_import = {}
-        self.missed_at_import.setdefault(key, []).append(
-            f"{d.case} {d.title} (due {due:%a} {due.day} {due:%b %Y})")
 
 
 INSERT_CHUNK = 500  # rows per bulk INSERT
@@ -203,9 +189,6 @@ class Outbox(Delivery):
             info = CaseInfo(case.reference, team_names[case.team_id], case.allocated_worker,
                             awaiting.get(case_id), case.imported_at)
             plan.items.extend((p, planner) for p in planner.plan_case(deadlines, info, now))
-            if case.imported_at is not None:
-                for d in deadlines:
-                    plan.note_missed(planner, d, info)
         self._add_digests(plan, teams, now)
         return plan
 
@@ -246,10 +229,6 @@ class Outbox(Delivery):
             key = tuple(row)
             ref, team_id, policy, worker, imported_at = key[:5]
             planner = planner_for(policy)
-            if imported_at is not None and row.status == "overdue":  # missed: overdue then
-                plan.note_missed(planner, deadline_from_row(row, ref),
-                                 CaseInfo(ref, team_names[team_id], worker,
-                                          imported_at=imported_at))
             hit = self._memo.get(key)
             if hit is None or not hit[0] <= now < hit[1]:
                 d = deadline_from_row(row, ref)
@@ -290,12 +269,25 @@ class Outbox(Delivery):
             elif cal.is_working_day(today):
                 later.append(team.name)
         plan.items.extend((p, None) for p in service_summary_plans(teams, digest_days, later))
-        for (name, day), missed in sorted((plan.missed_at_import or {}).items()):
-            # A direct message, so in the team's working hours, as every other one.
-            if name in teams and in_working_hours(now, self.library.calendar(
-                    teams[name].policy)):
-                plan.items.extend((p, None) for p in import_summary_plans(teams[name], day,
-                                                                          missed))
+
+    def add_import_summaries(self, missed: Mapping[str, Sequence[str]], day: date, run: str,
+                             now: datetime) -> int:
+        """Enqueue the summaries of one import run (team -> deadlines already missed before
+        it), once the whole run has committed: made once, not looked for by every minute's
+        sweep, and never cut short by a sweep between the import's chunks. A direct
+        message, so it waits for the team's working hours as every other one does."""
+        with self.sessions() as s:
+            teams = _teams(s)
+        created = 0
+        for name, lines in sorted(missed.items()):
+            if name not in teams:
+                continue
+            rendered = [(p, render_import_summary(p))
+                        for p in import_summary_plans(teams[name], day, run, lines)]
+            send_at = working_hours_from(now, self.library.calendar(teams[name].policy))
+            with self.sessions.begin() as s:
+                created += self._insert(s, rendered, now, send_at)
+        return created
 
     def _render(self, s: Session, plan: _Plan, items: Sequence[tuple[Planned, Planner | None]]
                 ) -> list[tuple[Planned, dict[str, Any]]]:
@@ -312,9 +304,6 @@ class Outbox(Delivery):
             digest_teams) else {}
         out: list[tuple[Planned, dict[str, Any]]] = []
         for p, planner in items:
-            if planner is None and p.details.get("kind") == "import":
-                out.append((p, render_import_summary(p)))
-                continue
             if planner is None and p.details.get("kind") == "service":
                 out.append((p, render_service_summary(sections, p, plan.now)))
                 continue
@@ -368,9 +357,10 @@ class Outbox(Delivery):
         return held
 
     def _insert(self, s: Session, rendered: Sequence[tuple[Planned, dict[str, Any]]],
-                now: datetime) -> int:
-        """Bulk-insert new rows; ON CONFLICT DO NOTHING still guards a race with another
-        process's sweep, so each key is created once. Returns how many were created."""
+                now: datetime, send_at: datetime | None = None) -> int:
+        """Bulk-insert new rows (first sent at `send_at`, else now); ON CONFLICT DO NOTHING
+        still guards a race with another process's sweep, so each key is created once.
+        Returns how many were created."""
         if not rendered:
             return 0
         table = cast(Table, OutboxRow.__table__)
@@ -380,7 +370,8 @@ class Outbox(Delivery):
         rows = [{"key": p.key, "stage": p.stage, "case_ref": p.case, "rule": p.rule,
                  "seq": p.seq, "recipient": p.recipient, "team": p.team,
                  "transport": self.transport_for(p.recipient), "urgent": p.urgent,
-                 "payload": message, "created_at": now, "next_attempt_at": now, "attempts": 0}
+                 "payload": message, "created_at": now, "next_attempt_at": send_at or now,
+                 "attempts": 0}
                 for p, message in rendered]
         return len(s.connection().execute(stmt, rows).all())
 

@@ -86,7 +86,8 @@ def test_an_lcs_export_imports_through_its_map(env: dict[str, str], tmp_path: Pa
     out = caseclock("import", "cases", "lcs.csv", "--map", "lcs-map.yaml", "--now", NOW,
                     env=env, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert "Imported lcs.csv: 3 new case(s), 0 updated, 13 event(s), marked " \
+    # The export names workers but no allocation dates: no allocation event is made up.
+    assert "Imported lcs.csv: 3 new case(s), 0 updated, 10 event(s), marked " \
         "import:lcs.csv" in out.stdout
     assert case_json("200101", env, tmp_path)["assessment_45"] == "overdue"
     assert case_json("200102", env, tmp_path)["assessment_45"] == "met"
@@ -107,9 +108,9 @@ def test_an_lcs_export_imports_through_its_map(env: dict[str, str], tmp_path: Pa
     # The audit trail shows the import apart: who ran it, from which file, case by case,
     # with references and counts only.
     assert sorted(audit, key=str) == [
-        ("cli", "case_imported", {"case": "200101", "events": 3}),
-        ("cli", "case_imported", {"case": "200102", "events": 5}),
-        ("cli", "case_imported", {"case": "200103", "events": 5})]
+        ("cli", "case_imported", {"case": "200101", "events": 2}),
+        ("cli", "case_imported", {"case": "200102", "events": 4}),
+        ("cli", "case_imported", {"case": "200103", "events": 4})]
 
 
 def test_a_mosaic_export_with_its_own_date_and_flag_styles(env: dict[str, str],
@@ -127,7 +128,7 @@ def test_a_mosaic_export_with_its_own_date_and_flag_styles(env: dict[str, str],
     out = caseclock("import", "cases", "mosaic.csv", "--map", "mosaic.yaml", "--now", NOW,
                     env=env, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert "2 new case(s), 0 updated, 5 event(s)" in out.stdout
+    assert "2 new case(s), 0 updated, 4 event(s)" in out.stdout
     timeline = caseclock("case", "300201", "--now", NOW, env=env, cwd=tmp_path).stdout
     for line in ("Thu 19 Nov 2026 09:30  contact_received",
                  "Fri 20 Nov 2026 14:30  referral_received (track=s17)",
@@ -322,18 +323,21 @@ def test_deadlines_missed_before_the_import_go_to_the_manager_once_in_one_summar
              "910003,north,s17,jo,27/11/2026 10:00"]
     read = read_caseload(lines, ["north"])
     clock.now = at(2026, 11, 30, 9, 0)  # Monday, in working hours
-    CaseloadImport(casebook, "cli:test", "import:cases.csv").run(read.rows)
     outbox = Outbox(casebook.sessions, casebook.library, {}, transport_for=lambda _r: "slack")
+    CaseloadImport(casebook, "cli:test", "import:cases.csv", outbox).run(read.rows)
     outbox.sweep(clock.now)
     with casebook.sessions() as s:
         rows = s.scalars(sql_select(OutboxRow)).all()
     summaries = [r for r in rows if r.rule == "import_summary"]
     assert [r.recipient for r in summaries] == ["staff:priya"]
     text = summaries[0].payload["text"]
-    # Three each: the visit, the 15-day and the 45-day assessment (allocation was met).
-    assert "6 deadlines already missed before the import" in text
+    # Four each: allocation (the export gives no allocation date, so none is assumed), the
+    # visit, the 15-day and the 45-day assessment; and 910003's allocation, due Sat 28 Nov.
+    assert "9 deadlines already missed before the import" in text
     for ref in ("910001", "910002"):
         assert f"{ref} Assessment completed and authorised within 45 working days" in text
+        assert f"{ref} Case allocated within 24 hours of the referral" in text
+    assert "910003 Child visited" not in text
     # Not one prompt each: nothing else about the imported history goes to anyone.
     assert not [r for r in rows if r.case_ref in ("910001", "910002")]
     assert not [r for r in rows if r.case_ref]  # and nothing is due yet for 910003
@@ -350,3 +354,124 @@ def test_deadlines_missed_before_the_import_go_to_the_manager_once_in_one_summar
     # The digest still shows them: the manager's summary counts them among the overdue.
     digest = [r for r in later if r.rule == "manager_summary"]
     assert digest and "910001" in digest[-1].payload["text"]
+
+
+def summaries_of(database_url: str) -> list[tuple[str, str]]:
+    """(recipient, text) of every import summary in the outbox, in the order made."""
+    engine, sessions = open_database(database_url)
+    with sessions() as s:
+        rows = s.scalars(sql_select(OutboxRow).where(OutboxRow.rule == "import_summary")
+                         .order_by(OutboxRow.id)).all()
+        out = [(r.recipient, str(r.payload["text"])) for r in rows]
+    engine.dispose()
+    return out
+
+
+def test_the_corrected_rows_imported_again_the_same_day_get_a_summary_of_their_own(
+        env: dict[str, str], tmp_path: Path, database_url: str) -> None:
+    assert caseclock("staff", "add", "priya", "--team", "north", "--role", "manager",
+                     env=env, cwd=tmp_path).returncode == 0
+    rows = ["case,team,track,worker,referral_at",
+            "930001,north,s17,jo,01/09/2026 10:00",
+            "930002,north,s17,jo,31/09/2026 10:00"]  # no 31 September: refused
+    (tmp_path / "cases.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    first = caseclock("import", "cases", "cases.csv", "--now", NOW, env=env, cwd=tmp_path)
+    assert first.returncode == 2 and "line 3: '31/09/2026 10:00'" in first.stderr
+    # A sweep runs (Mon 30 Nov, working hours), then the corrected file is imported again.
+    assert caseclock("notify", "--now", NOW, env=env, cwd=tmp_path).returncode == 0
+    rows[2] = "930002,north,s17,jo,02/09/2026 10:00"
+    (tmp_path / "cases.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    again = caseclock("import", "cases", "cases.csv", "--now", "2026-11-30T14:00", env=env,
+                      cwd=tmp_path)
+    assert again.returncode == 0 and "1 new case(s), 0 updated" in again.stdout
+    assert caseclock("notify", "--now", "2026-11-30T14:01", env=env,
+                     cwd=tmp_path).returncode == 0
+    summaries = summaries_of(database_url)
+    assert [r for r, _ in summaries] == ["staff:priya", "staff:priya"]
+    (_, one), (_, two) = summaries
+    assert "930001 Assessment completed and authorised within 45 working days" in one
+    assert "930002" not in one
+    # The second run's summary holds its own case alone, not the first's again.
+    assert "930002 Assessment completed and authorised within 45 working days" in two
+    assert "930001" not in two
+
+
+def test_a_sweep_between_the_chunks_of_an_import_does_not_cut_its_summary_short(
+        casebook: Casebook, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    directory = Directory(casebook.sessions)
+    casebook.add_team("north", "bexley", slack_channel="CNORTH")
+    directory.add("priya", "manager", "north", "UPRIYA")
+    monkeypatch.setattr("scheduler.bulk_import.CHUNK", 2)  # five cases: three transactions
+    lines = ["case,team,track,worker,allocated_at,referral_at"] + [
+        f"94000{i},north,s17,jo,0{i}/09/2026 11:00,0{i}/09/2026 10:00" for i in range(1, 6)]
+    clock.now = at(2026, 11, 30, 9, 0)
+    outbox = Outbox(casebook.sessions, casebook.library, {}, transport_for=lambda _r: "slack")
+    # The minute sweep runs after each chunk is committed, before the next.
+    CaseloadImport(casebook, "cli:test", "import:cases.csv", outbox).run(
+        read_caseload(lines, ["north"]).rows, progress=lambda _n: outbox.sweep(clock.now))
+    clock.now = at(2026, 11, 30, 9, 1)
+    outbox.sweep(clock.now)
+    with casebook.sessions() as s:
+        rows = s.scalars(sql_select(OutboxRow)).all()
+    summaries = [r for r in rows if r.rule == "import_summary"]
+    assert [r.recipient for r in summaries] == ["staff:priya"]
+    text = summaries[0].payload["text"]
+    # The visit, the 15 and the 45 days of each of the five (allocated within the day): all
+    # three chunks, not the first alone (6) that a sweep in between could see.
+    assert "15 deadlines already missed before the import" in text
+    assert "940001 Child visited no later than 5 days after the referral" in text
+    assert "allocated within 24 hours" not in text
+
+
+def test_a_worker_without_an_allocation_date_is_not_an_allocation_on_time(
+        tmp_path: Path, database_url: str) -> None:
+    env = {"DATABASE_URL": database_url, "HOME": str(tmp_path)}
+    assert caseclock("team", "add", "east", "--policy", "bexley", env=env,
+                     cwd=tmp_path).returncode == 0
+    rows = ["case,team,track,worker,allocated_at,referral_at",
+            # Allocated 3 Nov, the day after the referral of 2 Nov: met, late.
+            "950001,east,s17,jo,03/11/2026 15:00,02/11/2026 10:00",
+            # The export names the worker but not when the case was allocated.
+            "950002,east,s17,jo,,02/11/2026 10:00"]
+    (tmp_path / "cases.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    first = caseclock("import", "cases", "cases.csv", "--now", NOW, env=env, cwd=tmp_path)
+    assert first.returncode == 0 and "2 new case(s), 0 updated, 3 event(s)" in first.stdout
+    assert case_json("950001", env, tmp_path)["allocation"] == "met_late"
+    # Not met on time by an allocation made up at the referral: it stays as the export has it.
+    assert case_json("950002", env, tmp_path)["allocation"] == "overdue"
+    shown = caseclock("case", "950002", "--json", "--now", NOW, env=env, cwd=tmp_path)
+    case = json.loads(shown.stdout)
+    assert case["allocated_worker"] == "jo"
+    assert [e["type"] for e in case["events"]] == ["referral_received"]
+    # A later export with the case passed to sam is a reallocation, not "already stored".
+    rows[2] = "950002,east,s17,sam,,02/11/2026 10:00"
+    (tmp_path / "cases.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    dry = caseclock("import", "cases", "cases.csv", "--dry-run", "--now", NOW, env=env,
+                    cwd=tmp_path)
+    assert "Would reallocate: 1 case(s) to the worker the file names." in dry.stdout
+    again = caseclock("import", "cases", "cases.csv", "--now", NOW, env=env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "0 new case(s), 1 updated, 0 event(s)" in again.stdout
+    assert "1 row(s) already stored" in again.stdout
+    assert "Reallocated: 1 case(s) now held by the worker the file names." in again.stdout
+    shown = caseclock("case", "950002", "--json", "--now", NOW, env=env, cwd=tmp_path)
+    assert json.loads(shown.stdout)["allocated_worker"] == "sam"
+    assert case_json("950002", env, tmp_path)["allocation"] == "overdue"
+
+
+def test_an_import_at_the_weekend_holds_its_summary_for_monday_morning(
+        casebook: Casebook, clock: FakeClock) -> None:
+    directory = Directory(casebook.sessions)
+    casebook.add_team("north", "bexley", slack_channel="CNORTH")
+    directory.add("priya", "manager", "north", "UPRIYA")
+    lines = ["case,team,track,referral_at", "960001,north,s17,01/09/2026 10:00"]
+    clock.now = at(2026, 11, 28, 10, 0)  # Saturday
+    outbox = Outbox(casebook.sessions, casebook.library, {}, transport_for=lambda _r: "slack")
+    CaseloadImport(casebook, "cli:test", "import:cases.csv", outbox).run(
+        read_caseload(lines, ["north"]).rows)
+    with casebook.sessions() as s:
+        rows = s.scalars(sql_select(OutboxRow)).all()
+    assert [(r.rule, r.recipient) for r in rows] == [("import_summary", "staff:priya")]
+    assert "960001 Case allocated within 24 hours" in rows[0].payload["text"]
+    # A direct message: it waits for the start of working hours, Mon 30 Nov 08:30.
+    assert rows[0].next_attempt_at == at(2026, 11, 30, 8, 30)
