@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert  # noqa: E402
 
 from benchmarks.engine import synthetic_case  # noqa: E402
-from scheduler.outbox import Outbox  # noqa: E402
 from scheduler.packs import PackLibrary  # noqa: E402
+from scheduler.reminders.outbox import Outbox  # noqa: E402
 from scheduler.timescales.calendar import LONDON  # noqa: E402
 from store.db import open_database  # noqa: E402
 from store.models import Case, EventRow, Staff, Team  # noqa: E402

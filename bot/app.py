@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 from bot.commands.handler import CommandHandler
 from bot.directory import Directory
-from bot.notify_transports import ConsoleTransport, SlackTransport
+from bot.transports.registry import build_transports, router
 from scheduler.casebook import Casebook
-from scheduler.outbox import Outbox, Transport
 from scheduler.packs import PackLibrary, default_library
+from scheduler.reminders.outbox import Outbox
 from store.db import open_database
 from store.settings import Settings
 
@@ -41,25 +41,10 @@ def build_app(settings: Settings | None = None,
     _engine, sessions = open_database(settings.database_url)
     casebook = Casebook(sessions, library, clock, settings.case_pattern)
     directory = Directory(sessions)
-    transports: dict[str, Transport] = {"console": ConsoleTransport()}
-    slack_ready = bool(settings.slack_bot_token)
-    if slack_ready:
-        from slack_sdk import WebClient
-
-        client = WebClient(token=settings.slack_bot_token, timeout=10,
-                           base_url=settings.slack_api_url.rstrip("/") + "/", retry_handlers=[])
-        transports["slack"] = SlackTransport(client, directory)
-
-    def transport_for(recipient: str) -> str:
-        # Slack where the recipient can be reached there; otherwise the console.
-        if not slack_ready:
-            return "console"
-        kind, _, who = recipient.partition(":")
-        if kind == "channel":
-            return "slack"
-        actor = directory.by_name(who)
-        return "slack" if actor is not None and actor.slack_user_id else "console"
-
+    # Each recipient goes through the first configured transport that reaches them (a
+    # person with a Slack id, a team's channel), else to the console.
+    transports = build_transports(settings, directory)
+    transport_for = router(transports, directory)
     outbox = Outbox(sessions, library, transports, transport_for)
     return App(settings, library, casebook, directory, CommandHandler(casebook, directory),
                outbox)

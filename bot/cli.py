@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from bot.render import deadline_json, deadlines_table
+from bot.transports.registry import TRANSPORTS
 from scheduler.packs import PackLibrary, check_pack_file, default_library
 from scheduler.timescales.calendar import CalendarRangeError
 from scheduler.timescales.engine import compute_deadlines
@@ -171,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
                     choices=("worker", "manager", "service_manager", "admin"))
     sa.add_argument("--slack", metavar="USER_ID", help="their Slack user id (U...)")
     sa.add_argument("--teams-id", metavar="AAD_ID", help="their Microsoft Teams user id")
+    sa.add_argument("--prefers", choices=tuple(TRANSPORTS),
+                    help="where they are told (default: Slack if they have a Slack id, "
+                         "else the console)")
     sa.add_argument("--oversees", metavar="TEAM,TEAM",
                     help="a service manager's teams (default: every team)")
     ssub.add_parser("list", help="everyone in the directory")

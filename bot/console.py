@@ -15,14 +15,15 @@ import sys
 import threading
 from collections.abc import Callable, Collection
 from datetime import datetime
-from typing import Any, TextIO
+from typing import Any, ClassVar, TextIO
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import and_
 
 from bot.commands.handler import CommandHandler
 from bot.directory import Actor
 from scheduler.casebook import Casebook
-from scheduler.outbox import Outbox
+from scheduler.reminders.delivery import Delivery
+from scheduler.reminders.outbox import Outbox
 from store.models import OutboxRow
 
 BANNER = ("Type a command as you would in Slack: /referral 123456 s47, /seen 123456 alone, "
@@ -62,6 +63,9 @@ def label_of(recipient: str, message: dict[str, Any]) -> str:
 class PersonalTransport:
     """Prints one person's notifications between their commands, then their prompt again."""
 
+    kind: ClassVar[str] = "console"
+    pace: ClassVar[float] = 0.0  # one person reading: nothing to pace
+
     def __init__(self, stdout: TextIO, prompt: str | None) -> None:
         self.stdout = stdout
         self.prompt = prompt  # None when nobody is typing at a terminal
@@ -75,6 +79,10 @@ class PersonalTransport:
                               else text + "\n")
             self.stdout.flush()
 
+    def already_delivered(self, recipient: str, key: str, since: datetime) -> bool:
+        """A print cannot be looked up afterwards; a repeat after a crash is harmless here."""
+        return False
+
 
 def recipients_of(casebook: Casebook, actor: Actor) -> frozenset[str]:
     """Whom the outbox addresses for this person: their direct messages, and their team's
@@ -86,18 +94,15 @@ def recipients_of(casebook: Casebook, actor: Actor) -> frozenset[str]:
     return frozenset(out)
 
 
-class PersonalOutbox(Outbox):
-    """The outbox, delivering only one person's console rows; everyone else's stay queued."""
-
-    def __init__(self, base: Outbox, recipients: Collection[str],
-                 transport: PersonalTransport) -> None:
-        super().__init__(base.sessions, base.library, {"console": transport},
-                         base.transport_for, lease=base.lease, pace=0.0)
-        self.recipients = sorted(recipients)
-
-    def scope(self) -> ColumnElement[bool]:
-        """This person's console rows only (claims and the delivery loop's wait both use it)."""
-        return and_(OutboxRow.transport == "console", OutboxRow.recipient.in_(self.recipients))
+def personal_outbox(base: Outbox, recipients: Collection[str],
+                    transport: PersonalTransport) -> Outbox:
+    """The outbox's sweep with a delivery scoped to one person's console rows (claims and
+    the delivery loop's wait both use the scope); everyone else's stay queued."""
+    delivery = Delivery(base.sessions, {"console": transport}, base.transport_for,
+                        lease=base.lease, pace=0.0,
+                        scope=and_(OutboxRow.transport == "console",
+                                   OutboxRow.recipient.in_(sorted(recipients))))
+    return base.with_delivery(delivery)
 
 
 def start_notifier(outbox: Outbox, casebook: Casebook, actor: Actor,
@@ -105,10 +110,10 @@ def start_notifier(outbox: Outbox, casebook: Casebook, actor: Actor,
                    interactive: bool) -> Any:
     """Show what is already due for `actor`, then keep sweeping in the background (the same
     jobs as the server's); returns the started scheduler."""
-    from scheduler.jobs import build_scheduler, run_sweep
+    from scheduler.reminders.jobs import build_scheduler, run_sweep
 
     transport = PersonalTransport(stdout, prompt_of(actor) if interactive else None)
-    personal = PersonalOutbox(outbox, recipients_of(casebook, actor), transport)
+    personal = personal_outbox(outbox, recipients_of(casebook, actor), transport)
     # One sweep now, before the first command: what fired while the console was closed
     # shows first, whatever the scheduler's first tick makes of a pinned --now clock.
     run_sweep(personal, clock, budget=5.0, threads=1)

@@ -23,6 +23,7 @@ class Actor:
     team: str | None
     slack_user_id: str | None = None
     oversees: tuple[str, ...] = ()  # a service manager's teams; empty: every team
+    prefers: str | None = None  # a transport kind; None: Slack if they have an id, else console
 
     @property
     def is_manager(self) -> bool:
@@ -56,13 +57,14 @@ class Directory:
     def _actor(self, s: Session, staff: Staff) -> Actor:
         team = repo.team_by_id(s, staff.team_id).name if staff.team_id else None
         return Actor(staff.name, staff.role, team, staff.slack_user_id,
-                     tuple(repo.overseen_team_names(s, staff)))
+                     tuple(repo.overseen_team_names(s, staff)), staff.prefers)
 
     def add(self, name: str, role: str, team: str | None, slack: str | None = None,
-            teams: str | None = None, actor: str = "cli",
-            oversees: str | None = None) -> Actor:
+            msteams_id: str | None = None, actor: str = "cli",
+            oversees: str | None = None, prefers: str | None = None) -> Actor:
         """Add (or bring back) a member of staff; `oversees` is a service manager's teams,
-        comma-separated (none: every team)."""
+        comma-separated (none: every team); `prefers` the transport they are told through
+        (none: Slack if they have a Slack id, else the console)."""
         if not name or not name.replace(".", "").replace("-", "").replace("_", "").isalnum():
             raise EventError(f"'{name}' is not a staff name: use one word such as jo or "
                              "jo.smith.")
@@ -88,7 +90,8 @@ class Directory:
                     raise EventError(f"there is no team {t} to oversee: type --oversees with "
                                      f"teams that exist ({known}).")
                 overseen_rows.append(row)
-            staff = repo.add_staff(s, name, role, team_row, slack, teams)
+            staff = repo.add_staff(s, name, role, team_row, slack, msteams_id)
+            staff.prefers = prefers
             # Replaced every time, so a returning service manager does not keep an old list.
             repo.set_oversight(s, staff, overseen_rows)
             repo.audit(s, actor, "cli", "staff_added", staff=name, role=role, team=team,

@@ -52,13 +52,9 @@ def day_of_text(d: Deadline, cal: WorkingCalendar, today: date) -> str:
     """
     if d.unit not in WORKING_DAY_UNITS or not d.open:
         return ""
-    start = local_date(d.anchor_at)
-    due_day = local_date(d.due)
-    shift = 1 if d.unit == "by_day" and cal.is_working_day(start) else 0
-    total = cal.working_days_between(start, due_day) + shift
-    if total <= 0 or today > due_day:
-        return ""
-    return f"day {cal.working_days_between(start, today) + shift} of {total}"
+    window = cal.day_of_window(local_date(d.anchor_at), local_date(d.due), today,
+                               start_is_day_one=d.unit == "by_day")
+    return f"day {window[0]} of {window[1]}" if window else ""
 
 
 def iso_local(at: datetime | None) -> str | None:

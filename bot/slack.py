@@ -31,8 +31,8 @@ from bot.commands.handler import NOT_IN_DIRECTORY, CommandHandler
 from bot.directory import Actor, Directory
 from bot.slack_home import home_view
 from scheduler.casebook import Casebook
-from scheduler.messages import LOG_COMMAND
 from scheduler.prompt_actions import set_ticks, snooze
+from scheduler.reminders.messages import LOG_COMMAND
 from scheduler.timescales.calendar import LONDON
 from scheduler.timescales.vocabulary import EventError
 from store import repo

@@ -202,7 +202,7 @@ def cmd_notify(args: argparse.Namespace) -> int:
 
 def start_scheduler(app: App):  # type: ignore[no-untyped-def]
     """Start the sweep, digest and recompute jobs in the background."""
-    from scheduler.jobs import build_scheduler
+    from scheduler.reminders.jobs import build_scheduler
 
     digest_times = {t.name: t.digest_at for t in app.casebook.teams()}
     sched = build_scheduler(app.outbox, app.casebook, app.casebook.clock, digest_times)
@@ -331,7 +331,8 @@ def cmd_staff(args: argparse.Namespace) -> int:
     app = _app()
     if args.staff_cmd == "add":
         a = app.directory.add(args.name, args.role, args.team, args.slack, args.teams_id,
-                              actor=_cli_actor(), oversees=getattr(args, "oversees", None))
+                              actor=_cli_actor(), oversees=getattr(args, "oversees", None),
+                              prefers=getattr(args, "prefers", None))
         print(f"Added {a.name} ({a.role.replace('_', ' ')}, team {a.team or 'none'}"
               f"{_oversight_words(a)}).")
     elif args.staff_cmd == "remove":

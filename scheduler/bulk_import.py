@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduler.casebook import Casebook, _json_fields, row_to_event
-from scheduler.notify import CaseInfo, Planner
+from scheduler.reminders.planner import CaseInfo, Planner
 from scheduler.timescales.calendar import LONDON
 from scheduler.timescales.consistency import check_new_event
 from scheduler.timescales.engine import Deadline, compute_case
@@ -34,7 +34,7 @@ from scheduler.timescales.vocabulary import Event, EventError
 from store.models import AuditEntry, Case, DeadlineRow, EventRow, Team, new_event_id, utcnow
 
 if TYPE_CHECKING:
-    from scheduler.outbox import Outbox
+    from scheduler.reminders.outbox import Outbox
 
 CHUNK = 1000  # cases per transaction: short enough not to hold SQLite's writer for long
 # A new case starts with one of these (as the casebook requires of a first event).

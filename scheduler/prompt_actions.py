@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from scheduler.delivery import KEY_CHUNK, chunks
-from scheduler.messages import render_prompt
-from scheduler.notify import (
+from scheduler.packs import PackLibrary
+from scheduler.reminders.delivery import KEY_CHUNK, chunks
+from scheduler.reminders.messages import render_prompt
+from scheduler.reminders.planner import (
     CaseInfo,
     Planner,
     TeamPeople,
@@ -27,8 +28,7 @@ from scheduler.notify import (
     next_working_morning,
     snoozable,
 )
-from scheduler.packs import PackLibrary
-from scheduler.rows import DEADLINE_COLUMNS, deadline_from_row
+from scheduler.reminders.rows import DEADLINE_COLUMNS, deadline_from_row
 from scheduler.timescales.calendar import WorkingCalendar
 from scheduler.timescales.vocabulary import EventError
 from store.models import Case, ChecklistTick, DeadlineRow, OutboxRow, Snooze, Team

@@ -86,7 +86,10 @@ class Staff(Base):
     role: Mapped[str] = mapped_column(String(32))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     slack_user_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    teams_user_id: Mapped[str | None] = mapped_column(String(256), unique=True)
+    msteams_user_id: Mapped[str | None] = mapped_column(String(256), unique=True)
+    # The transport this person is told through (a registry kind); None: the default,
+    # Slack when they have a Slack id, else the console.
+    prefers: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -119,7 +119,7 @@ ROLES = ("worker", "manager", "service_manager", "admin")
 
 
 def add_staff(session: Session, name: str, role: str, team: Team | None,
-              slack_user_id: str | None = None, teams_user_id: str | None = None) -> Staff:
+              slack_user_id: str | None = None, msteams_user_id: str | None = None) -> Staff:
     """A new member of staff (or a returning one, reactivated with the new details)."""
     if role not in ROLES:
         raise StoreError(f"'{role}' is not a role: use one of {', '.join(ROLES)}.")
@@ -133,7 +133,7 @@ def add_staff(session: Session, name: str, role: str, team: Team | None,
             raise StoreError(f"Slack user {slack_user_id} is already {clash.name}.")
     staff = existing or Staff(name=name)
     staff.role, staff.team_id, staff.active = role, team.id if team else None, True
-    staff.slack_user_id, staff.teams_user_id = slack_user_id, teams_user_id
+    staff.slack_user_id, staff.msteams_user_id = slack_user_id, msteams_user_id
     session.add(staff)
     session.flush()
     return staff

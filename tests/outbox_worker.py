@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 
 from bot.directory import Directory
-from bot.notify_transports import SlackTransport
-from scheduler.outbox import Outbox
+from bot.transports.slack.sending import SlackTransport
 from scheduler.packs import PackLibrary
+from scheduler.reminders.outbox import Outbox
 from store.db import open_database
 
 

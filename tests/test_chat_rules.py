@@ -15,8 +15,8 @@ import pytest
 from bot.commands.handler import CommandHandler, Reply
 from bot.directory import Directory
 from scheduler.casebook import Casebook
-from scheduler.outbox import Outbox
 from scheduler.packs import PackLibrary, policy_dirs
+from scheduler.reminders.outbox import Outbox
 from scheduler.timescales.calendar import LONDON
 from store import repo
 from tests.conftest import FakeClock

@@ -14,9 +14,9 @@ import time_machine
 from slack_sdk import WebClient
 
 from bot.directory import Directory
-from bot.notify_transports import SlackTransport
+from bot.transports.slack.sending import SlackTransport
 from scheduler.casebook import Casebook
-from scheduler.outbox import Outbox
+from scheduler.reminders.outbox import Outbox
 from scheduler.timescales.calendar import LONDON
 from tests.builders import at
 from tests.mock_slack import MockSlack

@@ -17,7 +17,7 @@ from bot.directory import Directory
 from bot.importer import parse_moment, read_caseload, read_map
 from scheduler.bulk_import import CaseloadImport
 from scheduler.casebook import Casebook
-from scheduler.outbox import Outbox
+from scheduler.reminders.outbox import Outbox
 from store import repo
 from store.db import open_database
 from store.models import AuditEntry, EventRow, OutboxRow

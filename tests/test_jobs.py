@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 from scheduler.casebook import Casebook
-from scheduler.jobs import build_scheduler, run_sweep
-from scheduler.outbox import Outbox
+from scheduler.reminders.jobs import build_scheduler, run_sweep
+from scheduler.reminders.outbox import Outbox
 from tests.builders import at
 from tests.conftest import FakeClock
 
@@ -32,7 +32,7 @@ def test_jobs_have_ids_london_time_coalescing_and_a_grace_time(casebook: Caseboo
 def test_a_sweep_job_creates_and_delivers_through_the_console(casebook: Casebook,
                                                               clock: FakeClock) -> None:
     from bot.directory import Directory
-    from bot.notify_transports import ConsoleTransport
+    from bot.transports.console import ConsoleTransport
 
     casebook.add_team("north", "bexley")
     Directory(casebook.sessions).add("jo", "worker", "north")
@@ -59,7 +59,7 @@ def test_the_sweep_job_keeps_delivering_while_rows_are_due(casebook: Casebook,
     from slack_sdk import WebClient
 
     from bot.directory import Directory
-    from bot.notify_transports import SlackTransport
+    from bot.transports.slack.sending import SlackTransport
     from tests.mock_slack import MockSlack
 
     casebook.add_team("north", "bexley")

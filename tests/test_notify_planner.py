@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from scheduler.notify import (
+from scheduler.packs import PackLibrary
+from scheduler.reminders.planner import (
     CaseInfo,
     Planned,
     Planner,
@@ -12,7 +13,6 @@ from scheduler.notify import (
     digest_due,
     digest_plans,
 )
-from scheduler.packs import PackLibrary
 from scheduler.timescales.engine import compute_case
 from scheduler.timescales.vocabulary import Event
 from tests.builders import at, ev
@@ -230,7 +230,7 @@ def test_suffolk_extension_decisions_prompt_the_manager_who_owns_them() -> None:
 
 
 def test_an_overdue_hour_rule_says_when_it_was_due() -> None:
-    from scheduler.messages import render_prompt
+    from scheduler.reminders.messages import render_prompt
 
     # Allocation within 24 hours of a referral at 19:00 Mon 2 Nov 2026: due 7pm Tue 3 Nov.
     e = [ev("referral_received", at(2026, 11, 2, 19), track="s17")]
@@ -244,7 +244,7 @@ def test_an_overdue_hour_rule_says_when_it_was_due() -> None:
 
 def test_a_stored_row_becomes_a_deadline_with_its_stop() -> None:
     # One conversion for the sweep, snoozes and digests, and a stopped row stays stopped.
-    from scheduler.rows import deadline_from_row
+    from scheduler.reminders.rows import deadline_from_row
     from store.models import DeadlineRow
     row = DeadlineRow(rule="assessment_45", seq=1, title="Assessment", due=at(2026, 11, 3),
                       status="overdue", met_at=None, met_by_event=None, owner="worker",

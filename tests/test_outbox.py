@@ -19,10 +19,11 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.directory import Directory
-from bot.notify_transports import SlackTransport
+from bot.transports.slack.sending import SlackTransport
 from scheduler.casebook import Casebook
-from scheduler.outbox import BASE_BACKOFF, MAX_ATTEMPTS, Outbox
 from scheduler.packs import PackLibrary
+from scheduler.reminders.delivery import BASE_BACKOFF, MAX_ATTEMPTS
+from scheduler.reminders.outbox import Outbox
 from store.models import OutboxRow
 from tests.builders import at
 from tests.conftest import FakeClock
@@ -332,7 +333,7 @@ def test_a_history_too_long_to_read_parks_the_row_and_tells_the_admins(
 ) -> None:
     # Where the check cannot read the whole window (here capped at 2 pages of 200), whether
     # the message arrived is unknown: parked and the admins told, not sent again blind.
-    import bot.notify_transports as transports
+    import bot.transports.slack.sending as transports
 
     monkeypatch.setattr(transports, "HISTORY_PAGES", 2)
     rig.clock.now = at(2026, 12, 30, 9)
@@ -404,7 +405,7 @@ def test_a_digest_job_beside_the_minute_sweep_never_sends_a_row_twice(rig: Rig) 
     # still working through a slow Slack (1.5 s a message) when a team's digest job fires
     # and delivers from threads of its own. The first batch outlives its 6 s lease: without
     # per-claim tokens and renewal the digest job takes its rows over, both send them.
-    from scheduler.jobs import run_sweep
+    from scheduler.reminders.jobs import run_sweep
 
     start, started = at(2026, 12, 30, 9), time.monotonic()
 
@@ -442,11 +443,11 @@ def test_a_worker_whose_claim_was_taken_over_does_not_send_the_row(rig: Rig) -> 
     rig.clock.now = at(2026, 12, 30, 9)
     a, b = rig.outbox(worker_id="a"), rig.outbox(worker_id="b")
     a.sweep(rig.clock.now)
-    held = a.claim(rig.clock.now, limit=50)
+    held = a.delivery.claim(rig.clock.now, limit=50)
     assert len(held) == 9
     rig.clock.now += timedelta(minutes=2, seconds=1)
     assert sum(b.deliver(rig.clock).values()) == 9
-    assert [a.deliver_one(row, rig.clock, recovered) for row, recovered in held] == [
+    assert [a.delivery.deliver_one(row, rig.clock, recovered) for row, recovered in held] == [
         "lost"] * 9
     assert_each_posted_once(rig.slack, a)
     assert len(rig.slack.of("chat.postMessage")) == 9
@@ -461,7 +462,7 @@ def test_a_lease_shorter_than_the_slowest_slack_call_is_refused(rig: Rig) -> Non
         Outbox(rig.casebook.sessions, rig.casebook.library, {"slack": transport},
                lease=timedelta(seconds=8))
     ok = Outbox(rig.casebook.sessions, rig.casebook.library, {"slack": transport})
-    assert ok.lease == timedelta(minutes=2) and ok.max_call == 10
+    assert ok.lease == timedelta(minutes=2) and ok.delivery.max_call == 10
 
 
 def _worker(database_url: str, slack: MockSlack, now: datetime, epoch: float,
@@ -582,7 +583,7 @@ def test_a_steady_state_sweep_renders_and_writes_nothing(rig: Rig) -> None:
 
 
 def test_the_outbox_reads_the_stores_rules_directly_not_through_copies() -> None:
-    import scheduler.outbox as outbox
+    import scheduler.reminders.sweep as outbox
     from store import repo
 
     assert not hasattr(outbox, "_awaiting_authorisation")
@@ -593,7 +594,7 @@ def test_the_outbox_reads_the_stores_rules_directly_not_through_copies() -> None
 def test_a_preview_pauses_the_cyclic_collector_and_restores_it_as_it_was() -> None:
     import gc
 
-    from scheduler.outbox import _no_cyclic_gc
+    from scheduler.reminders.sweep import _no_cyclic_gc
 
     assert gc.isenabled()
     with _no_cyclic_gc():

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import select
 
 from scheduler.casebook import Casebook
-from scheduler.outbox import Outbox
 from scheduler.packs import PackLibrary
+from scheduler.reminders.outbox import Outbox
 from store.models import ChecklistTick, OutboxRow
 from tests.builders import at
 from tests.conftest import FakeClock
@@ -369,8 +369,8 @@ def test_digests_skip_the_packs_closure_days(casebook: Casebook, clock: FakeCloc
 
 def test_every_meeting_event_of_every_pack_gets_a_log_it_button_with_its_command() -> None:
     from bot.commands.grammar import SUBCOMMANDS
-    from scheduler.messages import LOG_COMMAND
     from scheduler.packs import PackLibrary
+    from scheduler.reminders.messages import LOG_COMMAND
 
     # Each entry is the grammar's own way of logging that event.
     special = {"allocate": "allocated", "extend": "extension_agreed",
@@ -571,7 +571,7 @@ def test_snoozed_copies_are_refreshed_with_one_query_each_not_one_per_copy(
 def test_withdrawing_nudges_reuses_the_plans_authorisations_waiting(
     casebook: Casebook, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import scheduler.outbox as outbox_module
+    import scheduler.reminders.sweep as outbox_module
     from bot.directory import Directory
     from store.repo import awaiting_authorisation
     directory = Directory(casebook.sessions)

@@ -542,7 +542,7 @@ def test_the_manifest_grants_exactly_the_scopes_the_code_uses() -> None:
     root = Path(__file__).resolve().parents[1]
     manifest = yaml.safe_load((root / "slack-manifest.yaml").read_text(encoding="utf-8"))
     api_call = re.compile(r"client\.((?:chat|conversations|views|users|reactions)_\w+)\b")
-    called = {m for f in (root / "bot").glob("*.py")
+    called = {m for f in (root / "bot").rglob("*.py")
               for m in api_call.findall(f.read_text(encoding="utf-8"))}
     assert called <= set(METHOD_SCOPES), f"scopes unknown for {called - set(METHOD_SCOPES)}"
     needed = {"commands"}.union(*(METHOD_SCOPES[m] for m in called))

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from bot.commands.handler import CommandHandler
 from bot.slack import confirm
-from scheduler.outbox import Outbox
+from scheduler.reminders.outbox import Outbox
 from store.models import ChecklistTick, Snooze
 from tests.test_prompts import prompted  # noqa: F401  (a referral with its prompts sent)
 from tests.test_slack import SlackRig, rig  # noqa: F401  (the Slack fixture)

@@ -24,7 +24,7 @@ from scheduler.casebook import (
     NoSuchCase,
     RepeatedReferral,
 )
-from scheduler.timescales.calendar import LONDON, local_date
+from scheduler.timescales.calendar import LONDON, due_bucket, local_date
 from scheduler.timescales.engine import Deadline
 from scheduler.timescales.vocabulary import EventError
 from store import repo
@@ -395,21 +395,19 @@ class CommandHandler:
                   now: datetime) -> DueView:
         today = now.astimezone(LONDON).date()
         horizons: dict[str, date] = {}
-        overdue, due_today, soon = [], [], []
+        overdue: list[str] = []
+        due_today: list[str] = []
+        soon: list[str] = []
         for d, c in sorted(rows, key=lambda dc: dc[0].due):
             # Five working days of the case's own pack: its closure days are not working days.
             horizon = horizons.get(c.policy)
             if horizon is None:
                 cal = self.casebook.library.calendar(c.policy)
                 horizon = horizons[c.policy] = cal.add_working_days(today, 5)
-            day = local_date(d.due)
             item = f"{c.reference} {d.title}: {self._due_words(d, now)}"
-            if d.due < now:
-                overdue.append(item)
-            elif day == today:
-                due_today.append(item)
-            elif day <= horizon:
-                soon.append(item)
+            bucket = due_bucket(d.due, now, horizon)
+            if bucket is not None:
+                {"overdue": overdue, "today": due_today, "soon": soon}[bucket].append(item)
         sections = [DueSection(title, tuple(items))
                     for title, items in (("Overdue", overdue), ("Today", due_today),
                                          ("Next five working days", soon),

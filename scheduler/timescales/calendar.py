@@ -120,6 +120,21 @@ class WorkingCalendar:
         """Which working day `today` is, counting the anchor's date as day 0."""
         return self.working_days_between(anchor, today)
 
+    def day_of_window(self, start: date, end: date, today: date,
+                      start_is_day_one: bool = False) -> tuple[int, int] | None:
+        """(n, total) for "day n of total" of the working-day window `start`..`end` on
+        `today`; None for an empty window or once `end` has passed. The one place this
+        is counted (prompts, `due`, deadlines tables).
+
+        Suffolk's "by day N" calls the anchor's date day 1 when it is a working day
+        (`start_is_day_one`); the others call it day 0.
+        """
+        shift = 1 if start_is_day_one and self.is_working_day(start) else 0
+        total = self.working_days_between(start, end) + shift
+        if total <= 0 or today > end:
+            return None
+        return self.working_days_between(start, today) + shift, total
+
     def next_working_day(self, d: date) -> date:
         """The first working day strictly after `d`."""
         return self.add_working_days(d, 1)
@@ -145,6 +160,17 @@ def end_of_day_utc(d: date) -> datetime:
 def local_date(instant: datetime) -> date:
     """The London calendar date of an aware instant."""
     return instant.astimezone(LONDON).date()
+
+
+def due_bucket(due: datetime, now: datetime, horizon: date) -> str | None:
+    """Where a deadline due at `due` stands at `now`: "overdue", "today", "soon" (due by
+    `horizon`, a London date) or None (later). The one place digests and `due` sort."""
+    if due < now:
+        return "overdue"
+    day = local_date(due)
+    if day == local_date(now):
+        return "today"
+    return "soon" if day <= horizon else None
 
 
 def add_months(d: date, months: int) -> date:

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scheduler.notify import Planned, TeamPeople, escalation_role, snoozable, stage_times
 from scheduler.packs import PackLibrary
-from scheduler.rows import DEADLINE_COLUMNS, deadline_from_row
-from scheduler.timescales.calendar import LONDON, WorkingCalendar, local_date
+from scheduler.reminders.content import ActionRef
+from scheduler.reminders.planner import Planned, TeamPeople, escalation_role, snoozable, stage_times
+from scheduler.reminders.rows import DEADLINE_COLUMNS, deadline_from_row
+from scheduler.timescales.calendar import LONDON, WorkingCalendar, due_bucket, local_date
 from scheduler.timescales.rules import Checklist, Pack, Rule
 from store.models import Case, ChecklistTick, DeadlineRow, Team
 from store.repo import awaiting_authorisation, open_deadline_clause
@@ -59,12 +61,10 @@ def due_words(due: datetime, hourly: bool, now: datetime, cal: WorkingCalendar,
         return f"by {hour} {when}"
     d = local.date()
     text = f"{d:%a} {d.day} {d:%b}"
-    if anchor is not None and today <= d:
-        start = local_date(anchor)
-        shift = 1 if unit == "by_day" and cal.is_working_day(start) else 0
-        total = cal.working_days_between(start, d) + shift
-        if total > 0:
-            text += f", day {cal.working_days_between(start, today) + shift} of {total}"
+    window = cal.day_of_window(local_date(anchor), d, today, start_is_day_one=(
+        unit == "by_day")) if anchor is not None else None
+    if window:
+        text += f", day {window[0]} of {window[1]}"
     return text
 
 
@@ -105,12 +105,14 @@ def render_prompt(p: Planned, rule: Rule | None, pack: Pack, cal: WorkingCalenda
                      f"{len(ticked)} of {len(checklist.items)} done.")
         items = [{"item": i, "text": t, "ticked": i in ticked}
                  for i, t in enumerate(checklist.items)]
-    value = f"{p.case}|{p.rule}|{p.seq}|{p.stage}"
+    ref = ActionRef(p.case, p.rule, p.seq, p.stage)
+    value = ref.to_token()
     actions = []
     if rule is not None:
         meets = next((m.event for m in rule.met_by if m.event in LOG_COMMAND), None)
         if meets:  # the handler opens the form for this event's command
-            actions.append(_button("Log it", "caseclock_log_it", f"{value}|{meets}", "primary"))
+            actions.append(_button("Log it", "caseclock_log_it",
+                                   replace(ref, event=meets).to_token(), "primary"))
     actions.append(_button("Record a reason", "caseclock_reason", value))
     if snoozable(p.stage):
         actions.append(_button("Snooze to next working day", "caseclock_snooze", value))
@@ -119,7 +121,7 @@ def render_prompt(p: Planned, rule: Rule | None, pack: Pack, cal: WorkingCalenda
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}]
     if items:
         options = [{"text": {"type": "plain_text", "text": it["text"][:75]},
-                    "value": f"{value}|{it['item']}"} for it in items]
+                    "value": replace(ref, item=it["item"]).to_token()} for it in items]
         element: dict[str, Any] = {"type": "checkboxes", "action_id": "caseclock_tick",
                                    "options": options}
         done = [o for o, it in zip(options, items, strict=True) if it["ticked"]]
@@ -143,6 +145,7 @@ TEAM_SECTIONS = ("Overdue", "Due today", "Due in the next 3 working days",
 # A manager's summary splits the overdue: legal limits missed, escalated, and the rest.
 MANAGER_SECTIONS = ("Exceptions", "Escalated", "Awaiting authorisation",
                     "Overdue, not escalated")
+BUCKET_SECTIONS = {"today": "Due today", "soon": "Due in the next 3 working days"}
 SECTION_NAMES = (*TEAM_SECTIONS, *MANAGER_SECTIONS[:2], MANAGER_SECTIONS[3])
 
 
@@ -200,26 +203,32 @@ def digest_sections(s: Session, now: datetime, library: PackLibrary,
                      .where(Case.team_id.in_(list(by_id)),
                             open_deadline_clause())
                      .order_by(DeadlineRow.due)).all()
+    # Many deadlines share a due moment: its words and bucket are worked out once each.
+    placed: dict[tuple[datetime, bool, date], tuple[str | None, str]] = {}
     for row in rows:
-        team_id, ref, worker, policy = row.team_id, row.reference, row.allocated_worker, (
-            row.policy)
-        title, due, hourly, rule, seq = row.title, row.due, row.hourly, row.rule, row.seq
-        sections = out[by_id[team_id].name]
-        local = due.astimezone(LONDON)
-        day = local.date()
-        when = f"{local:%H:%M} {local:%a} {day.day} {local:%b}" if hourly else (
-            f"{local:%a} {day.day} {local:%b}")
+        team_id, due, hourly = row.team_id, row.due, row.hourly
+        horizon = horizons[team_id]
+        found = placed.get((due, hourly, horizon))
+        if found is None:
+            local = due.astimezone(LONDON)
+            day = local.date()
+            when = f"{local:%H:%M} {local:%a} {day.day} {local:%b}" if hourly else (
+                f"{local:%a} {day.day} {local:%b}")
+            found = placed[(due, hourly, horizon)] = (due_bucket(due, now, horizon), when)
+        bucket, when = found
+        if bucket is None:
+            continue
+        ref, policy, rule, seq = row.reference, row.policy, row.rule, row.seq
         size = sizes.get((policy, rule))
         progress = f", checklist {ticks.get((ref, rule, seq), 0)}/{size}" if size else ""
-        line = f"{ref} {title} ({when}{progress})"
-        name = worker or "unallocated"
-        if due < now:
+        line = f"{ref} {row.title} ({when}{progress})"
+        name = row.allocated_worker or "unallocated"
+        sections = out[by_id[team_id].name]
+        if bucket == "overdue":
             sections["Overdue"][name].append(line)
             sections[overdue_kind(policy, row)][name].append(line)
-        elif day == today:
-            sections["Due today"][name].append(line)
-        elif day <= horizons[team_id]:
-            sections["Due in the next 3 working days"][name].append(line)
+        else:
+            sections[BUCKET_SECTIONS[bucket]][name].append(line)
     waiting = awaiting_authorisation(s, list(by_id))
     if waiting:
         for team_id, ref, worker in s.execute(

@@ -25,7 +25,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from scheduler.casebook import Casebook
-from scheduler.outbox import Outbox
+from scheduler.reminders.outbox import Outbox
 
 log = logging.getLogger("caseclock.jobs")
 LONDON_TZ = "Europe/London"

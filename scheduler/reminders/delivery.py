@@ -1,6 +1,6 @@
 """Delivering outbox rows: claim, send, mark; retry with back-off; park and tell the admins.
 
-All state lives in the database (see scheduler/outbox.py for how rows are created):
+All state lives in the database (see scheduler/reminders/sweep.py for how rows are created):
 - a worker claims rows with one UPDATE (FOR UPDATE SKIP LOCKED on PostgreSQL), sends, and
   marks them sent; a claim left by a dead process expires after LEASE and is taken again;
 - each claim carries a token of its own (one per batch, so two threads of one process are
@@ -26,13 +26,20 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from scheduler.reminders.transport import (
+    AMBIGUOUS,
+    DeliveryUnknown,
+    Transport,
+    TransportError,
+    max_call_seconds,
+)
 from store.models import OutboxRow, Staff
 
 log = logging.getLogger("caseclock.outbox")  # ids and counts only, never case content
@@ -45,8 +52,7 @@ MAX_ATTEMPTS = 12
 BASE_BACKOFF = 5.0  # seconds
 MAX_BACKOFF = 1200.0
 JITTER = 0.25
-AMBIGUOUS = "ambiguous"  # a failure after which the message may still have been delivered
-CHANNEL_PACE = 1.0  # seconds between two messages to one channel (Slack's guidance)
+CHANNEL_PACE = 1.0  # seconds between two messages to one channel, if a transport does not say
 # Seconds kept between the end of the slowest send and the end of its claim: the UPDATE that
 # renews a claim, the write that marks the row sent, and clocks a little apart.
 CLAIM_MARGIN = 1.0
@@ -63,41 +69,6 @@ def backoff(attempts: int, base: float = BASE_BACKOFF) -> float:
     return delay * random.uniform(1 - JITTER, 1 + JITTER)
 
 
-class TransportError(Exception):
-    """A failed send; `retry_after` (seconds) when the other side said when to come back."""
-
-    def __init__(self, message: str, retry_after: float | None = None,
-                 permanent: bool = False) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.permanent = permanent
-
-
-class DeliveryUnknown(TransportError):
-    """Whether an earlier try arrived cannot be told (the channel's history cannot be read
-    to the end): the row is parked and the admins told, never sent again blind. The message
-    starts with AMBIGUOUS, so a re-queued row is checked again before it is sent."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"{AMBIGUOUS}: it may already have arrived, and {reason}",
-                         permanent=True)
-
-
-class Transport(Protocol):
-    """Delivers one message to one recipient ("staff:NAME" or "channel:ID").
-
-    A transport whose calls can be slow says how long one `send` can take at worst, as
-    `max_call_seconds` (its timeouts and retries); the claim's lease must be longer.
-    """
-
-    def send(self, recipient: str, message: dict[str, Any]) -> None: ...
-
-
-def max_call_seconds(transport: object) -> float:
-    """The longest one send through `transport` can take (0: it does not say, it is local)."""
-    return float(getattr(transport, "max_call_seconds", 0.0))
-
-
 KEY_CHUNK = 2000  # values per IN (...) query: within SQLite's and PostgreSQL's limits
 
 
@@ -108,14 +79,17 @@ def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 
 class Delivery:
-    """Claims, sends and marks outbox rows (the delivery half of `Outbox`)."""
+    """Claims, sends and marks outbox rows: all of them, or those `scope` selects (the
+    console's view delivers one person's rows and leaves everyone else's queued)."""
 
     def __init__(self, sessions: sessionmaker[Session],
                  transports: dict[str, Transport] | None = None,
                  transport_for: Callable[[str], str] | None = None,
                  worker_id: str | None = None, lease: timedelta = LEASE,
-                 pace: float = CHANNEL_PACE, base_backoff: float = BASE_BACKOFF) -> None:
+                 pace: float | None = None, base_backoff: float = BASE_BACKOFF,
+                 scope: ColumnElement[bool] | None = None) -> None:
         self.sessions = sessions
+        self._scope = scope if scope is not None else true()
         self.transports = transports or {}
         self.transport_for = transport_for or (lambda _recipient: "console")
         self.worker_id = worker_id or uuid.uuid4().hex[:12]
@@ -145,9 +119,8 @@ class Delivery:
         return max(1, min(limit, int(span / per_send)))
 
     def scope(self) -> ColumnElement[bool]:
-        """Which rows this deliverer takes: all of them here; the console narrows it to one
-        person's, so everyone else's stay queued for them."""
-        return true()
+        """Which rows this deliverer takes (claims and `next_due` both use it)."""
+        return self._scope
 
     def new_token(self) -> str:
         """A claim token: this worker's id and a part unique to one batch."""
@@ -180,11 +153,18 @@ class Delivery:
                                 .returning(OutboxRow)).all()
             return [(row, previous.get(row.id)) for row in claimed]
 
-    def _pace(self, recipient: str) -> float:
+    def pace_of(self, transport: object) -> float:
+        """Seconds between two messages to one destination: this delivery's own `pace` if
+        it was given one, else what the transport declares (its platform's rate)."""
+        if self.pace is not None:
+            return self.pace
+        return float(getattr(transport, "pace", CHANNEL_PACE))
+
+    def _pace(self, recipient: str, pace: float) -> float:
         """Seconds to wait before `recipient` may get another message."""
         with self._pace_lock:
             last = self._last_sent.get(recipient)
-            wait = 0.0 if last is None else max(0.0, last + self.pace - time.monotonic())
+            wait = 0.0 if last is None else max(0.0, last + pace - time.monotonic())
             if wait == 0.0:
                 self._last_sent[recipient] = time.monotonic()
             return wait
@@ -225,18 +205,19 @@ class Delivery:
                     recovered_since: datetime | None = None) -> str:
         """Send one claimed row: 'sent', 'deferred', 'retry', 'parked' or 'lost' (its claim
         expired or was taken over before the send, so it was left to the new holder)."""
-        wait = self._pace(row.recipient)
+        transport = self.transports.get(row.transport)
+        pace = self.pace_of(transport)
+        wait = self._pace(row.recipient, pace)
         while 0 < wait <= HOLD_FOR_PACE:
             # Hold the claim and wait for the channel's turn: cheaper than a write to defer
             # it, and the claim's lease is far longer.
             time.sleep(wait)
-            wait = self._pace(row.recipient)
+            wait = self._pace(row.recipient, pace)
         if wait > 0:
             # As in `release`: a row taken over from a dead claim keeps that claim's time.
             self._mark(row, claimed_by=None, claimed_at=recovered_since,
                        next_attempt_at=clock() + timedelta(seconds=wait))
             return "deferred"
-        transport = self.transports.get(row.transport)
         try:
             if transport is None:
                 raise TransportError(f"no transport {row.transport}", permanent=True)

@@ -1,18 +1,17 @@
-"""Where notifications go: Slack (direct messages and team channels) or the console."""
+"""Sending to Slack: direct messages and team channels, with chat.postMessage."""
 
 from __future__ import annotations
 
-import sys
 import threading
 from datetime import datetime
-from typing import Any, TextIO
+from typing import Any, ClassVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.directory import Directory
-from scheduler.delivery import DeliveryUnknown
-from scheduler.outbox import AMBIGUOUS, TransportError
+from scheduler.reminders.transport import AMBIGUOUS, DeliveryUnknown, TransportError
+from store.settings import Settings
 
 METADATA_TYPE = "caseclock_notification"
 HISTORY_PAGE = 200  # messages a conversations.history page asks for (Slack allows up to 999)
@@ -39,23 +38,21 @@ def slack_error(response: Any) -> str:
     return f"{code}: {HINTS[code]}" if code in HINTS else code
 
 
-class ConsoleTransport:
-    """Prints notifications where the console user sees them."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stdout
-        self.lock = threading.Lock()
-
-    def send(self, recipient: str, message: dict[str, Any]) -> None:
-        """Print one notification."""
-        with self.lock:
-            print(f"\n[caseclock -> {recipient.split(':', 1)[1]}] {message.get('text', '')}",
-                  file=self.stream, flush=True)
-
-
 class SlackTransport:
     """Posts with chat.postMessage; each message carries its outbox key as metadata, so a
     send interrupted by a crash can be checked (conversations.history) before it is resent."""
+
+    kind: ClassVar[str] = "slack"
+    pace: ClassVar[float] = 1.0  # a message a second per channel (Slack's guidance)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, directory: Directory) -> SlackTransport | None:
+        """The transport for this workspace, or None when no bot token is set."""
+        if not settings.slack_bot_token:
+            return None
+        client = WebClient(token=settings.slack_bot_token, timeout=10,
+                           base_url=settings.slack_api_url.rstrip("/") + "/", retry_handlers=[])
+        return cls(client, directory)
 
     def __init__(self, client: WebClient, directory: Directory) -> None:
         self.client = client
@@ -71,6 +68,14 @@ class SlackTransport:
         retries = sum(int(getattr(h, "max_retry_count", 0))
                       for h in self.client.retry_handlers or [])
         return float(self.client.timeout) * (1 + retries) + retries
+
+    def reaches(self, recipient: str) -> bool:
+        """Whether Slack can take this recipient: a channel, or a person with a Slack id."""
+        kind, _, who = recipient.partition(":")
+        if kind == "channel":
+            return True
+        actor = self.directory.by_name(who)
+        return actor is not None and bool(actor.slack_user_id)
 
     def prepare(self, recipient: str) -> None:
         """Open the recipient's direct message (once) before the send, so the send itself

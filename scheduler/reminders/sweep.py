@@ -5,9 +5,10 @@ crashes and several processes:
 - a row's `key` is unique per (deadline, due, stage, recipient): the sweep inserts with
   ON CONFLICT DO NOTHING, however often and from however many processes it runs;
 - a deadline that is met, cancelled or moved withdraws its unsent rows;
-- workers claim, send and mark rows (scheduler/delivery.py, which `Outbox` extends): a claim
-  left by a dead process expires and is taken again, failures back off over more than an
-  hour, and what cannot be delivered is parked and the admins told.
+- workers claim, send and mark rows (scheduler/reminders/delivery.py; `Outbox` in
+  scheduler/reminders/outbox.py puts the sweep and a delivery together): a claim left by a
+  dead process expires and is taken again, failures back off over more than an hour, and
+  what cannot be delivered is parked and the admins told.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from datetime import time as dtime
 from typing import Any, cast
 
@@ -28,26 +29,17 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.casebook import row_to_event
-from scheduler.delivery import (
-    AMBIGUOUS,
-    BASE_BACKOFF,
-    CHANNEL_PACE,
-    KEY_CHUNK,
-    LEASE,
-    MAX_ATTEMPTS,
-    Delivery,
-    Transport,
-    TransportError,
-    chunks,
-)
-from scheduler.messages import (
+from scheduler.packs import PackLibrary
+from scheduler.prompt_actions import refresh_snoozed
+from scheduler.reminders.delivery import KEY_CHUNK, chunks
+from scheduler.reminders.messages import (
     digest_sections,
     render_digest,
     render_import_summary,
     render_prompt,
     render_service_summary,
 )
-from scheduler.notify import (
+from scheduler.reminders.planner import (
     CaseInfo,
     Planned,
     Planner,
@@ -60,8 +52,6 @@ from scheduler.notify import (
     service_summary_plans,
     working_hours_from,
 )
-from scheduler.packs import PackLibrary
-from scheduler.prompt_actions import refresh_snoozed
 from scheduler.timescales.engine import compute_case
 from scheduler.timescales.vocabulary import Event
 from store.models import (
@@ -140,17 +130,14 @@ class _Plan:
 INSERT_CHUNK = 500  # rows per bulk INSERT
 
 
-class Outbox(Delivery):
-    """Creates notification rows from deadlines (and, as a `Delivery`, delivers them)."""
+class Sweep:
+    """Creates notification rows from deadlines; a `Delivery` sends them."""
 
     def __init__(self, sessions: sessionmaker[Session], library: PackLibrary,
-                 transports: dict[str, Transport] | None = None,
-                 transport_for: Callable[[str], str] | None = None,
-                 worker_id: str | None = None, lease: timedelta = LEASE,
-                 pace: float = CHANNEL_PACE, base_backoff: float = BASE_BACKOFF) -> None:
-        super().__init__(sessions, transports, transport_for, worker_id, lease, pace,
-                         base_backoff)
+                 transport_for: Callable[[str], str] | None = None) -> None:
+        self.sessions = sessions
         self.library = library
+        self.transport_for = transport_for or (lambda _recipient: "console")
         # The last sweep's plan of each open deadline (see _plan), valid for these teams.
         self._memo: dict[tuple[Any, ...], tuple[datetime, datetime, list[Planned]]] = {}
         self._memo_teams: dict[str, TeamPeople] = {}
@@ -200,7 +187,10 @@ class Outbox(Delivery):
         unchanged and no stage (nor working hours) has begun since: only deadlines that moved
         or reached a stage boundary are planned again.
         """
-        from scheduler.rows import DEADLINE_COLUMNS, deadline_from_row  # imports: others edit them
+        from scheduler.reminders.rows import (  # imports: others edit them
+            DEADLINE_COLUMNS,
+            deadline_from_row,
+        )
 
         teams = _teams(s)
         if teams != self._memo_teams:  # a change of staff or channels: plan everything again
@@ -424,11 +414,3 @@ class Outbox(Delivery):
                                               OutboxRow.sent_at.is_(None))
                       .values(withdrawn_at=now))
         return len(gone)
-
-def utc_now() -> datetime:
-    """The real time."""
-    return datetime.now(UTC)
-
-
-__all__: Sequence[str] = ("AMBIGUOUS", "BASE_BACKOFF", "MAX_ATTEMPTS", "Outbox", "Transport",
-                          "TransportError", "utc_now")

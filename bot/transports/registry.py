@@ -1,0 +1,66 @@
+"""Every transport caseclock can send through, by kind (healthchecks' TRANSPORTS style).
+
+One explicit line per transport, "module:Class", imported only when the transport is built,
+so a deployment without Slack never imports slack_sdk. Adding a transport: its own module(s)
+under bot/transports/, one line here, and its settings in store/settings.py. Each class
+provides `from_settings(settings, directory)` (None when not configured), `reaches(recipient)`
+and the `scheduler.reminders.transport.Transport` protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import import_module
+from typing import Any, Protocol, cast
+
+from bot.directory import Directory
+from scheduler.reminders.transport import Transport
+from store.settings import Settings
+
+TRANSPORTS: dict[str, str] = {
+    "console": "bot.transports.console:ConsoleTransport",
+    "slack": "bot.transports.slack.sending:SlackTransport",
+}
+FALLBACK = "console"  # where a recipient no other configured transport reaches is told
+
+
+class Reaching(Protocol):
+    """What routing asks of a transport besides sending."""
+
+    def reaches(self, recipient: str) -> bool: ...
+
+
+def transport_class(kind: str) -> Any:
+    """The class registered for `kind`, imported now."""
+    module, _, name = TRANSPORTS[kind].partition(":")
+    return getattr(import_module(module), name)
+
+
+def build_transports(settings: Settings, directory: Directory) -> dict[str, Transport]:
+    """Every transport the settings configure, by kind (the console always)."""
+    out: dict[str, Transport] = {}
+    for kind in TRANSPORTS:
+        transport = transport_class(kind).from_settings(settings, directory)
+        if transport is not None:
+            out[kind] = transport
+    return out
+
+
+def router(transports: dict[str, Transport], directory: Directory) -> Callable[[str], str]:
+    """`transport_for(recipient)`: a person's preferred transport where it is configured;
+    else the first configured transport, other than the fallback, that reaches the
+    recipient (Slack: a person with a Slack id, a team's channel); else the console."""
+    others = [(kind, t) for kind, t in transports.items() if kind != FALLBACK]
+
+    def transport_for(recipient: str) -> str:
+        kind, _, who = recipient.partition(":")
+        if kind == "staff":
+            actor = directory.by_name(who)
+            if actor is not None and actor.prefers in transports:
+                return str(actor.prefers)
+        for kind, transport in others:
+            if cast(Reaching, transport).reaches(recipient):
+                return kind
+        return FALLBACK
+
+    return transport_for

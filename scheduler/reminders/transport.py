@@ -1,0 +1,61 @@
+"""What the delivery asks of a transport, and the one error a transport raises.
+
+A transport (bot/transports/<kind>) sends one message to one recipient on one platform. The
+delivery knows nothing of platforms: it claims a row, asks the row's transport whether an
+earlier try already arrived (when one may have), sends, and reacts to `TransportError`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+AMBIGUOUS = "ambiguous"  # a failure after which the message may still have been delivered
+
+
+class TransportError(Exception):
+    """A failed send: `retry_after` (seconds) when the other side said when to come back,
+    `permanent` when trying again cannot help (a refusal: the row is parked, admins told)."""
+
+    def __init__(self, message: str, retry_after: float | None = None,
+                 permanent: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class DeliveryUnknown(TransportError):
+    """Whether an earlier try arrived cannot be told (the channel's history cannot be read
+    to the end): the row is parked and the admins told, never sent again blind. The message
+    starts with AMBIGUOUS, so a re-queued row is checked again before it is sent."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"{AMBIGUOUS}: it may already have arrived, and {reason}",
+                         permanent=True)
+
+
+class Transport(Protocol):
+    """Delivers one message to one recipient ("staff:NAME" or "channel:ID").
+
+    Declared by each transport (bot/transports/<kind>):
+    - `kind`: its name in the registry and in outbox rows' `transport` column;
+    - `pace`: seconds between two messages to one destination (the platform's rate);
+    - `max_call_seconds` (optional): how long one `send` can take at worst (its timeouts
+      and retries); the claim's lease must be longer;
+    - `already_delivered(recipient, key, since)`: whether a message with this outbox key
+      reached the recipient since `since` (False where the platform cannot tell and a
+      repeat is harmless);
+    - `prepare(recipient)` (optional): work before the send that is not part of it.
+    """
+
+    kind: ClassVar[str]
+    pace: ClassVar[float]
+
+    def send(self, recipient: str, message: dict[str, Any]) -> None: ...
+
+    def already_delivered(self, recipient: str, key: str, since: datetime) -> bool: ...
+
+
+def max_call_seconds(transport: object) -> float:
+    """The longest one send through `transport` can take (0: it does not say, it is local)."""
+    return float(getattr(transport, "max_call_seconds", 0.0))

@@ -1,0 +1,141 @@
+"""The transport contract: every transport, over its local mock, honours the same rules.
+
+Wed 30 Dec 2026, 09:00: twelve of jo's cases are a day past their visit (referred Fri 18 Dec),
+so the sweep makes twelve prompts to jo, the north team's digest and the summaries. The rules
+(bot/transports/registry.py lists the transports; tests/transports/conftest.py their sides):
+- a rate limit (429) waits for its Retry-After, without using up an attempt;
+- a failure that may pass (a 5xx, a terminal gone) is retried with back-off;
+- a permanent refusal parks the row and tells the admins;
+- a message already delivered is not sent again, by this process or another;
+- content over the transport's limit is cut with "and N more".
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from scheduler.reminders.outbox import Outbox
+from store.models import OutboxRow
+from tests.builders import at
+from tests.transports.conftest import Rig
+
+PROMPT = "Overdue: case 12345{:02d}, Child visited no later than 5 days after the referral, "
+
+
+def _morning(rig: Rig) -> Outbox:
+    rig.clock.now = at(2026, 12, 30, 9)
+    outbox = rig.outbox()
+    assert outbox.sweep(rig.clock.now).created == 15
+    return outbox
+
+
+def _drain(rig: Rig, outbox: Outbox) -> None:
+    for _ in range(100):
+        outbox.deliver(rig.clock)
+        c = outbox.counts()
+        if c["sent"] + c["parked"] + c["withdrawn"] == c["total"]:
+            return
+        rig.later(5)
+    raise AssertionError(f"not drained: {outbox.counts()}")
+
+
+def _first_row(rig: Rig) -> OutboxRow:
+    with rig.casebook.sessions() as s:
+        row = s.scalars(select(OutboxRow).where(OutboxRow.last_error.is_not(None))
+                        .order_by(OutboxRow.id)).first()
+        assert row is not None
+        return row
+
+
+def _each_prompt_once(rig: Rig) -> None:
+    received = rig.side.received()
+    for i in range(12):
+        assert [t for t in received if t.startswith(PROMPT.format(i))] == [
+            PROMPT.format(i) + "Tue 29 Dec."]
+
+
+def test_a_rate_limit_waits_for_retry_after_without_using_an_attempt(rig: Rig) -> None:
+    outbox = _morning(rig)
+    rig.side.rate_limit_next(2)  # real seconds: the pace per channel waits them
+    assert outbox.deliver(rig.clock, limit=1) == {"retry": 1}
+    row = _first_row(rig)
+    assert row.attempts == 0
+    assert row.next_attempt_at == rig.clock.now + timedelta(seconds=2)
+    assert rig.side.received() == []
+    _drain(rig, outbox)
+    _each_prompt_once(rig)
+    assert outbox.counts() == {"total": 15, "sent": 15, "parked": 0, "withdrawn": 0}
+
+
+def test_a_failure_that_may_pass_is_retried(rig: Rig) -> None:
+    outbox = _morning(rig)
+    rig.side.fail_next()
+    assert outbox.deliver(rig.clock, limit=1) == {"retry": 1}
+    row = _first_row(rig)
+    assert row.attempts == 1 and row.parked_at is None
+    assert row.next_attempt_at > rig.clock.now
+    _drain(rig, outbox)
+    _each_prompt_once(rig)
+    assert outbox.counts()["sent"] == 15
+
+
+def test_a_permanent_refusal_parks_the_row_and_tells_the_admins(rig: Rig) -> None:
+    outbox = _morning(rig)
+    rig.side.refuse_next()
+    assert outbox.deliver(rig.clock, limit=1) == {"parked": 1}
+    row = _first_row(rig)
+    assert row.parked_at == rig.clock.now and row.attempts == 1
+    _drain(rig, outbox)
+    alerts = [t for t in rig.side.received()
+              if t.startswith(f"caseclock could not deliver notification {row.id} ")]
+    assert len(alerts) == 1
+    assert "It is parked: once the cause is fixed, `caseclock notify --retry-parked`" in (
+        alerts[0])
+    assert outbox.counts() == {"total": 16, "sent": 15, "parked": 1, "withdrawn": 0}
+
+
+def test_a_message_already_delivered_is_not_sent_again(rig: Rig) -> None:
+    outbox = _morning(rig)
+    _drain(rig, outbox)
+    before = rig.side.received()
+    assert len(before) == 15
+    # The same minute again, and a second process starting afresh: nothing new to send.
+    rig.later(60)
+    again = rig.outbox()
+    assert outbox.sweep(rig.clock.now).created == 0
+    assert again.sweep(rig.clock.now).created == 0
+    assert outbox.deliver(rig.clock) == {} and again.deliver(rig.clock) == {}
+    assert rig.side.received() == before
+    _each_prompt_once(rig)
+
+
+def test_a_send_that_arrived_but_was_not_answered_is_not_sent_again(rig: Rig) -> None:
+    if rig.side.kind == "console":
+        # A print is not lost in transit: there is nothing to look up afterwards.
+        assert rig.side.transport.already_delivered("staff:jo", "k", rig.clock.now) is False
+        return
+    outbox = _morning(rig)
+    slack = rig.side.slack
+    rig.side.transport.channel_of("staff:jo")
+    slack.delay = 1.5  # longer than the client's 1 s timeout: it arrives, the answer is late
+    assert outbox.deliver(rig.clock, limit=1) == {"retry": 1}
+    slack.delay = 0.0
+    time.sleep(1.6)
+    [key] = slack.delivered_keys()
+    _drain(rig, outbox)
+    assert slack.delivered_keys().count(key) == 1
+    _each_prompt_once(rig)
+
+
+def test_content_over_the_limit_is_cut_with_and_n_more(rig: Rig) -> None:
+    # Twelve overdue for jo: the digest shows eight of a person's lines and counts the rest.
+    outbox = _morning(rig)
+    _drain(rig, outbox)
+    [digest] = [t for t in rig.side.received() if t.startswith("north, Wed 30 Dec: ")]
+    assert digest.startswith("north, Wed 30 Dec: 12 overdue, 0 due today, ")
+    assert "1234507 Child visited" in digest and "1234508 Child visited" not in digest
+    assert "and 4 more, see `/due team`" in digest
+    assert all(n <= 50 for n in rig.side.blocks())
