@@ -32,7 +32,7 @@ from bot.directory import Actor, Directory
 from bot.slack_home import home_view
 from scheduler.casebook import Casebook
 from scheduler.messages import LOG_COMMAND
-from scheduler.prompt_actions import set_ticks, snooze
+from scheduler.reminders.actions import ActionRef, ActionResult, PromptActions, checklist_choice
 from scheduler.timescales.calendar import LONDON
 from scheduler.timescales.vocabulary import EventError
 from store import repo
@@ -267,6 +267,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
                   listener_executor=ThreadPoolExecutor(max_workers=LAZY_WORKERS,
                                                        thread_name_prefix="caseclock-lazy"))
     seen_deliveries = _Seen()
+    actions = PromptActions(handler.casebook, handler, NOT_IN_DIRECTORY, LOG_COMMAND.get)
 
     @app.middleware
     def drop_retries(body: dict[str, Any], request: Any, next: Callable[[], Any]) -> Any:
@@ -354,24 +355,25 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
 
     app.view(MODAL_ID)(ack=check_modal, lazy=[store_modal])
 
-    def _parts(value: str) -> tuple[str, str, int, str, list[str]]:
-        case, rule, seq, stage, *rest = value.split("|")
-        return case, rule, int(seq), stage, rest
+    def said(respond: Callable[..., Any], result: ActionResult) -> None:
+        """An action's answer, to the clicker only, the prompt left as it is."""
+        if result.text:
+            respond(text=escape(result.text), response_type="ephemeral",
+                    replace_original=False)
 
     @lazy_action("caseclock_log_it")
     def log_it(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
                client: WebClient) -> None:
         ack()
-        case, _rule, _seq, _stage, rest = _parts(action["value"])
-        event = rest[0] if rest else "child_seen"
-        if event in LOG_FORM or event not in LOG_COMMAND:
+        ref = ActionRef.from_token(action["value"])
+        event = ref.event or "child_seen"
+        if event in LOG_FORM or LOG_COMMAND.get(event) is None:
             # The form has a choice for this event (older buttons carry the choice itself,
             # "seen" or "review").
             view = _modal(LOG_FORM.get(event, "/" + event))
-            view["blocks"][0]["element"]["initial_value"] = case
+            view["blocks"][0]["element"]["initial_value"] = ref.case
         else:  # any other meeting event: its command line, prefilled, to complete and send
-            command, words = LOG_COMMAND[event]
-            view = _command_modal(command, f"{case} {words} ")
+            view = _command_modal(*actions.log_it(ref))
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
     def check_log_line(ack: Callable[..., None], body: dict[str, Any]) -> None:
@@ -409,12 +411,14 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
                         "element": {"type": "plain_text_input", "action_id": "v",
                                     "multiline": True}}]})
 
+    def reason_of(body: dict[str, Any]) -> tuple[ActionRef, str]:
+        ref = ActionRef.from_token(body["view"]["private_metadata"])
+        return ref, (body["view"]["state"]["values"]["reason"]["v"].get("value") or "").strip()
+
     def check_reason(ack: Callable[..., None], body: dict[str, Any]) -> None:
-        case, rule, _seq, _stage, _ = _parts(body["view"]["private_metadata"])
-        text = (body["view"]["state"]["values"]["reason"]["v"].get("value") or "").strip()
+        command, text = actions.reason_line(*reason_of(body))
         try:  # parsing only: the store's answer comes after the acknowledgement
-            parse("/case", f"{case} reason {rule} {text}", handler.clock(),
-                  handler.casebook.case_pattern)
+            parse(command, text, handler.clock(), handler.casebook.case_pattern)
         except EventError as err:
             ack(response_action="errors", errors={"reason": str(err)[:150]})
             return
@@ -422,12 +426,11 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
 
     @logged_failures
     def submit_reason(body: dict[str, Any], client: WebClient) -> None:
-        case, rule, _seq, _stage, _ = _parts(body["view"]["private_metadata"])
-        text = (body["view"]["state"]["values"]["reason"]["v"].get("value") or "").strip()
+        ref, why = reason_of(body)
         user = body["user"]["id"]
-        reply = handler.handle(actor_of(user), "/case", f"{case} reason {rule} {text}",
-                               source=f"slack:{user}", request_id=body["view"].get("id"))
-        confirm(client, user, None, reply.text)  # a prompt's modal: the answer comes by DM
+        result = actions.reason(ref, actor_of(user), why, source=f"slack:{user}",
+                                request_id=body["view"].get("id"))
+        confirm(client, user, None, result.text)  # a prompt's modal: the answer comes by DM
 
     app.view(REASON_ID)(ack=check_reason, lazy=[submit_reason])
 
@@ -435,69 +438,34 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
     def snooze_prompt(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
                       respond: Callable[..., Any]) -> None:
         ack()
-        case, rule, seq, stage, _ = _parts(action["value"])
-        actor = actor_of(body["user"]["id"])
-        if actor is None:
-            respond(text=NOT_IN_DIRECTORY, response_type="ephemeral", replace_original=False)
-            return
-        casebook = handler.casebook
-        try:
-            handler.visible_case(actor, case)  # a prompt's button obeys the rules of commands
-            # Clicked in a team channel: that channel's prompt is snoozed (for everyone in
-            # it); in a direct message, the actor's own.
-            until = snooze(casebook.sessions, casebook.calendar_of(case), case, rule, seq, stage,
-                           actor.name, casebook.clock(),
-                           channel=(body.get("channel") or {}).get("id"))
-        except EventError as err:
-            respond(text=escape(f"Not snoozed: {err}"), response_type="ephemeral",
-                    replace_original=False)
-            return
-        local = until.astimezone(LONDON)
-        respond(text=escape(f"Snoozed: it comes back {local:%a} {local.day} {local:%b} at "
-                            f"{local:%H:%M}."), response_type="ephemeral",
-                replace_original=False)
+        # Clicked in a team channel: that channel's prompt is snoozed (for everyone in it);
+        # in a direct message, the actor's own.
+        said(respond, actions.snooze(ActionRef.from_token(action["value"]),
+                                     actor_of(body["user"]["id"]),
+                                     (body.get("channel") or {}).get("id")))
 
     @lazy_action("caseclock_tick")
     def tick(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
              respond: Callable[..., Any]) -> None:
         ack()
-        actor = actor_of(body["user"]["id"])
         values = [o["value"] for o in action.get("selected_options") or []]
-        # Unticking the last item sends no options at all: the deadline then comes from the
-        # block id ("checklist|case|rule|seq|stage"), so an empty set is stored too.
-        source = values[0] if values else str(action.get("block_id", "")).removeprefix(
-            "checklist|")
-        if actor is None or source.count("|") < 3:
-            return
-        case, rule, seq, _stage, _ = _parts(source)
         try:
-            handler.visible_case(actor, case)  # as a command would be: only a team it sees
-        except EventError as err:
-            respond(text=escape(f"Not ticked: {err}"), response_type="ephemeral",
-                    replace_original=False)
-            return
-        set_ticks(handler.casebook.sessions, case, rule, seq,
-                  (int(v.rsplit("|", 1)[1]) for v in values), actor.name)
+            chosen = [checklist_choice(v) for v in values]
+            # Unticking the last item sends no options at all: the deadline then comes from
+            # the block id ("checklist|case|rule|seq|stage"), so an empty set is stored too.
+            ref = chosen[0][0] if chosen else ActionRef.from_token(
+                str(action.get("block_id", "")).removeprefix("checklist|"))
+        except ValueError:
+            return  # not one of our checklists: nothing to store
+        said(respond, actions.tick(ref, actor_of(body["user"]["id"]),
+                                   (item for _ref, item in chosen)))
 
     @lazy_action("caseclock_quote")
     def quote(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
               respond: Callable[..., Any]) -> None:
         ack()
-        case, rule_id, _seq, _stage, _ = _parts(action["value"])
-        actor = actor_of(body["user"]["id"])
-        try:
-            if actor is None:
-                raise EventError(NOT_IN_DIRECTORY)
-            handler.visible_case(actor, case)
-        except EventError as err:
-            respond(text=escape(str(err)), response_type="ephemeral", replace_original=False)
-            return
-        casebook = handler.casebook
-        pack = casebook.library.get(casebook.case_summary(case).policy)
-        rule = pack.rule(rule_id)
-        respond(text=escape(f"{rule.title}: \u201c{rule.source.quote}\u201d "
-                            f"({rule.source.document})"), response_type="ephemeral",
-                replace_original=False)
+        said(respond, actions.quote(ActionRef.from_token(action["value"]),
+                                    actor_of(body["user"]["id"])))
 
     @logged_failures
     def publish_home(event: dict[str, Any], client: WebClient) -> None:

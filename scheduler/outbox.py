@@ -60,7 +60,7 @@ from scheduler.notify import (
     service_summary_plans,
 )
 from scheduler.packs import PackLibrary
-from scheduler.prompt_actions import refresh_snoozed
+from scheduler.reminders.actions import refresh_snoozed
 from scheduler.timescales.engine import Deadline, compute_case
 from scheduler.timescales.vocabulary import Event
 from store.models import (
