@@ -26,12 +26,19 @@ from slack_bolt import App as BoltApp
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.commands.grammar import USAGE, parse
+from bot.commands.grammar import parse
 from bot.commands.handler import NOT_IN_DIRECTORY, CommandHandler
+from bot.commands.table import (
+    FORM,
+    SLASH_COMMANDS,
+    USAGE,
+    command_for_event,
+    form_choice,
+    form_choice_for_event,
+)
 from bot.directory import Actor, Directory
 from bot.slack_home import home_view
 from scheduler.casebook import Casebook
-from scheduler.messages import LOG_COMMAND
 from scheduler.reminders.actions import ActionRef, ActionResult, PromptActions, checklist_choice
 from scheduler.timescales.calendar import LONDON
 from scheduler.timescales.vocabulary import EventError
@@ -41,20 +48,9 @@ from store.settings import Settings
 log = logging.getLogger("caseclock.slack")  # never logs case content: ids and outcomes only
 
 LAZY_WORKERS = 4
-COMMANDS = ("/referral", "/seen", "/strategy", "/case", "/due")
 MODAL_ID = "caseclock_log"
 REASON_ID = "caseclock_reason_modal"
 LOG_LINE_ID = "caseclock_log_line"
-# A prompt's meeting event -> the logging form's own choice for it, where it has one.
-LOG_FORM = {"referral_received": "/referral", "child_seen": "/seen",
-            "strategy_discussion_held": "/strategy", "assessment_review_held": "/review",
-            "assessment_completed": "/complete", "assessment_authorised": "/authorise"}
-MODAL_EVENTS = (
-    ("referral", "Referral received"), ("seen", "Child seen"),
-    ("strategy", "Strategy discussion held"), ("review", "Manager review held"),
-    ("complete", "Assessment completed"), ("authorise", "Assessment authorised"),
-    ("close", "Case closed"),
-)
 
 
 class ChannelRefused(Exception):
@@ -93,8 +89,7 @@ class _Seen:
 def _modal(command: str, channel: str | None = None) -> dict[str, Any]:
     """The logging modal, preset to `command`'s event; `channel` is where to confirm it."""
     options: list[dict[str, Any]] = [
-        {"text": {"type": "plain_text", "text": label}, "value": value}
-        for value, label in MODAL_EVENTS]
+        {"text": {"type": "plain_text", "text": c.form}, "value": c.form_value} for c in FORM]
     initial = next((o for o in options if f"/{o['value']}" == command), options[0])
     return {
         "type": "modal", "callback_id": MODAL_ID,
@@ -159,10 +154,12 @@ def modal_to_command(values: dict[str, Any]) -> tuple[str, str]:
     track = (val("track").get("selected_option") or {}).get("value")
     flags = [o["value"] for o in val("flags").get("selected_options") or []]
     when = " ".join(x for x in (day, tm) if x)
-    if what in ("referral", "seen", "strategy"):
-        extra = {"referral": track or "", "seen": " ".join(flags), "strategy": ""}[what]
-        return "/" + what, " ".join(x for x in (case, extra, when) if x)
-    tail = "nfa" if what == "close" else ""
+    row = form_choice(what)
+    if row is not None and not row.word:  # a command of its own: /referral, /seen...
+        extra = {"track": track or "", "flags": " ".join(flags)}
+        words = [extra[f] for f in row.form_fields]
+        return row.command, " ".join(x for x in (case, *words, when) if x)
+    tail = row.form_tail if row else ""
     return "/case", " ".join(x for x in (case, what, when, tail) if x)
 
 
@@ -267,7 +264,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
                   listener_executor=ThreadPoolExecutor(max_workers=LAZY_WORKERS,
                                                        thread_name_prefix="caseclock-lazy"))
     seen_deliveries = _Seen()
-    actions = PromptActions(handler.casebook, handler, NOT_IN_DIRECTORY, LOG_COMMAND.get)
+    actions = PromptActions(handler.casebook, handler, NOT_IN_DIRECTORY, command_for_event)
 
     @app.middleware
     def drop_retries(body: dict[str, Any], request: Any, next: Callable[[], Any]) -> Any:
@@ -324,7 +321,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         respond(text=escape(reply.text), blocks=reply_blocks(reply.text),
                 response_type="ephemeral")
 
-    for name in COMMANDS:
+    for name in SLASH_COMMANDS:
         app.command(name)(ack=ack_now, lazy=[run_command])
 
     def check_modal(ack: Callable[..., None], body: dict[str, Any]) -> None:
@@ -367,10 +364,11 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         ack()
         ref = ActionRef.from_token(action["value"])
         event = ref.event or "child_seen"
-        if event in LOG_FORM or LOG_COMMAND.get(event) is None:
+        choice = form_choice_for_event(event)
+        if choice or command_for_event(event) is None:
             # The form has a choice for this event (older buttons carry the choice itself,
             # "seen" or "review").
-            view = _modal(LOG_FORM.get(event, "/" + event))
+            view = _modal("/" + (choice or event))
             view["blocks"][0]["element"]["initial_value"] = ref.case
         else:  # any other meeting event: its command line, prefilled, to complete and send
             view = _command_modal(*actions.log_it(ref))

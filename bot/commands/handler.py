@@ -13,7 +13,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.commands.grammar import CASE_HELP, USAGE, EventDraft, Intent, parse
+from bot.commands.grammar import CASE_HELP, EventDraft, Intent, parse
+from bot.commands.table import USAGE
 from bot.directory import Actor, Directory
 from bot.render import change_summary, day_text, deadlines_table, moment_text
 from scheduler.casebook import (
