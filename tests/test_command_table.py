@@ -22,7 +22,7 @@ from bot.commands.table import (
     logging_words,
 )
 from bot.console import run_console
-from bot.slack import _modal, modal_to_command
+from bot.transports.slack.listeners import _modal, modal_to_command
 from scheduler.messages import LOG_COMMAND
 from scheduler.timescales.calendar import LONDON
 from scheduler.timescales.vocabulary import EVENT_TYPES

@@ -1,6 +1,6 @@
 """Slack transport (slack-bolt): slash commands, the logging modal, the App Home tab.
 
-Over HTTP, the front door (bot/slack_door.py) verifies every request's signature (with
+Over HTTP, the front door (door.py, beside it) verifies every request's signature (with
 Slack's 5-minute replay window) before Bolt parses it; in Socket Mode, Slack's connection
 does. Every listener acknowledges at once and does its work (the store, a recompute, a reply,
 a view) in a lazy listener afterwards: Slack gives up after 3 seconds, and a slow Slack API
@@ -37,7 +37,7 @@ from bot.commands.table import (
     form_choice_for_event,
 )
 from bot.directory import Actor, Directory
-from bot.slack_home import home_view
+from bot.transports.slack.home import home_view
 from scheduler.casebook import Casebook
 from scheduler.reminders.actions import ActionRef, ActionResult, PromptActions, checklist_choice
 from scheduler.timescales.calendar import LONDON
@@ -249,7 +249,7 @@ def logged_failures(func: Callable[..., None]) -> Callable[..., None]:
 def build_slack_app(settings: Settings, handler: CommandHandler, directory: Directory,
                     client: WebClient | None = None, verify: bool = True) -> BoltApp:
     """The Bolt app with every listener; `client` points at Slack or a local mock. `verify`
-    False is for a Bolt behind the HTTP front door (bot/slack_door.py), which verified."""
+    False is for a Bolt behind the HTTP front door (door.py), which verified."""
     client = client or WebClient(token=settings.slack_bot_token,
                                  base_url=settings.slack_api_url.rstrip("/") + "/")
     # process_before_response=True is Bolt's setting for FaaS; here it is kept because it
