@@ -30,7 +30,10 @@ from scheduler.timescales.vocabulary import (
     looks_like_case,
 )
 
-MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|([^>]+))?>$|^@([\w.\-]+)$")
+MENTION = re.compile(r"^@([\w.\-]+)$")  # a person typed as @jo, in every transport
+# A transport's own mention markup, one token -> (name, that chat's user id), else None:
+# Slack's `<@U123|jo>` is read in bot/transports/slack/mentions.py, not here.
+MentionReader = Callable[[str], "tuple[str, str | None] | None"]
 
 # The usage lines and /case help come from the one command table.
 CASE_HELP = case_help()
@@ -138,13 +141,14 @@ def _need_date(words: _Words, what: str, example: str, today: date) -> date:
     return parse_day(tok, today, past=False)
 
 
-def _mention(token: str) -> tuple[str, str | None]:
+def _mention(token: str, reader: MentionReader | None) -> tuple[str, str | None]:
+    found = reader(token) if reader else None
+    if found:
+        return found
     m = MENTION.match(token)
     if not m:
         raise EventError(f"'{token}' is not a person: mention them, for example allocate @jo.")
-    if m.group(3):
-        return m.group(3), None
-    return (m.group(2) or m.group(1)), m.group(1)
+    return m.group(1), None
 
 
 # Each /case sub-command: (event type, a function reading its words into fields).
@@ -219,7 +223,8 @@ SUBCOMMANDS: dict[str, tuple[str, SubParser]] = {
     for c in CASE_WORDS if c.event and c.word not in OWN_CODE for w in (c.word, *c.aliases)}
 
 
-def _case_sub(case: str, words: _Words, now: datetime) -> tuple[EventDraft, dict[str, str]]:
+def _case_sub(case: str, words: _Words, now: datetime,
+              mention: MentionReader | None) -> tuple[EventDraft, dict[str, str]]:
     sub = words.tokens.pop(0).lower()
     today = now.astimezone(LONDON).date()
     mentions: dict[str, str] = {}
@@ -232,7 +237,7 @@ def _case_sub(case: str, words: _Words, now: datetime) -> tuple[EventDraft, dict
     if sub == "allocate":
         if not words.tokens:
             raise EventError("say who: type /case CASE allocate @jo.")
-        name, uid = _mention(words.tokens.pop(0))
+        name, uid = _mention(words.tokens.pop(0), mention)
         if uid:
             mentions[name] = uid
         at = words.take_when(now)
@@ -296,10 +301,12 @@ def _case_sub(case: str, words: _Words, now: datetime) -> tuple[EventDraft, dict
                      "or /case help.")
 
 
-def parse(command: str, text: str, now: datetime, case_pattern: str | None = None) -> Intent:
+def parse(command: str, text: str, now: datetime, case_pattern: str | None = None,
+          mention: MentionReader | None = None) -> Intent:
     """Read one command line. `command` is the slash command, `text` what follows it.
 
     `case_pattern` is CASECLOCK_CASE_PATTERN (None: the default shape of a reference).
+    `mention` reads the transport's own mention markup; plain `@jo` is read always.
     """
     command = command.strip().lower()
     if not command.startswith("/"):
@@ -315,7 +322,7 @@ def parse(command: str, text: str, now: datetime, case_pattern: str | None = Non
             return Intent("due", command, target="team")
         if len(tokens) == 1:
             try:
-                name, uid = _mention(tokens[0])
+                name, uid = _mention(tokens[0], mention)
             except EventError:  # not a mention: say /due's own forms, not allocate's
                 raise EventError(f"'{tokens[0]}' is not a person: type /due @NAME, /due team "
                                  "or /due.") from None
@@ -358,5 +365,5 @@ def parse(command: str, text: str, now: datetime, case_pattern: str | None = Non
         return Intent("show_case", command, case=cases[0])
     if [t.lower() for t in words.tokens] == ["share"]:
         return Intent("share_case", command, case=cases[0])
-    draft, mentions = _case_sub(cases[0], words, now)
+    draft, mentions = _case_sub(cases[0], words, now, mention)
     return Intent("log", command, (draft,), mention_ids=mentions)

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.commands.grammar import CASE_HELP, EventDraft, Intent, parse
+from bot.commands.grammar import CASE_HELP, EventDraft, Intent, MentionReader, parse
 from bot.commands.table import USAGE
 from bot.directory import Actor, Directory
 from bot.render import change_summary, day_text, deadlines_table, moment_text
@@ -124,14 +124,15 @@ class CommandHandler:
         self.clock = clock or casebook.clock
 
     def handle(self, actor: Actor | None, command: str, text: str, source: str,
-               request_id: str | None = None) -> Reply:
-        """One command line from one person; never raises for their mistakes."""
+               request_id: str | None = None, mention: MentionReader | None = None) -> Reply:
+        """One command line from one person; never raises for their mistakes. `mention`
+        reads the transport's mentions (Slack's `<@U123|jo>`); `@jo` is read everywhere."""
         if actor is None:
             return Reply(NOT_IN_DIRECTORY, ok=False)
         now = self.clock()
         try:
             # CASECLOCK_CASE_PATTERN reaches chat through the casebook, which settings built.
-            intent = parse(command, text, now, self.casebook.case_pattern)
+            intent = parse(command, text, now, self.casebook.case_pattern, mention)
             return self._run(actor, intent, source, request_id, now)
         except (EventError, repo.StoreError) as err:
             usage = USAGE.get(command.strip().lower(), "")

@@ -38,6 +38,7 @@ from bot.commands.table import (
 )
 from bot.directory import Actor, Directory
 from bot.transports.slack.home import home_view
+from bot.transports.slack.mentions import slack_mention
 from scheduler.casebook import Casebook
 from scheduler.reminders.actions import ActionRef, ActionResult, PromptActions, checklist_choice
 from scheduler.timescales.calendar import LONDON
@@ -306,7 +307,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
                               view=_modal(command, body.get("channel_id")))
             return
         reply = handler.handle(actor, command, text, source=f"slack:{user}",
-                               request_id=body.get("trigger_id"))
+                               request_id=body.get("trigger_id"), mention=slack_mention)
         log.info("command %s from %s: %s", command, user, "ok" if reply.ok else "refused")
         if reply.share_case:
             try:
@@ -330,7 +331,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         command, text = modal_to_command(body["view"]["state"]["values"])
         now = handler.clock()
         try:
-            intent = parse(command, text, now, handler.casebook.case_pattern)
+            intent = parse(command, text, now, handler.casebook.case_pattern, slack_mention)
             for draft in intent.events:
                 if draft.at > now:  # the store would refuse it too, after the modal closed
                     raise EventError(f"{draft.at.astimezone(LONDON):%d/%m/%Y %H:%M} is in the "
@@ -346,7 +347,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         command, text = modal_to_command(body["view"]["state"]["values"])
         user = body["user"]["id"]
         reply = handler.handle(actor_of(user), command, text, source=f"slack:{user}",
-                               request_id=body["view"].get("id"))
+                               request_id=body["view"].get("id"), mention=slack_mention)
         log.info("modal from %s: %s", user, "ok" if reply.ok else "refused")
         confirm(client, user, _metadata_channel(body["view"]), reply.text)
 
@@ -378,7 +379,8 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         command = body["view"]["private_metadata"]
         text = (body["view"]["state"]["values"]["line"]["v"].get("value") or "").strip()
         try:  # parsing only, as for the other forms: the store answers after the ack
-            parse(command, text, handler.clock(), handler.casebook.case_pattern)
+            parse(command, text, handler.clock(), handler.casebook.case_pattern,
+                  slack_mention)
         except EventError as err:
             ack(response_action="errors", errors={"line": str(err)[:150]})
             return
@@ -390,7 +392,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         text = (body["view"]["state"]["values"]["line"]["v"].get("value") or "").strip()
         user = body["user"]["id"]
         reply = handler.handle(actor_of(user), command, text, source=f"slack:{user}",
-                               request_id=body["view"].get("id"))
+                               request_id=body["view"].get("id"), mention=slack_mention)
         confirm(client, user, None, reply.text)  # a prompt's form: the answer comes by DM
 
     app.view(LOG_LINE_ID)(ack=check_log_line, lazy=[submit_log_line])
@@ -416,7 +418,8 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
     def check_reason(ack: Callable[..., None], body: dict[str, Any]) -> None:
         command, text = actions.reason_line(*reason_of(body))
         try:  # parsing only: the store's answer comes after the acknowledgement
-            parse(command, text, handler.clock(), handler.casebook.case_pattern)
+            parse(command, text, handler.clock(), handler.casebook.case_pattern,
+                  slack_mention)
         except EventError as err:
             ack(response_action="errors", errors={"reason": str(err)[:150]})
             return
