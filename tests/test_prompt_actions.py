@@ -6,6 +6,8 @@ someone not in the directory is told so."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -36,6 +38,15 @@ def test_the_reference_is_written_and_read_in_one_place() -> None:
     for bad in ("", "checklist", "123456|rule|x|stage", "a|b|1|c|d|e", "123456||1|due"):
         with pytest.raises(ValueError):
             ActionRef.from_token(bad)
+
+
+def test_only_actionref_reads_a_buttons_token() -> None:
+    # The Slack listeners (and next Teams') parse no token themselves: one place reads it.
+    root = Path(__file__).resolve().parents[1]
+    splitting = sorted(str(f.relative_to(root)) for folder in ("bot", "scheduler")
+                       for f in (root / folder).rglob("*.py")
+                       if 'split("|")' in f.read_text(encoding="utf-8"))
+    assert splitting == ["scheduler/reminders/actions.py"]
 
 
 def test_another_teams_worker_is_refused_every_action_and_nothing_is_stored(
