@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select
 
 from bot.commands.handler import NOT_IN_DIRECTORY
-from bot.commands.table import command_for_event
 from scheduler.reminders.actions import ActionRef, PromptActions, checklist_choice
 from store.models import ChecklistTick, Snooze
 from tests.test_chat_rules import Chat, chat  # noqa: F401  (north: jo, priya; south: bob)
@@ -25,7 +24,7 @@ NOT_YOURS = ("there is no case 123456 in your team: log its referral first, "
 @pytest.fixture
 def actions(chat: Chat) -> PromptActions:
     chat.ok("jo", "/referral", "123456 s17")  # Mon 30 Nov 2026, 12:00
-    return PromptActions(chat.casebook, chat.handler, NOT_IN_DIRECTORY, command_for_event)
+    return chat.handler.prompt_actions()  # as every transport gets it
 
 
 def test_the_reference_is_written_and_read_in_one_place() -> None:

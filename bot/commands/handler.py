@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.commands.grammar import CASE_HELP, EventDraft, Intent, MentionReader, parse
-from bot.commands.table import USAGE
+from bot.commands.table import USAGE, command_for_event
 from bot.directory import Actor, Directory
 from bot.render import change_summary, day_text, deadlines_table, moment_text
 from scheduler.casebook import (
@@ -25,6 +25,7 @@ from scheduler.casebook import (
     NoSuchCase,
     RepeatedReferral,
 )
+from scheduler.reminders.actions import PromptActions
 from scheduler.timescales.calendar import LONDON, local_date
 from scheduler.timescales.engine import Deadline
 from scheduler.timescales.vocabulary import EventError
@@ -122,6 +123,11 @@ class CommandHandler:
         self.casebook = casebook
         self.directory = directory
         self.clock = clock or casebook.clock
+
+    def prompt_actions(self) -> PromptActions:
+        """The prompt-actions service, checked as these commands are, with their wording and
+        the command table's "Log it": what every transport's buttons call."""
+        return PromptActions(self.casebook, self, NOT_IN_DIRECTORY, command_for_event)
 
     def handle(self, actor: Actor | None, command: str, text: str, source: str,
                request_id: str | None = None, mention: MentionReader | None = None) -> Reply:

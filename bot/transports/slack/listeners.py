@@ -40,7 +40,7 @@ from bot.directory import Actor, Directory
 from bot.transports.slack.home import home_view
 from bot.transports.slack.mentions import slack_mention
 from scheduler.casebook import Casebook
-from scheduler.reminders.actions import ActionRef, ActionResult, PromptActions, checklist_choice
+from scheduler.reminders.actions import ActionRef, ActionResult, checklist_choice
 from scheduler.timescales.calendar import LONDON
 from scheduler.timescales.vocabulary import EventError
 from store import repo
@@ -265,7 +265,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
                   listener_executor=ThreadPoolExecutor(max_workers=LAZY_WORKERS,
                                                        thread_name_prefix="caseclock-lazy"))
     seen_deliveries = _Seen()
-    actions = PromptActions(handler.casebook, handler, NOT_IN_DIRECTORY, command_for_event)
+    actions = handler.prompt_actions()
 
     @app.middleware
     def drop_retries(body: dict[str, Any], request: Any, next: Callable[[], Any]) -> Any:
