@@ -90,7 +90,7 @@ def cmd_policy(args: argparse.Namespace) -> int:
 
 
 def _store_commands() -> dict[str, Callable[[argparse.Namespace], int]]:
-    from bot import store_commands
+    from bot import serving, store_commands
 
     return {
         "team": store_commands.cmd_team,
@@ -99,7 +99,7 @@ def _store_commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "run": store_commands.cmd_run,
         "console": store_commands.cmd_console,
         "staff": store_commands.cmd_staff,
-        "serve": store_commands.cmd_serve,
+        "serve": serving.cmd_serve,
         "notify": store_commands.cmd_notify,
         "import": _cmd_import,
         "report": _lazy("bot.report_commands", "cmd_report"),

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, TextIO
 from sqlalchemy import and_
 
 from bot.commands.handler import CommandHandler
+from bot.commands.table import command_help
 from bot.directory import Actor
 from scheduler.casebook import Casebook
 from scheduler.reminders.delivery import Delivery
@@ -28,7 +29,6 @@ from store.models import OutboxRow
 
 BANNER = ("Type a command as you would in Slack: /referral 123456 s47, /seen 123456 alone, "
           "/case 123456, /due, /case help. Ctrl-D or 'quit' to leave.")
-COMMANDS = ("/referral", "/seen", "/strategy", "/case", "/due")
 
 
 def split_line(line: str) -> tuple[str, str]:
@@ -166,6 +166,7 @@ def _loop(handler: CommandHandler, actor: Actor, stdin: TextIO, stdout: TextIO,
         command, text = split_line(line)
         if command in ("/help", "/?"):
             print(BANNER, file=stdout)
+            print(command_help(), file=stdout)  # every command, from the one table
             continue
         reply = handler.handle(actor, command, text, source=f"console:{actor.name}")
         print(reply.text, file=stdout)

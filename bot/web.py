@@ -1,7 +1,7 @@
 """The one ASGI application `caseclock serve` runs under uvicorn, and the server's limits.
 
 Routes: `/slack/events` (Slack's commands, interactivity and events, through the front door
-in bot/slack_door.py), `/healthz`. A later endpoint (Teams' `/api/messages`, a calendar
+in bot/transports/slack/door.py), `/healthz`. A later endpoint (Teams' `/api/messages`, a calendar
 feed) is one more `Route` passed to build_web_app; /slack/events is left out when Slack is
 not configured.
 
@@ -32,7 +32,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import BaseRoute, Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from bot.slack_door import READ_TIMEOUT, SlackDoor
+from bot.transports.slack.door import READ_TIMEOUT, SlackDoor
 
 LIMIT_CONNECTIONS = 2000  # above the 500 idle connections the door is tested with
 GRACEFUL_SHUTDOWN = 5  # seconds for requests in flight when the server is told to stop

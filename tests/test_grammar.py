@@ -9,6 +9,7 @@ import pytest
 
 from bot.commands.dates import parse_day, parse_time, when
 from bot.commands.grammar import SUBCOMMANDS, parse
+from bot.transports.slack.mentions import slack_mention
 from scheduler.timescales.calendar import LONDON
 from scheduler.timescales.vocabulary import EVENT_TYPES, EventError
 
@@ -230,7 +231,7 @@ def test_an_extension_must_end_after_today(until: str) -> None:
 
 
 def test_slack_mentions_carry_the_user_id() -> None:
-    intent = parse("/case", "123456 allocate <@U024BE7LH|jo>", NOW)
+    intent = parse("/case", "123456 allocate <@U024BE7LH|jo>", NOW, mention=slack_mention)
     assert intent.events[0].fields == {"worker": "jo"}
     assert intent.mention_ids == {"jo": "U024BE7LH"}
 

@@ -157,7 +157,7 @@ def test_a_snoozed_prompt_comes_back_next_morning_with_the_checklist_as_it_is_th
     assert "Snoozed: it comes back Fri 20 Nov at 08:30" in reply.body["text"]
     [copy] = _snoozed(rig)
     assert copy.recipient == "staff:jo" and copy.next_attempt_at == at(2026, 11, 20, 8, 30)
-    from scheduler.prompt_actions import set_ticks
+    from scheduler.reminders.actions import set_ticks
     set_ticks(rig.casebook.sessions, "123456", "assessment_initial_15", 1, [0, 2], "jo")
     outbox.sweep(at(2026, 11, 20, 8, 29))
     [copy] = _snoozed(rig)
@@ -341,7 +341,7 @@ def test_notify_retry_parked_queues_parked_reminders_again(
 def test_the_digest_shows_checklist_progress(prompted: tuple[SlackRig, Outbox],
                                               clock: FakeClock) -> None:
     rig, outbox = prompted
-    from scheduler.prompt_actions import set_ticks
+    from scheduler.reminders.actions import set_ticks
     set_ticks(rig.casebook.sessions, "123456", "assessment_initial_15", 1, [0, 2, 5], "jo")
     clock.now = at(2026, 11, 24, 9)
     digest = next(m for p, m in outbox.plan(clock.now) if p.rule == "digest")
@@ -457,7 +457,7 @@ def test_the_preview_computes_deadlines_at_its_moment_and_ignores_snoozes(
     # Tue 1 Sep 2026, the store holds the first review only; a preview of Tue 20 Oct (the
     # fourth review's day) must show it, as the engine would compute it then.
     from bot.directory import Directory
-    from scheduler.prompt_actions import snooze
+    from scheduler.reminders.actions import snooze
     directory = Directory(casebook.sessions)
     casebook.add_team("kent", "medway", slack_channel="CKENT")
     directory.add("jo", "worker", "kent", "UJO")
@@ -526,7 +526,7 @@ def test_snoozed_copies_are_refreshed_with_one_query_each_not_one_per_copy(
     from sqlalchemy import event
 
     from bot.directory import Directory
-    from scheduler.prompt_actions import refresh_snoozed, snooze
+    from scheduler.reminders.actions import refresh_snoozed, snooze
     directory = Directory(casebook.sessions)
     casebook.add_team("north", "bexley", slack_channel="CNORTH")
     directory.add("jo", "worker", "north", "UJO")

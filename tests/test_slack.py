@@ -28,9 +28,9 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.commands.handler import CommandHandler
 from bot.directory import Directory
-from bot.slack import build_slack_app, modal_to_command
-from bot.slack_dispatch import InProcessBolt
-from bot.slack_door import SlackDoor
+from bot.transports.slack.dispatch import InProcessBolt
+from bot.transports.slack.door import SlackDoor
+from bot.transports.slack.listeners import build_slack_app, modal_to_command
 from bot.web import build_web_app, make_server
 from scheduler.casebook import Casebook
 from scheduler.timescales.calendar import LONDON

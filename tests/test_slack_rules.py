@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.commands.handler import CommandHandler
-from bot.slack import confirm
+from bot.transports.slack.listeners import confirm
 from scheduler.reminders.outbox import Outbox
 from store.models import ChecklistTick, Snooze
 from tests.test_prompts import prompted  # noqa: F401  (a referral with its prompts sent)
@@ -158,7 +158,8 @@ def test_a_failing_form_check_is_logged_as_its_type_and_ids_only(
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise KeyError("123456 Jane")
 
-    monkeypatch.setattr("bot.slack.parse", broken)  # the form's check, before the ack
+    # the form's check, before the ack
+    monkeypatch.setattr("bot.transports.slack.listeners.parse", broken)
     caplog.set_level(logging.INFO)
     payload = submission(seen_values(), "V900")
     assert rig.post(urlencode({"payload": json.dumps(payload)})) == 500

@@ -17,7 +17,7 @@ import pytest
 
 from bot.app import App, build_app
 from bot.commands.handler import NOT_IN_DIRECTORY
-from bot.store_commands import socket_mode_handler
+from bot.serving import socket_mode_handler
 from store import repo
 from store.settings import Settings
 from tests.mock_slack import Call, MockSlack

@@ -14,6 +14,13 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.commands.dates import is_date_word, is_time_word, parse_day, when
+from bot.commands.table import (
+    CASE_WORDS,
+    SLASH_COMMANDS,
+    USAGE,
+    case_help,
+    logging_words,
+)
 from scheduler.timescales.calendar import LONDON
 from scheduler.timescales.vocabulary import (
     DEFAULT_CASE_PATTERN,
@@ -23,47 +30,13 @@ from scheduler.timescales.vocabulary import (
     looks_like_case,
 )
 
-MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|([^>]+))?>$|^@([\w.\-]+)$")
+MENTION = re.compile(r"^@([\w.\-]+)$")  # a person typed as @jo, in every transport
+# A transport's own mention markup, one token -> (name, that chat's user id), else None:
+# Slack's `<@U123|jo>` is read in bot/transports/slack/mentions.py, not here.
+MentionReader = Callable[[str], "tuple[str, str | None] | None"]
 
-USAGE = {
-    "/referral": "/referral CASE s17|s47|early_help [date] [time] [again]  "
-                 "e.g. /referral 123456 s47",
-    "/seen": "/seen CASE [CASE ...] [date] [time] [alone] [home] [bedroom]  "
-             "e.g. /seen 123456 yesterday 16:00 alone",
-    "/strategy": "/strategy CASE [date] [time]  e.g. /strategy 123456 today 11:00",
-    "/case": "/case CASE [what happened]  e.g. /case 123456 review; /case help for the list",
-    "/due": "/due [team | @name]",
-}
-
-CASE_HELP = """\
-/case CASE                         the case's timeline and deadlines (only you see it)
-/case CASE share                   post it to the case's team channel (there only)
-/case CASE contact                 a contact received
-/case CASE allocate @name          allocated to a worker
-/case CASE decision [seen N] [review N] [target 15/01]   management decision
-/case CASE started                 assessment started
-/case CASE family                  family contacted
-/case CASE review                  manager review / supervision held
-/case CASE s47                     section 47 enquiry started
-/case CASE outcome icpc|noicpc     section 47 outcome
-/case CASE planning                multi-agency planning discussion held
-/case CASE network                 family network meeting held
-/case CASE report                  conference report shared with the family
-/case CASE icpc plan|noplan        initial child protection conference held
-/case CASE coregroup               core group held
-/case CASE rcpc continues|ends     review conference held
-/case CASE plan isp|cin|family     a plan agreed
-/case CASE cin                     child in need meeting held
-/case CASE complete [nfa|cin|cp|early_help]   assessment completed
-/case CASE authorise               assessment authorised (managers)
-/case CASE extend 29/01/2027 why   extension agreed (managers)
-/case CASE reason RULE why         why a timescale was or will be missed
-/case CASE edd 25/01/2027          expected date of delivery
-/case CASE info police 04/12       information requested from an agency by a date
-/case CASE received police         that information arrived
-/case CASE close why               case closed
-/case CASE void EVENT-ID why       withdraw a mistaken entry
-Add a date and time to any of them: today, yesterday 16:00, mon, 21/11 14:30."""
+# The usage lines and /case help come from the one command table.
+CASE_HELP = case_help()
 
 
 @dataclass(frozen=True)
@@ -168,13 +141,14 @@ def _need_date(words: _Words, what: str, example: str, today: date) -> date:
     return parse_day(tok, today, past=False)
 
 
-def _mention(token: str) -> tuple[str, str | None]:
+def _mention(token: str, reader: MentionReader | None) -> tuple[str, str | None]:
+    found = reader(token) if reader else None
+    if found:
+        return found
     m = MENTION.match(token)
     if not m:
         raise EventError(f"'{token}' is not a person: mention them, for example allocate @jo.")
-    if m.group(3):
-        return m.group(3), None
-    return (m.group(2) or m.group(1)), m.group(1)
+    return m.group(1), None
 
 
 # Each /case sub-command: (event type, a function reading its words into fields).
@@ -229,38 +203,28 @@ def _plan(w: _Words, _now: datetime) -> dict[str, Any]:
     return {"kind": kind.lower()}
 
 
-SUBCOMMANDS: dict[str, tuple[str, SubParser]] = {
-    "contact": ("contact_received", _no_fields),
-    "decision": ("management_decision", _decision),
-    "started": ("assessment_started", _no_fields),
-    "start": ("assessment_started", _no_fields),
-    "family": ("family_contacted", _no_fields),
-    "review": ("assessment_review_held", _no_fields),
-    "supervision": ("assessment_review_held", _no_fields),
-    "s47": ("s47_started", _no_fields),
-    "outcome": ("s47_outcome", _choice({"icpc": ("icpc_required", True),
-                                        "noicpc": ("icpc_required", False)},
-                                       "say whether a conference is needed")),
-    "planning": ("multi_agency_planning_held", _no_fields),
-    "network": ("family_network_meeting_held", _no_fields),
-    "fgc": ("family_network_meeting_held", _no_fields),
-    "report": ("icpc_report_shared", _no_fields),
-    "icpc": ("icpc_held", _choice({"plan": ("cp_plan", True), "noplan": ("cp_plan", False)},
-                                  "say whether the child is on a plan")),
-    "coregroup": ("core_group_held", _no_fields),
-    "rcpc": ("review_conference_held", _choice({"continues": ("cp_plan_continues", True),
-                                                "ends": ("cp_plan_continues", False)},
-                                               "say whether the plan continues")),
-    "plan": ("plan_agreed", _plan),
-    "cin": ("cin_meeting_held", _no_fields),
-    "complete": ("assessment_completed", _outcome),
-    "completed": ("assessment_completed", _outcome),
-    "authorise": ("assessment_authorised", _no_fields),
-    "authorize": ("assessment_authorised", _no_fields),
+# The /case words whose fields need reading; every other plain word has none.
+READERS: dict[str, SubParser] = {
+    "decision": _decision,
+    "outcome": _choice({"icpc": ("icpc_required", True), "noicpc": ("icpc_required", False)},
+                       "say whether a conference is needed"),
+    "icpc": _choice({"plan": ("cp_plan", True), "noplan": ("cp_plan", False)},
+                    "say whether the child is on a plan"),
+    "rcpc": _choice({"continues": ("cp_plan_continues", True),
+                     "ends": ("cp_plan_continues", False)}, "say whether the plan continues"),
+    "plan": _plan,
+    "complete": _outcome,
 }
+# The words read by _case_sub's own code below (a person, a date, a reason to the end).
+OWN_CODE = ("allocate", "extend", "reason", "edd", "info", "received", "close", "void")
+# Each plain /case word of the table (aliases too): (event type, its reader).
+SUBCOMMANDS: dict[str, tuple[str, SubParser]] = {
+    w: (c.event, READERS.get(c.word, _no_fields))
+    for c in CASE_WORDS if c.event and c.word not in OWN_CODE for w in (c.word, *c.aliases)}
 
 
-def _case_sub(case: str, words: _Words, now: datetime) -> tuple[EventDraft, dict[str, str]]:
+def _case_sub(case: str, words: _Words, now: datetime,
+              mention: MentionReader | None) -> tuple[EventDraft, dict[str, str]]:
     sub = words.tokens.pop(0).lower()
     today = now.astimezone(LONDON).date()
     mentions: dict[str, str] = {}
@@ -273,7 +237,7 @@ def _case_sub(case: str, words: _Words, now: datetime) -> tuple[EventDraft, dict
     if sub == "allocate":
         if not words.tokens:
             raise EventError("say who: type /case CASE allocate @jo.")
-        name, uid = _mention(words.tokens.pop(0))
+        name, uid = _mention(words.tokens.pop(0), mention)
         if uid:
             mentions[name] = uid
         at = words.take_when(now)
@@ -332,23 +296,24 @@ def _case_sub(case: str, words: _Words, now: datetime) -> tuple[EventDraft, dict
         reason = _need_text(words.rest(), "the reason for voiding", f"void {event_id} wrong case")
         return EventDraft(case, "event_voided", when(None, None, now),
                           {"event_id": event_id, "reason": reason}), mentions
-    known = sorted({*SUBCOMMANDS, "allocate", "extend", "reason", "edd", "info", "received",
-                    "close", "void"})
-    raise EventError(f"'{sub}' is not something I can log: type one of {', '.join(known)}, "
+    raise EventError(f"'{sub}' is not something I can log: type one of "
+                     f"{', '.join(logging_words())}, "
                      "or /case help.")
 
 
-def parse(command: str, text: str, now: datetime, case_pattern: str | None = None) -> Intent:
+def parse(command: str, text: str, now: datetime, case_pattern: str | None = None,
+          mention: MentionReader | None = None) -> Intent:
     """Read one command line. `command` is the slash command, `text` what follows it.
 
     `case_pattern` is CASECLOCK_CASE_PATTERN (None: the default shape of a reference).
+    `mention` reads the transport's own mention markup; plain `@jo` is read always.
     """
     command = command.strip().lower()
     if not command.startswith("/"):
         command = "/" + command
     if command not in USAGE:
-        raise EventError(f"'{command}' is not a caseclock command: type /referral, /seen, "
-                         "/strategy, /case or /due.")
+        raise EventError(f"'{command}' is not a caseclock command: type "
+                         f"{', '.join(SLASH_COMMANDS[:-1])} or {SLASH_COMMANDS[-1]}.")
     tokens = _split(text)
     if command == "/due":
         if not tokens:
@@ -357,7 +322,7 @@ def parse(command: str, text: str, now: datetime, case_pattern: str | None = Non
             return Intent("due", command, target="team")
         if len(tokens) == 1:
             try:
-                name, uid = _mention(tokens[0])
+                name, uid = _mention(tokens[0], mention)
             except EventError:  # not a mention: say /due's own forms, not allocate's
                 raise EventError(f"'{tokens[0]}' is not a person: type /due @NAME, /due team "
                                  "or /due.") from None
@@ -400,5 +365,5 @@ def parse(command: str, text: str, now: datetime, case_pattern: str | None = Non
         return Intent("show_case", command, case=cases[0])
     if [t.lower() for t in words.tokens] == ["share"]:
         return Intent("share_case", command, case=cases[0])
-    draft, mentions = _case_sub(cases[0], words, now)
+    draft, mentions = _case_sub(cases[0], words, now, mention)
     return Intent("log", command, (draft,), mention_ids=mentions)

@@ -13,7 +13,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.commands.grammar import CASE_HELP, USAGE, EventDraft, Intent, parse
+from bot.commands.grammar import CASE_HELP, EventDraft, Intent, MentionReader, parse
+from bot.commands.table import USAGE, command_for_event
 from bot.directory import Actor, Directory
 from bot.render import change_summary, day_text, deadlines_table, moment_text
 from scheduler.casebook import (
@@ -24,6 +25,7 @@ from scheduler.casebook import (
     NoSuchCase,
     RepeatedReferral,
 )
+from scheduler.reminders.actions import PromptActions
 from scheduler.timescales.calendar import LONDON, due_bucket, local_date
 from scheduler.timescales.engine import Deadline
 from scheduler.timescales.vocabulary import EventError
@@ -122,15 +124,22 @@ class CommandHandler:
         self.directory = directory
         self.clock = clock or casebook.clock
 
+    def prompt_actions(self) -> PromptActions:
+        """The prompt-actions service, checked as these commands are, with their wording and
+        the command table's "Log it": what every transport's buttons call."""
+        return PromptActions(self.casebook, self, NOT_IN_DIRECTORY, command_for_event,
+                             reason_command=("/case", "reason"))
+
     def handle(self, actor: Actor | None, command: str, text: str, source: str,
-               request_id: str | None = None) -> Reply:
-        """One command line from one person; never raises for their mistakes."""
+               request_id: str | None = None, mention: MentionReader | None = None) -> Reply:
+        """One command line from one person; never raises for their mistakes. `mention`
+        reads the transport's mentions (Slack's `<@U123|jo>`); `@jo` is read everywhere."""
         if actor is None:
             return Reply(NOT_IN_DIRECTORY, ok=False)
         now = self.clock()
         try:
             # CASECLOCK_CASE_PATTERN reaches chat through the casebook, which settings built.
-            intent = parse(command, text, now, self.casebook.case_pattern)
+            intent = parse(command, text, now, self.casebook.case_pattern, mention)
             return self._run(actor, intent, source, request_id, now)
         except (EventError, repo.StoreError) as err:
             usage = USAGE.get(command.strip().lower(), "")

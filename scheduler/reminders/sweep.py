@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.casebook import row_to_event
 from scheduler.packs import PackLibrary
-from scheduler.prompt_actions import refresh_snoozed
+from scheduler.reminders.actions import refresh_snoozed
 from scheduler.reminders.delivery import KEY_CHUNK, chunks
 from scheduler.reminders.messages import (
     digest_sections,

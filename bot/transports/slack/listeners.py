@@ -1,6 +1,6 @@
 """Slack transport (slack-bolt): slash commands, the logging modal, the App Home tab.
 
-Over HTTP, the front door (bot/slack_door.py) verifies every request's signature (with
+Over HTTP, the front door (door.py, beside it) verifies every request's signature (with
 Slack's 5-minute replay window) before Bolt parses it; in Socket Mode, Slack's connection
 does. Every listener acknowledges at once and does its work (the store, a recompute, a reply,
 a view) in a lazy listener afterwards: Slack gives up after 3 seconds, and a slow Slack API
@@ -26,13 +26,22 @@ from slack_bolt import App as BoltApp
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.commands.grammar import USAGE, parse
+from bot.commands.grammar import parse
 from bot.commands.handler import NOT_IN_DIRECTORY, CommandHandler
+from bot.commands.table import (
+    FORM,
+    SLASH_COMMANDS,
+    USAGE,
+    command_for_event,
+    form_choice,
+    form_choice_for_event,
+)
 from bot.directory import Actor, Directory
-from bot.slack_home import home_view
+from bot.transports.slack.home import home_view
+from bot.transports.slack.mentions import slack_mention
 from scheduler.casebook import Casebook
-from scheduler.prompt_actions import set_ticks, snooze
-from scheduler.reminders.messages import LOG_COMMAND
+from scheduler.reminders.actions import ActionResult, checklist_choice
+from scheduler.reminders.content import ActionRef
 from scheduler.timescales.calendar import LONDON
 from scheduler.timescales.vocabulary import EventError
 from store import repo
@@ -41,20 +50,9 @@ from store.settings import Settings
 log = logging.getLogger("caseclock.slack")  # never logs case content: ids and outcomes only
 
 LAZY_WORKERS = 4
-COMMANDS = ("/referral", "/seen", "/strategy", "/case", "/due")
 MODAL_ID = "caseclock_log"
 REASON_ID = "caseclock_reason_modal"
 LOG_LINE_ID = "caseclock_log_line"
-# A prompt's meeting event -> the logging form's own choice for it, where it has one.
-LOG_FORM = {"referral_received": "/referral", "child_seen": "/seen",
-            "strategy_discussion_held": "/strategy", "assessment_review_held": "/review",
-            "assessment_completed": "/complete", "assessment_authorised": "/authorise"}
-MODAL_EVENTS = (
-    ("referral", "Referral received"), ("seen", "Child seen"),
-    ("strategy", "Strategy discussion held"), ("review", "Manager review held"),
-    ("complete", "Assessment completed"), ("authorise", "Assessment authorised"),
-    ("close", "Case closed"),
-)
 
 
 class ChannelRefused(Exception):
@@ -93,8 +91,7 @@ class _Seen:
 def _modal(command: str, channel: str | None = None) -> dict[str, Any]:
     """The logging modal, preset to `command`'s event; `channel` is where to confirm it."""
     options: list[dict[str, Any]] = [
-        {"text": {"type": "plain_text", "text": label}, "value": value}
-        for value, label in MODAL_EVENTS]
+        {"text": {"type": "plain_text", "text": c.form}, "value": c.form_value} for c in FORM]
     initial = next((o for o in options if f"/{o['value']}" == command), options[0])
     return {
         "type": "modal", "callback_id": MODAL_ID,
@@ -159,10 +156,12 @@ def modal_to_command(values: dict[str, Any]) -> tuple[str, str]:
     track = (val("track").get("selected_option") or {}).get("value")
     flags = [o["value"] for o in val("flags").get("selected_options") or []]
     when = " ".join(x for x in (day, tm) if x)
-    if what in ("referral", "seen", "strategy"):
-        extra = {"referral": track or "", "seen": " ".join(flags), "strategy": ""}[what]
-        return "/" + what, " ".join(x for x in (case, extra, when) if x)
-    tail = "nfa" if what == "close" else ""
+    row = form_choice(what)
+    if row is not None and not row.word:  # a command of its own: /referral, /seen...
+        extra = {"track": track or "", "flags": " ".join(flags)}
+        words = [extra[f] for f in row.form_fields]
+        return row.command, " ".join(x for x in (case, *words, when) if x)
+    tail = row.form_tail if row else ""
     return "/case", " ".join(x for x in (case, what, when, tail) if x)
 
 
@@ -252,7 +251,7 @@ def logged_failures(func: Callable[..., None]) -> Callable[..., None]:
 def build_slack_app(settings: Settings, handler: CommandHandler, directory: Directory,
                     client: WebClient | None = None, verify: bool = True) -> BoltApp:
     """The Bolt app with every listener; `client` points at Slack or a local mock. `verify`
-    False is for a Bolt behind the HTTP front door (bot/slack_door.py), which verified."""
+    False is for a Bolt behind the HTTP front door (door.py), which verified."""
     client = client or WebClient(token=settings.slack_bot_token,
                                  base_url=settings.slack_api_url.rstrip("/") + "/")
     # process_before_response=True is Bolt's setting for FaaS; here it is kept because it
@@ -267,6 +266,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
                   listener_executor=ThreadPoolExecutor(max_workers=LAZY_WORKERS,
                                                        thread_name_prefix="caseclock-lazy"))
     seen_deliveries = _Seen()
+    actions = handler.prompt_actions()
 
     @app.middleware
     def drop_retries(body: dict[str, Any], request: Any, next: Callable[[], Any]) -> Any:
@@ -308,7 +308,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
                               view=_modal(command, body.get("channel_id")))
             return
         reply = handler.handle(actor, command, text, source=f"slack:{user}",
-                               request_id=body.get("trigger_id"))
+                               request_id=body.get("trigger_id"), mention=slack_mention)
         log.info("command %s from %s: %s", command, user, "ok" if reply.ok else "refused")
         if reply.share_case:
             try:
@@ -323,7 +323,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         respond(text=escape(reply.text), blocks=reply_blocks(reply.text),
                 response_type="ephemeral")
 
-    for name in COMMANDS:
+    for name in SLASH_COMMANDS:
         app.command(name)(ack=ack_now, lazy=[run_command])
 
     def check_modal(ack: Callable[..., None], body: dict[str, Any]) -> None:
@@ -332,7 +332,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         command, text = modal_to_command(body["view"]["state"]["values"])
         now = handler.clock()
         try:
-            intent = parse(command, text, now, handler.casebook.case_pattern)
+            intent = parse(command, text, now, handler.casebook.case_pattern, slack_mention)
             for draft in intent.events:
                 if draft.at > now:  # the store would refuse it too, after the modal closed
                     raise EventError(f"{draft.at.astimezone(LONDON):%d/%m/%Y %H:%M} is in the "
@@ -348,37 +348,40 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         command, text = modal_to_command(body["view"]["state"]["values"])
         user = body["user"]["id"]
         reply = handler.handle(actor_of(user), command, text, source=f"slack:{user}",
-                               request_id=body["view"].get("id"))
+                               request_id=body["view"].get("id"), mention=slack_mention)
         log.info("modal from %s: %s", user, "ok" if reply.ok else "refused")
         confirm(client, user, _metadata_channel(body["view"]), reply.text)
 
     app.view(MODAL_ID)(ack=check_modal, lazy=[store_modal])
 
-    def _parts(value: str) -> tuple[str, str, int, str, list[str]]:
-        case, rule, seq, stage, *rest = value.split("|")
-        return case, rule, int(seq), stage, rest
+    def said(respond: Callable[..., Any], result: ActionResult) -> None:
+        """An action's answer, to the clicker only, the prompt left as it is."""
+        if result.text:
+            respond(text=escape(result.text), response_type="ephemeral",
+                    replace_original=False)
 
     @lazy_action("caseclock_log_it")
     def log_it(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
                client: WebClient) -> None:
         ack()
-        case, _rule, _seq, _stage, rest = _parts(action["value"])
-        event = rest[0] if rest else "child_seen"
-        if event in LOG_FORM or event not in LOG_COMMAND:
+        ref = ActionRef.from_token(action["value"])
+        event = ref.event or "child_seen"
+        choice = form_choice_for_event(event)
+        if choice or command_for_event(event) is None:
             # The form has a choice for this event (older buttons carry the choice itself,
             # "seen" or "review").
-            view = _modal(LOG_FORM.get(event, "/" + event))
-            view["blocks"][0]["element"]["initial_value"] = case
+            view = _modal("/" + (choice or event))
+            view["blocks"][0]["element"]["initial_value"] = ref.case
         else:  # any other meeting event: its command line, prefilled, to complete and send
-            command, words = LOG_COMMAND[event]
-            view = _command_modal(command, f"{case} {words} ")
+            view = _command_modal(*actions.log_it(ref))
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
     def check_log_line(ack: Callable[..., None], body: dict[str, Any]) -> None:
         command = body["view"]["private_metadata"]
         text = (body["view"]["state"]["values"]["line"]["v"].get("value") or "").strip()
         try:  # parsing only, as for the other forms: the store answers after the ack
-            parse(command, text, handler.clock(), handler.casebook.case_pattern)
+            parse(command, text, handler.clock(), handler.casebook.case_pattern,
+                  slack_mention)
         except EventError as err:
             ack(response_action="errors", errors={"line": str(err)[:150]})
             return
@@ -390,7 +393,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         text = (body["view"]["state"]["values"]["line"]["v"].get("value") or "").strip()
         user = body["user"]["id"]
         reply = handler.handle(actor_of(user), command, text, source=f"slack:{user}",
-                               request_id=body["view"].get("id"))
+                               request_id=body["view"].get("id"), mention=slack_mention)
         confirm(client, user, None, reply.text)  # a prompt's form: the answer comes by DM
 
     app.view(LOG_LINE_ID)(ack=check_log_line, lazy=[submit_log_line])
@@ -409,12 +412,15 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
                         "element": {"type": "plain_text_input", "action_id": "v",
                                     "multiline": True}}]})
 
+    def reason_of(body: dict[str, Any]) -> tuple[ActionRef, str]:
+        ref = ActionRef.from_token(body["view"]["private_metadata"])
+        return ref, (body["view"]["state"]["values"]["reason"]["v"].get("value") or "").strip()
+
     def check_reason(ack: Callable[..., None], body: dict[str, Any]) -> None:
-        case, rule, _seq, _stage, _ = _parts(body["view"]["private_metadata"])
-        text = (body["view"]["state"]["values"]["reason"]["v"].get("value") or "").strip()
+        command, text = actions.reason_line(*reason_of(body))
         try:  # parsing only: the store's answer comes after the acknowledgement
-            parse("/case", f"{case} reason {rule} {text}", handler.clock(),
-                  handler.casebook.case_pattern)
+            parse(command, text, handler.clock(), handler.casebook.case_pattern,
+                  slack_mention)
         except EventError as err:
             ack(response_action="errors", errors={"reason": str(err)[:150]})
             return
@@ -422,12 +428,11 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
 
     @logged_failures
     def submit_reason(body: dict[str, Any], client: WebClient) -> None:
-        case, rule, _seq, _stage, _ = _parts(body["view"]["private_metadata"])
-        text = (body["view"]["state"]["values"]["reason"]["v"].get("value") or "").strip()
+        ref, why = reason_of(body)
         user = body["user"]["id"]
-        reply = handler.handle(actor_of(user), "/case", f"{case} reason {rule} {text}",
-                               source=f"slack:{user}", request_id=body["view"].get("id"))
-        confirm(client, user, None, reply.text)  # a prompt's modal: the answer comes by DM
+        result = actions.reason(ref, actor_of(user), why, source=f"slack:{user}",
+                                request_id=body["view"].get("id"))
+        confirm(client, user, None, result.text)  # a prompt's modal: the answer comes by DM
 
     app.view(REASON_ID)(ack=check_reason, lazy=[submit_reason])
 
@@ -435,69 +440,34 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
     def snooze_prompt(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
                       respond: Callable[..., Any]) -> None:
         ack()
-        case, rule, seq, stage, _ = _parts(action["value"])
-        actor = actor_of(body["user"]["id"])
-        if actor is None:
-            respond(text=NOT_IN_DIRECTORY, response_type="ephemeral", replace_original=False)
-            return
-        casebook = handler.casebook
-        try:
-            handler.visible_case(actor, case)  # a prompt's button obeys the rules of commands
-            # Clicked in a team channel: that channel's prompt is snoozed (for everyone in
-            # it); in a direct message, the actor's own.
-            until = snooze(casebook.sessions, casebook.calendar_of(case), case, rule, seq, stage,
-                           actor.name, casebook.clock(),
-                           channel=(body.get("channel") or {}).get("id"))
-        except EventError as err:
-            respond(text=escape(f"Not snoozed: {err}"), response_type="ephemeral",
-                    replace_original=False)
-            return
-        local = until.astimezone(LONDON)
-        respond(text=escape(f"Snoozed: it comes back {local:%a} {local.day} {local:%b} at "
-                            f"{local:%H:%M}."), response_type="ephemeral",
-                replace_original=False)
+        # Clicked in a team channel: that channel's prompt is snoozed (for everyone in it);
+        # in a direct message, the actor's own.
+        said(respond, actions.snooze(ActionRef.from_token(action["value"]),
+                                     actor_of(body["user"]["id"]),
+                                     (body.get("channel") or {}).get("id")))
 
     @lazy_action("caseclock_tick")
     def tick(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
              respond: Callable[..., Any]) -> None:
         ack()
-        actor = actor_of(body["user"]["id"])
         values = [o["value"] for o in action.get("selected_options") or []]
-        # Unticking the last item sends no options at all: the deadline then comes from the
-        # block id ("checklist|case|rule|seq|stage"), so an empty set is stored too.
-        source = values[0] if values else str(action.get("block_id", "")).removeprefix(
-            "checklist|")
-        if actor is None or source.count("|") < 3:
-            return
-        case, rule, seq, _stage, _ = _parts(source)
         try:
-            handler.visible_case(actor, case)  # as a command would be: only a team it sees
-        except EventError as err:
-            respond(text=escape(f"Not ticked: {err}"), response_type="ephemeral",
-                    replace_original=False)
-            return
-        set_ticks(handler.casebook.sessions, case, rule, seq,
-                  (int(v.rsplit("|", 1)[1]) for v in values), actor.name)
+            chosen = [checklist_choice(v) for v in values]
+            # Unticking the last item sends no options at all: the deadline then comes from
+            # the block id ("checklist|case|rule|seq|stage"), so an empty set is stored too.
+            ref = chosen[0][0] if chosen else ActionRef.from_token(
+                str(action.get("block_id", "")).removeprefix("checklist|"))
+        except ValueError:
+            return  # not one of our checklists: nothing to store
+        said(respond, actions.tick(ref, actor_of(body["user"]["id"]),
+                                   (item for _ref, item in chosen)))
 
     @lazy_action("caseclock_quote")
     def quote(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],
               respond: Callable[..., Any]) -> None:
         ack()
-        case, rule_id, _seq, _stage, _ = _parts(action["value"])
-        actor = actor_of(body["user"]["id"])
-        try:
-            if actor is None:
-                raise EventError(NOT_IN_DIRECTORY)
-            handler.visible_case(actor, case)
-        except EventError as err:
-            respond(text=escape(str(err)), response_type="ephemeral", replace_original=False)
-            return
-        casebook = handler.casebook
-        pack = casebook.library.get(casebook.case_summary(case).policy)
-        rule = pack.rule(rule_id)
-        respond(text=escape(f"{rule.title}: \u201c{rule.source.quote}\u201d "
-                            f"({rule.source.document})"), response_type="ephemeral",
-                replace_original=False)
+        said(respond, actions.quote(ActionRef.from_token(action["value"]),
+                                    actor_of(body["user"]["id"])))
 
     @logged_failures
     def publish_home(event: dict[str, Any], client: WebClient) -> None:

@@ -1,4 +1,4 @@
-"""Where a request that passed the front door (bot/slack_door.py) meets Bolt.
+"""Where a request that passed the front door (door.py, beside it) meets Bolt.
 
 `caseclock serve` runs Bolt in a worker process (BoltWorker): the command work (parse,
 store, recompute, reply) then never holds the interpreter lock of the process that reads
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.request import BoltRequest
 
-from bot.slack_door import SlackAnswer
+from bot.transports.slack.door import SlackAnswer
 
 if TYPE_CHECKING:
     from slack_bolt import App as BoltApp
@@ -74,7 +74,7 @@ _worker_bolt: BoltApp | None = None
 def _start_worker(settings: Settings, scheduler: bool) -> None:
     global _worker_bolt
     from bot.app import build_app
-    from bot.slack import build_slack_app
+    from bot.transports.slack.listeners import build_slack_app
     from bot.web import log_to_stderr
 
     log_to_stderr()
@@ -90,7 +90,7 @@ def _start_worker(settings: Settings, scheduler: bool) -> None:
     # would refuse commands that waited in the queue behind a burst.
     _worker_bolt = build_slack_app(settings, app.handler, app.directory, verify=False)
     if scheduler:
-        from bot.store_commands import start_scheduler
+        from bot.serving import start_scheduler
 
         start_scheduler(app)
 

@@ -14,7 +14,7 @@ Every request is checked here, in the server's event loop, before Bolt sees it, 
    last REMEMBER seconds is answered 200, so Slack stops retrying, and handled no further.
 
 A refusal is one short log line (status and reason: no body, no case content) and never a
-traceback. What passes goes to a dispatcher (bot/slack_dispatch.py). Slash commands, button
+traceback. What passes goes to a dispatcher (dispatch.py, beside it). Slash commands, button
 clicks and events are acknowledged here at once with an empty 200, which is all their Bolt
 listeners ever answer, so the acknowledgement never waits behind anyone's work; requests
 whose answer carries content (a modal's errors, Slack's URL check) wait for Bolt's answer.
@@ -41,7 +41,7 @@ MAX_BODY = 256 * 1024  # Slack's largest payloads (a full modal's state) are a f
 READ_TIMEOUT = 10.0  # seconds for a request's body to arrive once its headers have
 WINDOW = 5 * 60  # Slack's replay window for a signed request's timestamp
 REMEMBER = 10 * 60  # deliveries are remembered for longer than the window they can replay in
-# Kinds whose every Bolt listener acknowledges with an empty 200 (bot/slack.py: ack_now).
+# Kinds whose every Bolt listener acknowledges with an empty 200 (listeners.py: ack_now).
 ACK_AT_ONCE = frozenset({"command", "block_actions", "event_callback"})
 
 Scope = MutableMapping[str, Any]

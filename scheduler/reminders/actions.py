@@ -1,4 +1,11 @@
-"""What people do with a prompt: snooze it, tick its checklist. State lives in the store.
+"""What people do with a prompt: snooze it, tick its checklist, read the procedure's words,
+record a reason, log what happened. One service for every transport: Slack's listeners call
+it, and so will Teams'; each renders the ActionResult its own way. State lives in the store.
+
+A button carries an ActionRef ("case|rule|seq|stage[|event]"), written and read only in
+scheduler/reminders/content.py.
+Permissions are those of the chat commands, injected (`Commands`): a button obeys the rules of
+the command it stands for, and the scheduler imports nothing of the bot.
 
 A snooze belongs to the person (or the team channel) whose prompt it was: it puts a copy of
 that one delivered row back in the outbox for the next working morning. When the copy comes
@@ -10,14 +17,17 @@ goes instead; otherwise it is rendered again, with the checklist as it is then.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from scheduler.casebook import Casebook
 from scheduler.packs import PackLibrary
+from scheduler.reminders.content import ActionRef
 from scheduler.reminders.delivery import KEY_CHUNK, chunks
 from scheduler.reminders.messages import render_prompt
 from scheduler.reminders.planner import (
@@ -29,7 +39,7 @@ from scheduler.reminders.planner import (
     snoozable,
 )
 from scheduler.reminders.rows import DEADLINE_COLUMNS, deadline_from_row
-from scheduler.timescales.calendar import WorkingCalendar
+from scheduler.timescales.calendar import LONDON, WorkingCalendar
 from scheduler.timescales.vocabulary import EventError
 from store.models import Case, ChecklistTick, DeadlineRow, OutboxRow, Snooze, Team
 from store.repo import open_deadline_clause
@@ -152,3 +162,128 @@ def set_ticks(sessions: sessionmaker[Session], case: str, rule: str, seq: int,
         for i in chosen:
             s.add(ChecklistTick(case_ref=case, rule=rule, seq=seq, item=i, by=by))
     return len(chosen)
+
+
+def checklist_choice(value: str) -> tuple[ActionRef, int]:
+    """A checklist option's value, the prompt's token then '|item': (reference, item)."""
+    ref = ActionRef.from_token(value, with_item=True)
+    assert ref.item is not None
+    return replace(ref, item=None), ref.item
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What an action did, for the transport to render: `text` to tell the person privately
+    ("" for nothing), whether it was `done`, and whether the prompt should be `refresh`ed
+    to show it (a card updated in place; Slack's checkboxes show their own state)."""
+
+    done: bool
+    text: str = ""
+    refresh: bool = False
+
+
+class Person(Protocol):
+    """Who clicked, as the directory knows them (bot.directory.Actor)."""
+
+    @property
+    def name(self) -> str: ...
+
+
+class Reply(Protocol):
+    """A command's answer (bot.commands.handler.Reply)."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def ok(self) -> bool: ...
+
+
+class Commands(Protocol):
+    """What the service needs of the chat commands (bot.commands.handler.CommandHandler):
+    the permission check of a case, and running a command line."""
+
+    def visible_case(self, actor: Any, case: str) -> str: ...
+
+    def handle(self, actor: Any, command: str, text: str, source: str,
+               request_id: str | None = None) -> Any: ...
+
+
+class PromptActions:
+    """Snooze, tick, quote, reason and "Log it" for a prompt's reference, an actor and where
+    it was clicked. `stranger` is what someone not in the directory is told; `command_for`
+    maps a meeting event to the command line that logs it, and `reason_command` is the
+    command and word that record a reason (both the command table's: the scheduler names no
+    chat command)."""
+
+    def __init__(self, casebook: Casebook, commands: Commands, stranger: str,
+                 command_for: Callable[[str], tuple[str, str] | None],
+                 reason_command: tuple[str, str]) -> None:
+        self.casebook = casebook
+        self.commands = commands
+        self.stranger = stranger
+        self.command_for = command_for
+        self.reason_command = reason_command
+
+    def snooze(self, ref: ActionRef, actor: Person | None, where: str | None) -> ActionResult:
+        """Put the prompt off to the next working morning: the one in `where` when that is a
+        team channel (for everyone in it), else the actor's own."""
+        if actor is None:
+            return ActionResult(False, self.stranger)
+        casebook = self.casebook
+        try:
+            self.commands.visible_case(actor, ref.case)  # a button obeys the rules of commands
+            until = snooze(casebook.sessions, casebook.calendar_of(ref.case), ref.case,
+                           ref.rule, ref.seq, ref.stage, actor.name, casebook.clock(),
+                           channel=where)
+        except EventError as err:
+            return ActionResult(False, f"Not snoozed: {err}")
+        local = until.astimezone(LONDON)
+        return ActionResult(True, f"Snoozed: it comes back {local:%a} {local.day} {local:%b} "
+                                  f"at {local:%H:%M}.")
+
+    def tick(self, ref: ActionRef, actor: Person | None, items: Iterable[int]) -> ActionResult:
+        """Record the checklist as now ticked (the whole set: an empty one unticks all)."""
+        if actor is None:
+            return ActionResult(False)  # a checkbox has nowhere to say it: nothing stored
+        try:
+            self.commands.visible_case(actor, ref.case)  # only a team the actor sees
+        except EventError as err:
+            return ActionResult(False, f"Not ticked: {err}")
+        set_ticks(self.casebook.sessions, ref.case, ref.rule, ref.seq, items, actor.name)
+        return ActionResult(True, refresh=True)
+
+    def quote(self, ref: ActionRef, actor: Person | None) -> ActionResult:
+        """The procedure's own words for the prompt's rule, and where they come from."""
+        try:
+            if actor is None:
+                raise EventError(self.stranger)
+            self.commands.visible_case(actor, ref.case)
+        except EventError as err:
+            return ActionResult(False, str(err))
+        casebook = self.casebook
+        rule = casebook.library.get(casebook.case_summary(ref.case).policy).rule(ref.rule)
+        return ActionResult(True, f"{rule.title}: \u201c{rule.source.quote}\u201d "
+                                  f"({rule.source.document})")
+
+    def reason_line(self, ref: ActionRef, why: str) -> tuple[str, str]:
+        """The command line a reason stands for: ('/case', 'CASE reason RULE why')."""
+        command, word = self.reason_command
+        return command, f"{ref.case} {word} {ref.rule} {why.strip()}"
+
+    def reason(self, ref: ActionRef, actor: Person | None, why: str, source: str,
+               request_id: str | None = None) -> ActionResult:
+        """Record why the prompt's timescale was or will be missed, as the command would
+        (`request_id` makes a retried submission store it once)."""
+        command, text = self.reason_line(ref, why)
+        reply = self.commands.handle(actor, command, text, source=source,
+                                     request_id=request_id)
+        return ActionResult(bool(reply.ok), str(reply.text), refresh=bool(reply.ok))
+
+    def log_it(self, ref: ActionRef) -> tuple[str, str]:
+        """The command line "Log it" opens, to complete and send: (command, first words),
+        e.g. ('/case', '123456 review '); ('/seen', '123456 ') for a prompt without its
+        event (older buttons)."""
+        found = self.command_for(ref.event or "child_seen") or self.command_for("child_seen")
+        command, words = found if found else ("", "")
+        return command, " ".join(w for w in (ref.case, words) if w) + " "
