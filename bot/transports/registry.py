@@ -21,7 +21,11 @@ TRANSPORTS: dict[str, str] = {
     "console": "bot.transports.console:ConsoleTransport",
     "slack": "bot.transports.slack.sending:SlackTransport",
 }
-FALLBACK = "console"  # where a recipient no other configured transport reaches is told
+FALLBACK = "console"  # where a recipient no other transport reaches is told, in the console
+# With a chat platform configured, caseclock runs as a server: a recipient no transport
+# reaches is not printed into the server's log (case content in a log) but parked, and the
+# admins are told how to reach them.
+UNREACHABLE = "unreachable"
 
 
 class Reaching(Protocol):
@@ -49,8 +53,10 @@ def build_transports(settings: Settings, directory: Directory) -> dict[str, Tran
 def router(transports: dict[str, Transport], directory: Directory) -> Callable[[str], str]:
     """`transport_for(recipient)`: a person's preferred transport where it is configured;
     else the first configured transport, other than the fallback, that reaches the
-    recipient (Slack: a person with a Slack id, a team's channel); else the console."""
+    recipient (Slack: a person with a Slack id, a team's channel); else the console, or,
+    where a chat platform is configured, nowhere (`UNREACHABLE`: parked, admins told)."""
     others = [(kind, t) for kind, t in transports.items() if kind != FALLBACK]
+    fallback = UNREACHABLE if others else FALLBACK
 
     def transport_for(recipient: str) -> str:
         kind, _, who = recipient.partition(":")
@@ -61,6 +67,6 @@ def router(transports: dict[str, Transport], directory: Directory) -> Callable[[
         for kind, transport in others:
             if cast(Reaching, transport).reaches(recipient):
                 return kind
-        return FALLBACK
+        return fallback
 
     return transport_for

@@ -220,7 +220,9 @@ class Delivery:
             return "deferred"
         try:
             if transport is None:
-                raise TransportError(f"no transport {row.transport}", permanent=True)
+                raise TransportError("no configured transport reaches them: add how they are "
+                                     "reached (their chat id) in the staff directory",
+                                     permanent=True)
             check = getattr(transport, "already_delivered", None)
             # After a crash mid-send or an ambiguous failure (a timeout: the message may have
             # arrived), ask the other side before sending again.

@@ -1,16 +1,25 @@
 """Whom each transport tells: a person's preferred transport, else the first that reaches
-them (Slack: a person with a Slack id, a team's channel), else the console."""
+them (Slack: a person with a Slack id, a team's channel), else the console; where a chat
+platform is configured, nobody reached is parked and the admins are told."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from bot.app import build_app
+from bot.directory import Directory
+from bot.transports.console import ConsoleTransport
+from bot.transports.registry import router
+from scheduler.reminders.outbox import Outbox
 from store.db import alembic_config
+from store.models import OutboxRow
 from store.settings import Settings
+from tests.builders import at
+from tests.test_outbox import Rig, rig  # noqa: F401  (the Slack outbox fixture)
 
 
 def test_a_person_is_told_where_they_prefer_else_where_they_can_be_reached(
@@ -24,7 +33,7 @@ def test_a_person_is_told_where_they_prefer_else_where_they_can_be_reached(
     route = app.outbox.transport_for
     assert route("staff:jo") == "slack"
     assert route("staff:sam") == "console"  # has a Slack id, but prefers the console
-    assert route("staff:kim") == "console"  # no Slack id
+    assert route("staff:kim") == "unreachable"  # no Slack id: not printed into a log
     assert route("channel:CNORTH") == "slack"
     assert app.directory.by_name("sam").prefers == "console"  # type: ignore[union-attr]
 
@@ -55,3 +64,32 @@ def test_the_microsoft_id_is_kept_under_its_new_name_when_the_store_is_upgraded(
         row = conn.execute(text("SELECT msteams_user_id, prefers FROM staff")).one()
     assert tuple(row) == ("aad-jo", None)
     engine.dispose()
+
+
+def test_a_server_parks_a_prompt_nobody_can_be_reached_by_and_tells_the_admins(
+        rig: Rig,  # noqa: F811  (the fixture imported above)
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # kim has no Slack id: the prompts of her cases are parked, not printed into the
+    # server's output (which is its log), and the admins are told how to reach her.
+    directory = Directory(rig.casebook.sessions)
+    directory.add("kim", "worker", "north")
+    rig.casebook.log("123499", "referral_received", at(2026, 12, 18, 10), {"track": "s17"},
+                     actor="priya", source="test", team="north")
+    rig.casebook.log("123499", "allocated", at(2026, 12, 18, 11, 30), {"worker": "kim"},
+                     actor="priya", source="test")
+    transports = {"slack": rig.transport, "console": ConsoleTransport()}
+    outbox = Outbox(rig.casebook.sessions, rig.casebook.library, transports,
+                    router(transports, directory), pace=0.0, base_backoff=0.01)
+    rig.clock.now = at(2026, 12, 30, 9)
+    outbox.sweep(rig.clock.now)
+    rig.drain(outbox)
+    with rig.casebook.sessions() as s:
+        kims = s.scalars(select(OutboxRow).where(OutboxRow.recipient == "staff:kim")).all()
+        jos = s.scalars(select(OutboxRow).where(OutboxRow.recipient == "staff:jo")).all()
+    assert kims and all(r.parked_at is not None for r in kims), kims
+    assert jos and all(r.sent_at is not None for r in jos)  # jo's went through Slack
+    assert "123499" not in capsys.readouterr().out
+    alerts = [c.body["text"] for c in rig.slack.of("chat.postMessage")
+              if c.body["channel"] == "DUADA"]
+    assert len(alerts) == len(kims)
+    assert all("to kim" in a and "no configured transport reaches them" in a for a in alerts)
