@@ -14,9 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import threading
 import traceback
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
@@ -37,6 +35,7 @@ from bot.commands.table import (
     form_choice_for_event,
 )
 from bot.directory import Actor, Directory
+from bot.transports.slack.door import Deliveries
 from bot.transports.slack.home import home_view
 from bot.transports.slack.mentions import slack_mention
 from scheduler.casebook import Casebook
@@ -68,24 +67,6 @@ def post_case_view(client: WebClient, casebook: Casebook, case: str, channel: st
     if team is None or not team.slack_channel or team.slack_channel != channel:
         raise ChannelRefused("a case can only be shared in its team's channel")
     client.chat_postMessage(channel=channel, text=escape(text))
-
-
-class _Seen:
-    """A bounded memory of delivery ids already handled in this process."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
-        self.size = size
-
-    def first_time(self, key: str) -> bool:
-        with self._lock:
-            if key in self._ids:
-                return False
-            self._ids[key] = None
-            if len(self._ids) > self.size:
-                self._ids.popitem(last=False)
-            return True
 
 
 def _modal(command: str, channel: str | None = None) -> dict[str, Any]:
@@ -265,7 +246,7 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
                   request_verification_enabled=verify, process_before_response=True,
                   listener_executor=ThreadPoolExecutor(max_workers=LAZY_WORKERS,
                                                        thread_name_prefix="caseclock-lazy"))
-    seen_deliveries = _Seen()
+    seen_deliveries = Deliveries()  # the front door's memory, for Socket Mode's retries
     actions = handler.prompt_actions()
 
     @app.middleware
