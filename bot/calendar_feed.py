@@ -23,6 +23,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.directory import Actor, Directory
+from bot.my_deadlines import awaiting_cases, own_rows, visible_team_ids
 from scheduler.timescales.calendar import LONDON, local_date
 from scheduler.timescales.vocabulary import EventError
 from store import repo
@@ -101,44 +102,20 @@ def _removed_since(s: Session, name: str, since: datetime) -> bool:
     return any(d.get("staff") == name for d in details)
 
 
-def _deadline_rows(s: Session, actor: Actor) -> list[tuple[DeadlineRow, Case]]:
-    """What `/due` shows `actor` as theirs: their cases' worker deadlines, and a manager's
-    (or service manager's) own deadlines in the teams they see."""
-    seen = actor.teams_seen
-    team_ids = (None if seen is None else
-                [t.id for t in (repo.get_team(s, n) for n in seen) if t is not None])
-    rows = [(d, c) for d, c in repo.open_deadline_rows(s, worker=actor.name)
-            if d.owner == "worker" and (team_ids is None or c.team_id in team_ids)]
-    if actor.role in ("manager", "admin") and actor.team:
-        team = repo.get_team(s, actor.team)
-        if team is not None:
-            rows += repo.open_deadline_rows(s, team_id=team.id,
-                                            owners=("manager", "service_manager"))
-    elif actor.role == "service_manager":
-        rows += repo.open_deadline_rows(s, team_ids=team_ids, owners=("service_manager",))
-    return rows
-
-
 def _awaiting(s: Session, actor: Actor) -> list[tuple[Case, datetime, date]]:
     """A manager's assessments awaiting sign-off: (case, completed at, day to show it on:
     the due day of the case's open 45-day deadline, else the day it was completed)."""
     if not actor.is_manager:
         return []
-    seen = actor.teams_seen
-    team_ids = (None if seen is None else
-                [t.id for t in (repo.get_team(s, n) for n in seen) if t is not None])
-    if team_ids == []:
+    waiting = awaiting_cases(s, visible_team_ids(s, actor))
+    if not waiting:
         return []
-    since = repo.awaiting_authorisation(s, team_ids)
-    if not since:
-        return []
-    cases = {c.id: c for c in s.scalars(select(Case).where(Case.id.in_(list(since))))}
     due = {d.case_id: d.due for d in s.scalars(
-        select(DeadlineRow).where(DeadlineRow.case_id.in_(list(since)),
+        select(DeadlineRow).where(DeadlineRow.case_id.in_([c.id for c, _ in waiting]),
                                   DeadlineRow.rule == "assessment_45",
                                   repo.open_deadline_clause()))}
-    return [(cases[cid], at, local_date(due[cid]) if cid in due else local_date(at))
-            for cid, at in sorted(since.items(), key=lambda kv: kv[1]) if cid in cases]
+    return [(c, at, local_date(due[c.id]) if c.id in due else local_date(at))
+            for c, at in waiting]
 
 
 def feed_ics(sessions: sessionmaker[Session], staff_name: str | None, now: datetime) -> bytes:
@@ -162,7 +139,7 @@ def feed_ics(sessions: sessionmaker[Session], staff_name: str | None, now: datet
         return bytes(cal.to_ical())
     stamp = now.astimezone(UTC)
     with sessions() as s:
-        for d, c in sorted(_deadline_rows(s, actor), key=lambda dc: dc[0].due):
+        for d, c in sorted(own_rows(s, actor), key=lambda dc: dc[0].due):
             ev = Event()
             ev.add("uid", f"{c.reference}-{d.rule}-{d.seq}@caseclock")
             ev.add("dtstamp", stamp)

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.commands.grammar import CASE_HELP, EventDraft, Intent, MentionReader, parse
 from bot.commands.table import USAGE, command_for_event
 from bot.directory import Actor, Directory
+from bot.my_deadlines import awaiting_cases, manager_rows, visible_team_ids, worker_rows
 from bot.render import change_summary, day_text, deadlines_table, moment_text
 from scheduler.casebook import (
     OPENERS,
@@ -316,13 +316,6 @@ class CommandHandler:
         intent = Intent("due", "/due", target=target, mention_ids=mention_ids or {})
         return self._due(actor, intent, now or self.clock())
 
-    def _visible_team_ids(self, s: Session, actor: Actor) -> list[int] | None:
-        """The ids of the teams whose cases `actor` sees; None: every team."""
-        names = actor.teams_seen
-        if names is None:
-            return None
-        return [t.id for t in (repo.get_team(s, n) for n in names) if t is not None]
-
     def _due_person(self, intent: Intent, name: str) -> str:
         """The directory name of the person `/due @name` asks about. Someone not in the
         directory is said so in /due's own terms: nothing is being allocated here."""
@@ -336,11 +329,7 @@ class CommandHandler:
     def _due(self, actor: Actor, intent: Intent, now: datetime) -> DueView:
         target = intent.target or "me"
         with self.casebook.sessions() as s:
-            visible = self._visible_team_ids(s, actor)
-
-            def seen(c: Case) -> bool:
-                return visible is None or c.team_id in visible
-
+            visible = visible_team_ids(s, actor)
             if target == "team":
                 if visible == []:
                     raise EventError("you have no team: ask an admin to set it.")
@@ -352,46 +341,20 @@ class CommandHandler:
                     who = "your team" if len(visible) == 1 else "your teams"
             else:
                 name = actor.name if target == "me" else self._due_person(intent, target)
-                # Only cases of teams this person sees: a worker moved between teams keeps
-                # old allocations, which are not theirs to read here.
-                rows = [(d, c) for d, c in repo.open_deadline_rows(s, worker=name)
-                        if d.owner == "worker" and seen(c)]
+                rows = worker_rows(s, name, visible)  # only cases of teams the asker sees
                 if target == "me":
-                    rows += self._manager_rows(s, actor)
+                    rows += manager_rows(s, actor)
                 who = "you" if target == "me" else name
             awaiting = (self._awaiting_items(s, visible, now)
                         if actor.is_manager and target in ("me", "team") else [])
         return self._due_view(rows, who, awaiting, now)
 
-    def _manager_rows(self, s: Session, actor: Actor) -> list[tuple[DeadlineRow, Case]]:
-        """Deadlines a manager owns: their team's manager (and service manager) ones; a
-        service manager's own ones in the teams they oversee."""
-        if actor.role in ("manager", "admin") and actor.team:
-            team = repo.get_team(s, actor.team)
-            if team is None:
-                return []
-            return list(repo.open_deadline_rows(s, team_id=team.id,
-                                                owners=("manager", "service_manager")))
-        if actor.role == "service_manager":
-            return list(repo.open_deadline_rows(s, team_ids=self._visible_team_ids(s, actor),
-                                                owners=("service_manager",)))
-        return []
-
     def _awaiting_items(self, s: Session, team_ids: list[int] | None,
                         now: datetime) -> list[str]:
         """'123456 completed Mon 9 Nov, 10 working days ago', longest waiting first."""
-        if team_ids == []:
-            return []
-        since = repo.awaiting_authorisation(s, team_ids)
-        if not since:
-            return []
-        cases = {c.id: c for c in s.scalars(select(Case).where(Case.id.in_(list(since))))}
         today = local_date(now)
         items = []
-        for case_id, at in sorted(since.items(), key=lambda kv: kv[1]):
-            case = cases.get(case_id)
-            if case is None:
-                continue
+        for case, at in awaiting_cases(s, team_ids):
             cal = self.casebook.library.calendar(case.policy)
             day = local_date(at)
             n = cal.working_days_between(day, today) if day <= today else 0
