@@ -7,10 +7,21 @@ earlier try already arrived (when one may have), sends, and reacts to `Transport
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 AMBIGUOUS = "ambiguous"  # a failure after which the message may still have been delivered
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one message of a transport can hold: `parts` (Slack: 50 blocks; a digest's
+    section header and each person's lines are a part each, see Digest.fit) and `chars` in
+    one text part (Slack: 3,000 in a section). None: no limit (email)."""
+
+    parts: int | None = None
+    chars: int | None = None
 
 
 class TransportError(Exception):
