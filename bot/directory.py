@@ -124,6 +124,18 @@ class Directory:
             staff = repo.get_staff_by_slack(s, user_id)
             return self._actor(s, staff) if staff else None
 
+    def by_msteams(self, object_id: str) -> Actor | None:
+        """An active member of staff by Microsoft Entra object id (Teams' aadObjectId)."""
+        with self.sessions() as s:
+            staff = repo.get_staff_by_msteams(s, object_id)
+            return self._actor(s, staff) if staff else None
+
+    def msteams_id_of(self, name: str) -> str | None:
+        """The Entra object id of an active member of staff, if they have one."""
+        with self.sessions() as s:
+            staff = repo.get_staff(s, name)
+            return staff.msteams_user_id if staff else None
+
     def import_csv(self, path: str | Path, actor: str = "cli") -> int:
         """Add everyone in a CSV with columns name, team, role, and optionally slack, teams
         and oversees (a service manager's teams: "north,south" quoted, or "north;south")."""

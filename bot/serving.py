@@ -18,6 +18,7 @@ from scheduler.timescales.vocabulary import EventError
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from starlette.routing import BaseRoute
 
 
 def start_scheduler(app: App):  # type: ignore[no-untyped-def]
@@ -68,11 +69,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
             worker.ready()
             door = SlackDoor(settings.slack_signing_secret, worker, read_timeout=read_timeout)
         web = build_web_app(door, routes=[calendar_route(app.casebook.sessions,
-                                                         app.casebook.clock)])
+                                                         app.casebook.clock),
+                                          *teams_routes(app)])
         server = make_server(web, args.host, args.port, read_timeout=read_timeout)
         what = (f"Slack at http://{args.host}:{args.port}/slack/events, " if slack
                 else f"http://{args.host}:{args.port} (Slack not configured, so no "
                      "reminders), ")
+        if settings.teams_app_id:
+            what = f"Teams at http://{args.host}:{args.port}/api/messages, {what}"
         print(f"caseclock serving {what}calendar feeds at /calendar/ (health: /healthz).",
               flush=True)
         with contextlib.suppress(KeyboardInterrupt):
@@ -81,6 +85,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if worker is not None:
             worker.close()
     return 0
+
+
+def teams_routes(app: App) -> list[BaseRoute]:
+    """POST /api/messages when TEAMS_APP_ID is set (the Teams bot, bot/transports/teams)."""
+    settings = app.settings
+    if not settings.teams_app_id:
+        return []
+    if not settings.teams_app_password:
+        raise EventError("Teams is half configured: set TEAMS_APP_PASSWORD with TEAMS_APP_ID "
+                         "(see .env.example), or neither.")
+    from bot.transports.teams.receiving import mount
+
+    return mount(app)
 
 
 def socket_mode_handler(app: App) -> SocketModeHandler:

@@ -243,3 +243,25 @@ class ChecklistTick(Base):
     item: Mapped[int] = mapped_column(Integer)
     by: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TeamsConversation(Base):
+    """Where the Teams bot can write without being spoken to first (a proactive message
+    needs a conversation reference): a person's chat with the bot, or a team's channel.
+    Stored on installation, when the bot is added to a team, and on every message."""
+
+    __tablename__ = "teams_conversations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(512), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "personal", "channel" or "groupChat"
+    service_url: Mapped[str] = mapped_column(String(512))
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+    bot_id: Mapped[str] = mapped_column(String(256))
+    # A person's chat: their Entra object id (the staff directory's msteams_user_id).
+    aad_object_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # A team's channel: the Teams team id and the channel id (a care team's teams_channel).
+    teams_team_id: Mapped[str | None] = mapped_column(String(256))
+    channel_id: Mapped[str | None] = mapped_column(String(256), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # False: app uninstalled
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

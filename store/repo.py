@@ -153,6 +153,12 @@ def get_staff_by_slack(session: Session, user_id: str) -> Staff | None:
                                               Staff.active.is_(True)))
 
 
+def get_staff_by_msteams(session: Session, object_id: str) -> Staff | None:
+    """The active member of staff with this Microsoft Entra object id (Teams' aadObjectId)."""
+    return session.scalar(select(Staff).where(Staff.msteams_user_id == object_id,
+                                              Staff.active.is_(True)))
+
+
 def list_staff(session: Session) -> Sequence[Staff]:
     """Active staff by name."""
     return session.scalars(select(Staff).where(Staff.active.is_(True)).order_by(Staff.name)).all()

@@ -33,6 +33,20 @@ class Settings(BaseSettings):
     slack_api_url: str = Field("https://slack.com/api/", validation_alias=AliasChoices(
         "SLACK_API_URL", "slack_api_url"))
 
+    # --- Microsoft Teams (bot/transports/teams) ---------------------------------------------
+    teams_app_id: str | None = Field(None, validation_alias=AliasChoices(
+        "TEAMS_APP_ID", "teams_app_id"))
+    teams_app_password: str | None = Field(None, validation_alias=AliasChoices(
+        "TEAMS_APP_PASSWORD", "teams_app_password"))
+    teams_tenant_id: str | None = Field(None, validation_alias=AliasChoices(
+        "TEAMS_TENANT_ID", "teams_tenant_id"))
+    # Tests only: where Bot Framework's OpenID metadata (and its key set beside it) and the
+    # bot's token endpoint are served; unset, Microsoft's own.
+    teams_openid_metadata_url: str | None = Field(None, validation_alias=AliasChoices(
+        "TEAMS_OPENID_METADATA_URL", "teams_openid_metadata_url"))
+    teams_login_url: str | None = Field(None, validation_alias=AliasChoices(
+        "TEAMS_LOGIN_URL", "teams_login_url"))
+
     @field_validator("case_pattern")
     @classmethod
     def _pattern_compiles(cls, v: str | None) -> str | None:
@@ -50,3 +64,8 @@ class Settings(BaseSettings):
     def slack_configured(self) -> bool:
         """True when Slack can be used (a bot token and a signing secret, or an app token)."""
         return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
+
+    @property
+    def teams_configured(self) -> bool:
+        """True when the Teams bot can be used (its app id and password)."""
+        return bool(self.teams_app_id and self.teams_app_password)

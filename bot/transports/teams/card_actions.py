@@ -1,0 +1,175 @@
+"""A prompt card's buttons in Teams: `Action.Execute` invokes (adaptiveCard/action) with the
+verbs log_it, reason, snooze, quote and tick, their data carrying the prompt's ActionRef
+token ("ref"). Each runs the shared prompt-actions service with the permissions of the
+commands, as Slack's buttons do, and answers with the card to show in place of the prompt
+(the refreshed prompt and one line saying what was done).
+
+The data each verb reads (the card renderer writes it):
+- every verb: {"ref": ActionRef token};
+- tick: the checklist as now ticked, {"items": [1, 3]} or "1,3", or toggles {"item:1":
+  "true", "item:2": "false"} (an Input.Toggle per item, id "item:N");
+- reason: {"reason": "why"} from an Input.Text; without it, a card asking for it;
+- log_it: {"line": "123456 seen alone"} from an Input.Text; without it, a card with the
+  command line prefilled to complete.
+
+Teams retries an invoke it got no answer to in time, so each action is idempotent: a snooze
+puts one copy back in the outbox per stage and day whatever the number of clicks, a tick
+stores the whole set, and a reason or a "Log it" line carries a request id made from who,
+which prompt and what was typed, so the store keeps it once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.commands.handler import NOT_IN_DIRECTORY, CommandHandler
+from bot.directory import Actor
+from bot.transports.teams.render import render_card
+from scheduler.reminders.actions import ActionResult, PromptActions
+from scheduler.reminders.content import (
+    ActionRef,
+    ContentError,
+    Prompt,
+    from_json,
+)
+from scheduler.timescales.vocabulary import EventError
+from store.models import ChecklistTick, OutboxRow
+
+VERBS = ("log_it", "reason", "snooze", "quote", "tick")
+CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+
+
+@dataclass(frozen=True)
+class CardServices:
+    """The command handler (permissions, the store) and the prompt-actions service."""
+
+    handler: CommandHandler
+    actions: PromptActions
+
+
+def invoke_body(card: dict[str, Any]) -> dict[str, Any]:
+    """The adaptiveCard/action invoke response that makes Teams show `card` in place."""
+    return {"statusCode": 200, "type": CARD_TYPE, "value": card}
+
+
+def _request_id(actor: Actor, verb: str, ref: ActionRef, typed: str) -> str:
+    digest = hashlib.sha256(f"{actor.name}|{verb}|{ref.to_token()}|{typed.strip()}".encode())
+    return f"teams:{verb}:{digest.hexdigest()[:24]}"
+
+
+def ticked_items(data: dict[str, Any]) -> list[int]:
+    """The checklist items the card says are ticked now (see the module's doc)."""
+    given = data.get("items")
+    if isinstance(given, str):
+        given = [p for p in given.split(",") if p.strip()]
+    items = {int(x) for x in given or []}
+    for key, value in data.items():
+        if key.startswith("item:") and str(value).lower() == "true":
+            items.add(int(key.removeprefix("item:")))
+    return sorted(items)
+
+
+def handle_card_action(services: CardServices, actor: Actor | None, verb: str,
+                       data: dict[str, Any]) -> dict[str, Any]:
+    """Run one card button for `actor` and return the card to show in its place."""
+    actions = services.actions
+    try:
+        ref = ActionRef.from_token(str(data.get("ref") or ""))
+        if verb not in VERBS:
+            raise EventError("that button is not one caseclock knows: use the latest message.")
+    except (EventError, ValueError) as err:
+        return _message_card(str(err))
+    source = f"teams:{actor.name}" if actor else "teams"
+    if actor is None:
+        result = ActionResult(False, NOT_IN_DIRECTORY)
+    elif verb == "snooze":
+        # A Teams prompt's snooze is the clicker's own (a team channel's prompt is snoozed for
+        # the channel where Slack names the channel; Teams' channel prompts are not yet).
+        result = actions.snooze(ref, actor, None)
+    elif verb == "tick":
+        try:
+            items = ticked_items(data)
+        except ValueError:
+            return _message_card("that checklist no longer matches a reminder: use the latest "
+                                 "message.")
+        result = actions.tick(ref, actor, items)
+        if result.done:
+            result = ActionResult(True, f"Checklist saved: {len(items)} ticked.", refresh=True)
+    elif verb == "quote":
+        result = actions.quote(ref, actor)
+    elif verb == "reason":
+        why = str(data.get("reason") or "").strip()
+        if not why:
+            return _input_card(ref, "reason", "Why the timescale was or will be missed", "",
+                               "Record")
+        result = actions.reason(ref, actor, why, source=source,
+                                request_id=_request_id(actor, verb, ref, why))
+    else:  # log_it
+        command, first_words = actions.log_it(ref)
+        line = str(data.get("line") or "").strip()
+        if not line:
+            return _input_card(ref, "line", f"{command}: add the date and time if it was not "
+                                            "now", first_words, "Log it")
+        reply = services.handler.handle(actor, command, line, source=source,
+                                        request_id=_request_id(actor, verb, ref, line))
+        result = ActionResult(bool(reply.ok), reply.text, refresh=bool(reply.ok))
+    return _refreshed(services, actor, ref, result)
+
+
+def _refreshed(services: CardServices, actor: Actor | None, ref: ActionRef,
+               result: ActionResult) -> dict[str, Any]:
+    """The prompt as it was sent to `actor`, its checklist as stored now, and the result."""
+    prompt = _stored_prompt(services, actor, ref)
+    if prompt is None:
+        return _message_card(result.text or "Done.")
+    card = render_card(prompt)
+    if result.text:
+        card.setdefault("body", []).append({"type": "TextBlock", "text": result.text,
+                                            "wrap": True, "separator": True})
+    return card
+
+
+def _stored_prompt(services: CardServices, actor: Actor | None,
+                   ref: ActionRef) -> Prompt | None:
+    if actor is None:
+        return None
+    sessions = services.handler.casebook.sessions
+    with sessions() as s:
+        payload = s.scalar(select(OutboxRow.payload).where(
+            OutboxRow.case_ref == ref.case, OutboxRow.rule == ref.rule,
+            OutboxRow.seq == ref.seq, OutboxRow.stage == ref.stage,
+            OutboxRow.recipient == f"staff:{actor.name}")
+            .order_by(OutboxRow.created_at.desc()).limit(1))
+        ticks = set(s.scalars(select(ChecklistTick.item).where(
+            ChecklistTick.case_ref == ref.case, ChecklistTick.rule == ref.rule,
+            ChecklistTick.seq == ref.seq)))
+    try:
+        content = from_json(payload or {})
+    except (ContentError, KeyError, TypeError, ValueError):
+        return None  # a row from before content was stored as values
+    if not isinstance(content, Prompt):
+        return None
+    return replace(content, checklist=tuple(replace(c, ticked=c.item in ticks)
+                                            for c in content.checklist))
+
+
+def _message_card(text: str) -> dict[str, Any]:
+    return {"type": "AdaptiveCard", "version": "1.5",
+            "body": [{"type": "TextBlock", "text": text, "wrap": True}]}
+
+
+def _input_card(ref: ActionRef, field: str, label: str, value: str,
+                button: str) -> dict[str, Any]:
+    """A one-field form whose button runs the same verb with the field filled in."""
+    verb = "reason" if field == "reason" else "log_it"
+    return {"type": "AdaptiveCard", "version": "1.5", "body": [
+        {"type": "TextBlock", "text": f"Case {ref.case}", "weight": "Bolder", "wrap": True},
+        {"type": "Input.Text", "id": field, "label": label, "value": value,
+         "isMultiline": field == "reason", "isRequired": True,
+         "errorMessage": "Type something first."}],
+        "actions": [{"type": "Action.Execute", "title": button, "verb": verb,
+                     "data": {"ref": ref.to_token()}}]}

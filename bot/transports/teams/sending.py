@@ -1,0 +1,203 @@
+"""Sending to Teams: proactive messages, an Adaptive Card each, to a person's chat with the
+bot ("staff") or a care team's channel ("team", "ooh"), through the Teams SDK's API client
+(POST {serviceUrl}/v3/conversations/{id}/activities with the bot's token).
+
+A proactive message needs a stored conversation reference (conversations.py): a person who
+never opened the app, and was not given it by an admin, cannot be written to. `reaches` is
+then False (the router falls back to email) and a send is refused for good with what admins
+can do.
+
+Teams' limits: about 7 messages a second per conversation (`pace`) and 1,800 an hour per app
+in a tenant (`HOURLY_CAP`, counted here: past it, a send is put off until the oldest send of
+the hour is an hour old). 429, 412, 502, 503 and 504 are retried by the outbox with back-off,
+honouring Retry-After; 401, 403 and 404 are refusals.
+
+Whether a send that failed half-way arrived cannot be checked: the Bot Connector has no way
+to read a conversation's messages (Graph's chat and channel message reads need protected,
+tenant-wide permissions), so `already_delivered` is False. Each activity carries its outbox
+key (channelData.caseclockKey), so a delivered copy can still be told apart, and the outbox's
+own key keeps a row from being sent again once it is marked sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from collections.abc import Coroutine
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+from microsoft_teams.api import Account, ApiClient, ConversationAccount
+from microsoft_teams.api.activities.message.message import MessageActivityInput
+from microsoft_teams.api.models.attachment.attachment import Attachment
+from microsoft_teams.api.models.channel_data import ChannelData
+
+from bot.directory import Directory
+from bot.transports.teams.app import build_sdk_app
+from bot.transports.teams.conversations import ConversationRef, Conversations
+from bot.transports.teams.render import render_card
+from scheduler.reminders.address import Address
+from scheduler.reminders.content import Content, Prompt, plain_text
+from scheduler.reminders.transport import Limits, TransportError
+from store.settings import Settings
+
+T = TypeVar("T")
+CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+HOURLY_CAP = 1800  # Teams: messages an hour per app per tenant
+RETRIED = {412, 429, 502, 503, 504}
+REFUSED_HINTS = {
+    401: "Teams refused the bot's token: check TEAMS_APP_ID and TEAMS_APP_PASSWORD",
+    403: "Teams refused: the app was removed there, or the tenant blocks it; install it again",
+    404: "Teams has no such conversation: the app was removed; install it again",
+}
+NO_CONVERSATION = ("caseclock cannot write to {who} in Teams yet: install the app for them, "
+                   "or ask them to open it once")
+CALL_TIMEOUT = 15.0
+
+
+class _Loop:
+    """An event loop in a thread of its own: the SDK's client is asynchronous, the outbox
+    calls `send` from its worker threads."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="caseclock-teams",
+                                       daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+
+class HourlyCap:
+    """At most `cap` sends in any hour, counted in this process."""
+
+    def __init__(self, cap: int = HOURLY_CAP, window: float = 3600.0) -> None:
+        self.cap, self.window = cap, window
+        self._sent: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def take(self) -> None:
+        """Count one send, or raise TransportError(retry_after) when the hour is full."""
+        with self._lock:
+            now = time.monotonic()
+            while self._sent and self._sent[0] <= now - self.window:
+                self._sent.popleft()
+            if len(self._sent) >= self.cap:
+                wait = self._sent[0] + self.window - now
+                raise TransportError(f"Teams' hourly cap of {self.cap} messages reached",
+                                     retry_after=max(wait, 1.0))
+            self._sent.append(now)
+
+    def give_back(self) -> None:
+        """A send that did not reach Teams does not count."""
+        with self._lock:
+            if self._sent:
+                self._sent.pop()
+
+
+class TeamsTransport:
+    """Proactive Adaptive Cards through the Teams SDK's API client."""
+
+    kind: ClassVar[str] = "teams"
+    pace: ClassVar[float] = 1 / 7  # Teams: about 7 messages a second per conversation
+    # An activity is at most about 28 KB: a digest keeps to 40 parts of 2,000 characters.
+    limits: ClassVar[Limits] = Limits(parts=40, chars=2000)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, directory: Directory) -> TeamsTransport | None:
+        """The transport for TEAMS_APP_ID, or None when Teams is not configured."""
+        if not settings.teams_configured:
+            return None
+        sdk = build_sdk_app(settings)
+        return cls(sdk.api, Conversations(directory.sessions), directory)
+
+    def __init__(self, api: ApiClient, conversations: Conversations, directory: Directory,
+                 cap: HourlyCap | None = None) -> None:
+        self.api = api
+        self.conversations = conversations
+        self.directory = directory
+        self.cap = cap or HourlyCap()
+        self._loop = _Loop()
+
+    @property
+    def max_call_seconds(self) -> float:
+        """A token fetch and the post, each within the client's timeout."""
+        return 2 * CALL_TIMEOUT
+
+    def conversation_for(self, to: Address) -> ConversationRef | None:
+        """The stored conversation of a person, or of a care team's channel."""
+        if to.kind == "staff":
+            aad = self.directory.msteams_id_of(to.name)
+            return self.conversations.of_person(aad) if aad else None
+        # "ooh" too: a care team has one Teams channel (Team.teams_channel); its
+        # out-of-hours prompts go there.
+        channel = self.conversations.channel_of_team(to.name)
+        return self.conversations.of_channel(channel) if channel else None
+
+    def reaches(self, to: Address) -> bool:
+        """Whether Teams can take this recipient: a stored conversation exists."""
+        return self.conversation_for(to) is not None
+
+    def activity(self, content: Content, key: str) -> MessageActivityInput:
+        """The message: the content's card, a plain-text summary for notifications, and
+        the outbox key in channelData."""
+        summary = content.urgent_words if isinstance(content, Prompt) else (
+            plain_text(content).split("\n", 1)[0])
+        message = MessageActivityInput(summary=summary[:250])
+        message.add_attachments(Attachment(content_type=CARD_TYPE, content=render_card(content)))
+        message.channel_data = ChannelData.model_validate({"caseclockKey": key})
+        return message
+
+    def send(self, to: Address, content: Content, key: str) -> None:
+        """Post one card; a TransportError says whether and when to try again."""
+        ref = self.conversation_for(to)
+        if ref is None:
+            who = to.name if to.kind == "staff" else f"team {to.name}'s channel"
+            if to.kind != "staff":
+                raise TransportError(f"caseclock cannot write to {who} in Teams yet: add the "
+                                     "app to the team, and link the channel with caseclock "
+                                     "team add TEAM --teams-channel ID", permanent=True)
+            raise TransportError(NO_CONVERSATION.format(who=who), permanent=True)
+        message = self.activity(content, key)
+        message.from_ = Account(id=ref.bot_id)
+        message.conversation = ConversationAccount(id=ref.conversation_id,
+                                                   conversation_type=ref.kind,
+                                                   tenant_id=ref.tenant_id)
+        self.cap.take()
+        api = self.api.clone(service_url=ref.service_url)
+        try:
+            self._loop.run(api.conversations.activities(ref.conversation_id).create(message),
+                           timeout=self.max_call_seconds)
+        except httpx.HTTPStatusError as err:
+            self.cap.give_back()
+            raise _error(err.response) from None
+        except (httpx.TimeoutException, TimeoutError):
+            raise TransportError("ambiguous: Teams did not answer in time") from None
+        except httpx.HTTPError as err:
+            self.cap.give_back()
+            raise TransportError(f"Teams could not be reached ({type(err).__name__})") from None
+
+    def already_delivered(self, to: Address, key: str, since: datetime) -> bool:
+        """False: the Bot Connector cannot read a conversation back (see the module's doc)."""
+        return False
+
+
+def _error(response: httpx.Response) -> TransportError:
+    status = response.status_code
+    if status in RETRIED:
+        after = response.headers.get("Retry-After")
+        try:
+            retry_after = float(after) if after is not None else None
+        except ValueError:
+            retry_after = None
+        return TransportError(f"Teams answered {status}", retry_after=retry_after)
+    if status in REFUSED_HINTS:
+        return TransportError(f"Teams answered {status}: {REFUSED_HINTS[status]}",
+                              permanent=True)
+    if status >= 500:
+        return TransportError(f"Teams answered {status}")
+    return TransportError(f"Teams refused the message ({status})", permanent=True)
