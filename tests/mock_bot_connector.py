@@ -74,7 +74,7 @@ class MockBotConnector:
                 self.end_headers()
                 self.wfile.write(raw)
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 if self.path == METADATA_PATH:
                     self._json(200, {"issuer": ISSUER, "jwks_uri": mock.url + KEYS_PATH,
                                      "id_token_signing_alg_values_supported": ["RS256"]})
@@ -90,7 +90,7 @@ class MockBotConnector:
             def _body(self) -> bytes:
                 return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 raw = self._body()
                 if self.path.endswith("/oauth2/v2.0/token"):
                     form = parse_qs(raw.decode())
@@ -105,7 +105,7 @@ class MockBotConnector:
                     return
                 self._activity("POST", raw)
 
-            def do_PUT(self) -> None:  # noqa: N802
+            def do_PUT(self) -> None:
                 self._activity("PUT", self._body())
 
             def _activity(self, method: str, raw: bytes) -> None:

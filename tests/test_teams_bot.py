@@ -188,7 +188,7 @@ def test_a_signed_message_stores_the_event_once_and_replies_in_the_chat(served: 
     assert reply.path == "/teams/v3/conversations/a:personal-jo/activities"
     assert reply.headers["Authorization"].startswith("Bearer ")
     text = reply.body["text"]
-    assert text.startswith(f"Logged referral received (s17) for 700001 at ")
+    assert text.startswith("Logged referral received (s17) for 700001 at ")
     assert f"(id {ids[0]})" in text and "in team north" in text
     assert reply.body == {
         "type": "message", "text": text, "textFormat": "plain",
