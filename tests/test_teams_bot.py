@@ -341,3 +341,32 @@ def test_a_channel_message_without_the_mention_is_not_a_command(served: Served) 
     assert served.post(activity)[0] == 200
     time.sleep(0.3)
     assert len(served.mock.activities()) == before
+
+
+def test_a_card_button_is_answered_with_the_card_to_show_in_place(served: Served) -> None:
+    before = len(served.mock.activities())
+    assert served.post(message(served, "referral 760001 s17", "msg-760001"))[0] == 200
+    posted_since(served, before, 1)
+    invoke = {
+        "type": "invoke", "name": "adaptiveCard/action", "id": "inv-760001",
+        "channelId": "msteams", "serviceUrl": served.mock.service_url,
+        "from": {"id": "29:jo", "aadObjectId": JO},
+        "conversation": {"id": "a:personal-jo", "conversationType": "personal",
+                         "tenantId": TENANT},
+        "recipient": {"id": BOT, "name": "caseclock"},
+        "value": {"action": {"type": "Action.Execute", "verb": "quote",
+                             "data": {"ref": "760001|child_visited|1|due_today"}}}}
+    status, body = served.post(invoke)
+    assert status == 200
+    assert body["statusCode"] == 200
+    assert body["type"] == "application/vnd.microsoft.card.adaptive"
+    [block] = body["value"]["body"]
+    assert block["text"].startswith("Child visited")
+    # Someone of another team gets the command's refusal, and learns nothing of the case.
+    status, body = served.post({**invoke, "id": "inv-760001-sam",
+                                "from": {"id": "29:sam", "aadObjectId": SAM}})
+    assert status == 200
+    assert body["value"]["body"][0]["text"] == ("there is no case 760001 in your team: log its "
+                                                "referral first, /referral 760001 s17.")
+    # An invoke is authenticated like any activity.
+    assert served.post(invoke, token=served.mock.mint(aud="another-bot-app-id"))[0] == 401

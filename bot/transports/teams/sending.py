@@ -170,7 +170,7 @@ class TeamsTransport:
         self.cap.take()
         api = self.api.clone(service_url=ref.service_url)
         try:
-            self._loop.run(api.conversations.activities(ref.conversation_id).create(message),
+            self._loop.run(api.conversations.create_activity(ref.conversation_id, message),
                            timeout=self.max_call_seconds)
         except httpx.HTTPStatusError as err:
             self.cap.give_back()

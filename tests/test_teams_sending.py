@@ -1,0 +1,160 @@
+"""TeamsTransport against the mock Bot Connector on localhost: the exact request of a
+proactive card, Teams' throttling as TransportError(retry_after), refusals, the hourly cap,
+and a person the bot cannot write to yet."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_app
+from bot.transports.registry import build_transports, router, transport_class
+from bot.transports.teams.conversations import ConversationRef, Conversations
+from bot.transports.teams.render import render_card
+from bot.transports.teams.sending import HourlyCap, TeamsTransport
+from scheduler.reminders.address import Address
+from scheduler.reminders.content import ActionRef, Alert, Prompt
+from scheduler.reminders.transport import TransportError
+from store.settings import Settings
+from tests.mock_bot_connector import MockBotConnector
+
+APP_ID = "99999999-2222-3333-4444-555555555555"
+BOT = f"28:{APP_ID}"
+TENANT = "tenant-0002"
+JO = "aad-1111-jo"
+NORTH_CHANNEL = "19:north@thread.tacv2"
+CARD = "application/vnd.microsoft.card.adaptive"
+PROMPT = Prompt(ref=ActionRef("800001", "visit", 1, "due"),
+                lines=("Due today: case 800001, Child visited no later than 5 days after the "
+                       "referral.",))
+
+
+@pytest.fixture
+def mock() -> Iterator[MockBotConnector]:
+    with MockBotConnector(APP_ID) as m:
+        yield m
+
+
+@pytest.fixture
+def settings(tmp_path: Path, mock: MockBotConnector) -> Settings:
+    s = Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}", teams_app_id=APP_ID,
+                 teams_app_password="app-secret", teams_tenant_id=TENANT,
+                 teams_openid_metadata_url=mock.metadata_url, teams_login_url=mock.url)
+    app = build_app(s)
+    app.casebook.add_team("north", "bexley")
+    app.casebook.add_team("south", "bexley")
+    app.directory.add("jo", "worker", "north", msteams_id=JO)
+    app.directory.add("ann", "worker", "north", msteams_id="aad-1111-ann")  # never opened it
+    with app.casebook.sessions.begin() as session:
+        from sqlalchemy import select
+
+        from store.models import Team
+        session.scalars(select(Team).where(Team.name == "north")).one().teams_channel = (
+            NORTH_CHANNEL)
+    conversations = Conversations(app.casebook.sessions)
+    conversations.remember(ConversationRef("a:personal-jo", "personal", mock.service_url, BOT,
+                                           TENANT, aad_object_id=JO))
+    conversations.remember(ConversationRef(NORTH_CHANNEL, "channel", mock.service_url, BOT,
+                                           TENANT, teams_team_id="19:g@thread.tacv2",
+                                           channel_id=NORTH_CHANNEL))
+    return s
+
+
+def transport(settings: Settings) -> TeamsTransport:
+    t = TeamsTransport.from_settings(settings, build_app(settings).directory)
+    assert t is not None
+    return t
+
+
+def test_a_prompt_goes_to_the_persons_chat_as_an_adaptive_card(settings: Settings,
+                                                              mock: MockBotConnector) -> None:
+    transport(settings).send(Address.person("jo"), PROMPT, "key-800001-due")
+    [posted] = mock.activities()
+    assert posted.method == "POST"
+    assert posted.path == "/teams/v3/conversations/a:personal-jo/activities"
+    assert posted.body == {
+        "type": "message", "summary": PROMPT.lines[0],
+        "attachments": [{"contentType": CARD, "content": render_card(PROMPT)}],
+        "channelData": {"caseclockKey": "key-800001-due"},
+        "from": {"id": BOT},
+        "conversation": {"id": "a:personal-jo", "conversationType": "personal",
+                         "tenantId": TENANT}}
+    assert posted.headers["Authorization"].startswith("Bearer ")
+    assert mock.token_requests[0]["client_secret"] == ["app-secret"]
+
+
+def test_a_team_digest_goes_to_the_teams_channel(settings: Settings,
+                                                 mock: MockBotConnector) -> None:
+    transport(settings).send(Address.team("north"), Alert("Morning digest for north."), "k2")
+    [posted] = mock.activities()
+    assert posted.path == f"/teams/v3/conversations/{NORTH_CHANNEL}/activities"
+    assert posted.body["conversation"] == {"id": NORTH_CHANNEL, "conversationType": "channel",
+                                           "tenantId": TENANT}
+    assert posted.body["summary"] == "Morning digest for north."
+
+
+def test_a_429_is_retried_after_its_retry_after_and_goes_once(settings: Settings,
+                                                              mock: MockBotConnector) -> None:
+    t = transport(settings)
+    mock.fail_next(429, retry_after=7)
+    with pytest.raises(TransportError) as err:
+        t.send(Address.person("jo"), PROMPT, "key-429")
+    assert err.value.retry_after == 7.0 and not err.value.permanent
+    assert mock.activities() == []  # nothing went
+    t.send(Address.person("jo"), PROMPT, "key-429")  # the outbox's retry
+    assert [p.body["channelData"]["caseclockKey"] for p in mock.activities()] == ["key-429"]
+
+
+@pytest.mark.parametrize(("status", "permanent", "retry_after"), [
+    (412, False, 3.0), (502, False, 3.0), (503, False, None), (504, False, 3.0),
+    (401, True, None), (403, True, None), (404, True, None)])
+def test_teams_answers_map_to_retries_or_refusals(settings: Settings, mock: MockBotConnector,
+                                                  status: int, permanent: bool,
+                                                  retry_after: float | None) -> None:
+    mock.fail_next(status, retry_after=retry_after)
+    with pytest.raises(TransportError) as err:
+        transport(settings).send(Address.person("jo"), PROMPT, "k")
+    assert (err.value.permanent, err.value.retry_after) == (permanent, retry_after)
+    assert str(status) in str(err.value)
+
+
+def test_someone_who_never_opened_the_app_is_not_reached_and_admins_are_told_what_to_do(
+        settings: Settings, mock: MockBotConnector) -> None:
+    t = transport(settings)
+    assert t.reaches(Address.person("jo")) is True
+    assert t.reaches(Address.person("ann")) is False
+    assert t.reaches(Address.team("south")) is False  # no channel linked
+    with pytest.raises(TransportError) as err:
+        t.send(Address.person("ann"), PROMPT, "k")
+    assert err.value.permanent
+    assert "install the app for them, or ask them to open it once" in str(err.value)
+    assert mock.activities() == []
+
+
+def test_the_hourly_cap_puts_sends_off_until_the_hour_has_room(settings: Settings,
+                                                               mock: MockBotConnector) -> None:
+    t = transport(settings)
+    t.cap = HourlyCap(cap=2, window=3600)
+    t.send(Address.person("jo"), PROMPT, "a")
+    mock.fail_next(503)  # a send that did not reach Teams does not count
+    with pytest.raises(TransportError):
+        t.send(Address.person("jo"), PROMPT, "b")
+    t.send(Address.person("jo"), PROMPT, "b")
+    with pytest.raises(TransportError) as err:
+        t.send(Address.person("jo"), PROMPT, "c")
+    assert err.value.retry_after is not None and 3500 < err.value.retry_after <= 3600
+    assert [p.body["channelData"]["caseclockKey"] for p in mock.activities()] == ["a", "b"]
+
+
+def test_teams_is_registered_and_configured_only_with_its_settings(settings: Settings
+                                                                   ) -> None:
+    assert transport_class("teams") is TeamsTransport
+    app = build_app(settings)
+    transports = build_transports(settings, app.directory)
+    assert "teams" in transports
+    assert TeamsTransport.pace == 1 / 7
+    unconfigured = Settings(database_url=settings.database_url)
+    assert TeamsTransport.from_settings(unconfigured, app.directory) is None
+    assert callable(router(transports, app.directory))
