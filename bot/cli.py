@@ -211,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     ta.add_argument("--policy", required=True)
     ta.add_argument("--slack-channel", help="the team's private channel: duty prompts, digests")
     ta.add_argument("--ooh-channel", help="out-of-hours channel for urgent (24-hour) prompts")
+    ta.add_argument("--teams-channel", metavar="ID",
+                    help="the team's Microsoft Teams channel id (19:...@thread.tacv2)")
     ta.add_argument("--digest-at", help="HH:MM local time of the daily digest (default 08:30)")
     tsub.add_parser("list", help="list teams")
 

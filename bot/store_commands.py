@@ -52,6 +52,7 @@ def cmd_team(args: argparse.Namespace) -> int:
             print("No teams yet: add one with `caseclock team add TEAM --policy NAME`.")
         for t in teams:
             channel = f", Slack channel {t.slack_channel}" if t.slack_channel else ""
+            channel += f", Teams channel {t.teams_channel}" if t.teams_channel else ""
             print(f"{t.name}: policy {t.policy}, digest at {t.digest_at}{channel}")
         return 0
     if args.digest_at and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", args.digest_at):
@@ -59,7 +60,8 @@ def cmd_team(args: argparse.Namespace) -> int:
     app.library.get(args.policy)  # an unknown pack is refused before anything is written
     team = app.casebook.add_team(args.team, args.policy, slack_channel=args.slack_channel,
                                  digest_at=args.digest_at, actor=_cli_actor(),
-                                 ooh_channel=args.ooh_channel)
+                                 ooh_channel=args.ooh_channel,
+                                 teams_channel=getattr(args, "teams_channel", None))
     print(f"Added team {team.name} working under {team.policy}.")
     return 0
 

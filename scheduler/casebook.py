@@ -149,7 +149,7 @@ class Casebook:
 
     def add_team(self, name: str, policy: str, slack_channel: str | None = None,
                  digest_at: str | None = None, actor: str = "system",
-                 ooh_channel: str | None = None) -> Team:
+                 ooh_channel: str | None = None, teams_channel: str | None = None) -> Team:
         """A team working under one pack (an unknown pack is refused)."""
         if not name or not name.replace("-", "").replace("_", "").isalnum():
             raise EventError(f"'{name}' is not a team name: use letters, digits and dashes, "
@@ -158,6 +158,7 @@ class Casebook:
         with self.sessions.begin() as s:
             team = repo.add_team(s, name, policy, slack_channel, digest_at)
             team.ooh_channel = ooh_channel
+            team.teams_channel = teams_channel
             repo.audit(s, actor, "cli", "team_added", team=name, policy=policy)
         return team
 

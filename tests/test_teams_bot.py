@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from bot.app import build_app
 from store import repo
-from store.models import Team, TeamsConversation
+from store.models import TeamsConversation
 from store.settings import Settings
 from tests.mock_bot_connector import MockBotConnector, new_key
 from tests.test_calendar_serve import free_port
@@ -116,13 +116,18 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("teams")
     url = f"sqlite:///{tmp / 'caseclock.db'}"
     app = build_app(Settings(database_url=url))
-    app.casebook.add_team("north", "bexley")
-    app.casebook.add_team("south", "bexley")
-    with app.casebook.sessions.begin() as s:
-        for team in s.scalars(select(Team)):
-            team.teams_channel = {"north": NORTH_CHANNEL, "south": SOUTH_CHANNEL}[team.name]
+    app.casebook.add_team("north", "bexley", teams_channel=NORTH_CHANNEL)
     app.directory.add("jo", "worker", "north", msteams_id=JO)
-    app.directory.add("sam", "worker", "south", msteams_id=SAM)
+    # The south team and sam as an admin sets them up.
+    cli_env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    for argv in (["team", "add", "south", "--policy", "bexley", "--teams-channel", SOUTH_CHANNEL],
+                 ["staff", "add", "sam", "--team", "south", "--role", "worker",
+                  "--teams-id", SAM]):
+        subprocess.run([sys.executable, "-m", "bot.cli", *argv], env=cli_env, cwd=tmp,
+                       check=True, capture_output=True)
+    listed = subprocess.run([sys.executable, "-m", "bot.cli", "team", "list"], env=cli_env,
+                            cwd=tmp, check=True, capture_output=True, text=True).stdout
+    assert f"south: policy bexley, digest at 08:30, Teams channel {SOUTH_CHANNEL}" in listed
     port = free_port()
     log_path = tmp / "serve.log"
     with MockBotConnector(APP_ID) as mock, log_path.open("w") as log_file:
