@@ -21,11 +21,17 @@ import asyncio
 import json
 import logging
 import time
+import warnings
 from typing import Any
 
 import httpx
 from microsoft_teams.api.auth.cloud_environment import PUBLIC, CloudEnvironment, with_overrides
-from microsoft_teams.apps import App as SdkApp
+
+with warnings.catch_warnings():
+    # The SDK announces a preview feature caseclock does not use (HTML widgets) on import;
+    # on stderr that would read as a problem with every command.
+    warnings.simplefilter("ignore")
+    from microsoft_teams.apps import App as SdkApp
 from microsoft_teams.apps.http.adapter import HttpMethod, HttpRequest, HttpRouteHandler
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response

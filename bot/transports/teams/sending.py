@@ -27,22 +27,21 @@ import time
 from collections import deque
 from collections.abc import Coroutine
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import httpx
-from microsoft_teams.api import Account, ApiClient, ConversationAccount
-from microsoft_teams.api.activities.message.message import MessageActivityInput
-from microsoft_teams.api.models.attachment.attachment import Attachment
-from microsoft_teams.api.models.channel_data import ChannelData
 
 from bot.directory import Directory
-from bot.transports.teams.app import build_sdk_app
 from bot.transports.teams.conversations import ConversationRef, Conversations
 from bot.transports.teams.render import render_card
 from scheduler.reminders.address import Address
 from scheduler.reminders.content import Content, Prompt, plain_text
 from scheduler.reminders.transport import Limits, TransportError
 from store.settings import Settings
+
+if TYPE_CHECKING:  # the SDK is imported only where Teams is configured (see registry.py)
+    from microsoft_teams.api import ApiClient
+    from microsoft_teams.api.activities.message.message import MessageActivityInput
 
 T = TypeVar("T")
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -112,6 +111,8 @@ class TeamsTransport:
         """The transport for TEAMS_APP_ID, or None when Teams is not configured."""
         if not settings.teams_configured:
             return None
+        from bot.transports.teams.app import build_sdk_app
+
         sdk = build_sdk_app(settings)
         return cls(sdk.api, Conversations(directory.sessions), directory)
 
@@ -145,6 +146,10 @@ class TeamsTransport:
     def activity(self, content: Content, key: str) -> MessageActivityInput:
         """The message: the content's card, a plain-text summary for notifications, and
         the outbox key in channelData."""
+        from microsoft_teams.api.activities.message.message import MessageActivityInput
+        from microsoft_teams.api.models.attachment.attachment import Attachment
+        from microsoft_teams.api.models.channel_data import ChannelData
+
         summary = content.urgent_words if isinstance(content, Prompt) else (
             plain_text(content).split("\n", 1)[0])
         message = MessageActivityInput(summary=summary[:250])
@@ -162,6 +167,8 @@ class TeamsTransport:
                                      "app to the team, and link the channel with caseclock "
                                      "team add TEAM --teams-channel ID", permanent=True)
             raise TransportError(NO_CONVERSATION.format(who=who), permanent=True)
+        from microsoft_teams.api import Account, ConversationAccount
+
         message = self.activity(content, key)
         message.from_ = Account(id=ref.bot_id)
         message.conversation = ConversationAccount(id=ref.conversation_id,
