@@ -375,3 +375,15 @@ def test_a_card_button_is_answered_with_the_card_to_show_in_place(served: Served
                                                 "referral first, /referral 760001 s17.")
     # An invoke is authenticated like any activity.
     assert served.post(invoke, token=served.mock.mint(aud="another-bot-app-id"))[0] == 401
+
+
+def test_a_body_over_256_kb_or_not_json_is_refused_before_it_is_read(served: Served) -> None:
+    url = f"http://127.0.0.1:{served.port}/api/messages"
+    for body, status in ((b"{" + b" " * (300 * 1024) + b"}", 413), (b"not json", 400),
+                         (b"[1, 2]", 400)):
+        req = urllib.request.Request(url, data=body, headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {served.mock.mint()}"})
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=20)
+        assert err.value.code == status

@@ -126,6 +126,7 @@ def test_someone_who_never_opened_the_app_is_not_reached_and_admins_are_told_wha
     assert t.reaches(Address.person("jo")) is True
     assert t.reaches(Address.person("ann")) is False
     assert t.reaches(Address.team("south")) is False  # no channel linked
+    assert t.reaches("staff:jo") is True  # an outbox row's recipient, as the router asks
     with pytest.raises(TransportError) as err:
         t.send(Address.person("ann"), PROMPT, "k")
     assert err.value.permanent

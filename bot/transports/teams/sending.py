@@ -129,8 +129,10 @@ class TeamsTransport:
         """A token fetch and the post, each within the client's timeout."""
         return 2 * CALL_TIMEOUT
 
-    def conversation_for(self, to: Address) -> ConversationRef | None:
+    def conversation_for(self, to: Address | str) -> ConversationRef | None:
         """The stored conversation of a person, or of a care team's channel."""
+        if isinstance(to, str):  # an outbox row's recipient, "staff:jo"
+            to = Address.parse(to)
         if to.kind == "staff":
             aad = self.directory.msteams_id_of(to.name)
             return self.conversations.of_person(aad) if aad else None
@@ -139,7 +141,7 @@ class TeamsTransport:
         channel = self.conversations.channel_of_team(to.name)
         return self.conversations.of_channel(channel) if channel else None
 
-    def reaches(self, to: Address) -> bool:
+    def reaches(self, to: Address | str) -> bool:
         """Whether Teams can take this recipient: a stored conversation exists."""
         return self.conversation_for(to) is not None
 
@@ -157,8 +159,10 @@ class TeamsTransport:
         message.channel_data = ChannelData.model_validate({"caseclockKey": key})
         return message
 
-    def send(self, to: Address, content: Content, key: str) -> None:
+    def send(self, to: Address | str, content: Content, key: str) -> None:
         """Post one card; a TransportError says whether and when to try again."""
+        if isinstance(to, str):
+            to = Address.parse(to)
         ref = self.conversation_for(to)
         if ref is None:
             who = to.name if to.kind == "staff" else f"team {to.name}'s channel"
@@ -188,7 +192,7 @@ class TeamsTransport:
             self.cap.give_back()
             raise TransportError(f"Teams could not be reached ({type(err).__name__})") from None
 
-    def already_delivered(self, to: Address, key: str, since: datetime) -> bool:
+    def already_delivered(self, to: Address | str, key: str, since: datetime) -> bool:
         """False: the Bot Connector cannot read a conversation back (see the module's doc)."""
         return False
 
