@@ -53,7 +53,8 @@ def build_transports(settings: Settings, directory: Directory) -> dict[str, Tran
 def router(transports: dict[str, Transport], directory: Directory) -> Callable[[str], str]:
     """`transport_for(recipient)`: a person's preferred transport where it is configured;
     else the first configured transport, other than the fallback, that reaches the
-    recipient (Slack: a person with a Slack id, a team's channel); else the console, or,
+    recipient (Slack: a person with a Slack id, a team with a Slack channel of the address's
+    kind); else the console, or,
     where a chat platform is configured, nowhere (`UNREACHABLE`: parked, admins told)."""
     others = [(kind, t) for kind, t in transports.items() if kind != FALLBACK]
     fallback = UNREACHABLE if others else FALLBACK
