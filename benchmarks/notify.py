@@ -155,7 +155,7 @@ def bench_digests(teams: int, cases: int) -> str:
     with sessions() as s:
         sections = digest_sections(s, now, library)
         for t in range(teams):
-            team = TeamPeople(f"team{t:02d}", ("lead",), (), f"C{t:02d}")
+            team = TeamPeople(f"team{t:02d}", ("lead",), (), has_channel=True)
             for p in digest_plans(team, now.date()):
                 message = render_digest(sections[team.name], p, team, now)
                 blocks = max(blocks, len(message["blocks"]))

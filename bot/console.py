@@ -23,6 +23,7 @@ from bot.commands.handler import CommandHandler
 from bot.commands.table import command_help
 from bot.directory import Actor
 from scheduler.casebook import Casebook
+from scheduler.reminders.address import Address
 from scheduler.reminders.delivery import Delivery
 from scheduler.reminders.outbox import Outbox
 from store.models import OutboxRow
@@ -57,7 +58,7 @@ def label_of(recipient: str, message: dict[str, Any]) -> str:
     else:  # keys end "...:{stage}:{recipient}"
         stage = key[:-len(recipient) - 1].rsplit(":", 1)[-1] if key.endswith(recipient) else ""
     label = STAGE_LABELS.get(stage, "reminder")
-    return f"[{label}]" + (" (team channel)" if recipient.startswith("channel:") else "")
+    return f"[{label}]" + (" (team channel)" if recipient.startswith(("team:", "ooh:")) else "")
 
 
 class PersonalTransport:
@@ -87,10 +88,9 @@ class PersonalTransport:
 def recipients_of(casebook: Casebook, actor: Actor) -> frozenset[str]:
     """Whom the outbox addresses for this person: their direct messages, and their team's
     channel and out-of-hours channel (duty prompts, digests)."""
-    out = {f"staff:{actor.name}"}
-    for team in casebook.teams():
-        if team.name == actor.team:
-            out.update(f"channel:{c}" for c in (team.slack_channel, team.ooh_channel) if c)
+    out = {str(Address.person(actor.name))}
+    if actor.team:
+        out.update((str(Address.team(actor.team)), str(Address.ooh(actor.team))))
     return frozenset(out)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.timescales.vocabulary import EventError
 from store import repo
-from store.models import Staff
+from store.models import Staff, Team
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,20 @@ class Actor:
         if self.role == "service_manager":
             return repo.overseen_teams(self.team, self.oversees)
         return (self.team,) if self.team else ()
+
+
+@dataclass(frozen=True)
+class TeamChannels:
+    """A care team's channels, one per chat platform (None: it has none there)."""
+
+    name: str
+    slack_channel: str | None = None
+    slack_ooh_channel: str | None = None
+    msteams_channel: str | None = None
+
+    @classmethod
+    def of(cls, team: Team) -> TeamChannels:
+        return cls(team.name, team.slack_channel, team.ooh_channel, team.msteams_channel)
 
 
 class Directory:
@@ -117,6 +131,12 @@ class Directory:
         with self.sessions() as s:
             staff = repo.get_staff(s, name)
             return self._actor(s, staff) if staff else None
+
+    def team_channels(self, name: str) -> TeamChannels | None:
+        """A care team's channels by its name (transports resolve "team:NAME" with it)."""
+        with self.sessions() as s:
+            team = repo.get_team(s, name)
+            return TeamChannels.of(team) if team else None
 
     def by_slack(self, user_id: str) -> Actor | None:
         """An active member of staff by Slack user id."""

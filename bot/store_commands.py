@@ -177,7 +177,9 @@ def cmd_notify(args: argparse.Namespace) -> int:
     if args.dry_run:
         planned = app.outbox.plan(now)
         rows = [{"stage": p.stage, "rule": p.rule, "case": p.case,
-                 "recipient": p.recipient_label, "recipient_kind": p.recipient.split(":")[0],
+                 # "staff" or "channel" (a care team's channel: its own or out-of-hours)
+                 "recipient": p.recipient_label, "recipient_kind": (
+                     "staff" if p.recipient.startswith("staff:") else "channel"),
                  "transport": app.outbox.transport_for(p.recipient),
                  "due": iso_local(p.due), "urgent": p.urgent, "text": message["text"]}
                 for p, message in planned]

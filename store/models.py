@@ -72,7 +72,9 @@ class Team(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     policy: Mapped[str] = mapped_column(String(64))
     slack_channel: Mapped[str | None] = mapped_column(String(64))
-    teams_channel: Mapped[str | None] = mapped_column(String(256))
+    # The team's channel in Microsoft Teams ("team" means a care team: the platform is
+    # msteams), captured when the app is added to the team or set with --teams-channel.
+    msteams_channel: Mapped[str | None] = mapped_column(String(256))
     ooh_channel: Mapped[str | None] = mapped_column(String(64))
     digest_at: Mapped[str] = mapped_column(String(5), default="08:30")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

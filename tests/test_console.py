@@ -334,7 +334,7 @@ def test_console_in_a_terminal_prompts_and_replies(env: dict[str, str], tmp_path
      "[reminder]"),
     ("staff:priya", "123456:child_visited:1:2026-11-09T00:00:00+00:00:escalated:staff:priya",
      "[escalation]"),
-    ("channel:CNORTH", "digest:north:2026-11-30:channel:CNORTH", "[digest] (team channel)"),
+    ("team:north", "digest:north:2026-11-30:team:north", "[digest] (team channel)"),
     ("staff:admin", "admin_alert:7:staff:admin", "[alert]"),
 ])
 def test_each_notification_says_what_kind_it_is(recipient: str, key: str, label: str) -> None:

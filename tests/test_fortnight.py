@@ -45,7 +45,7 @@ def test_a_fortnight_of_reminders_across_the_clock_change_and_easter(casebook: C
     directory.add("jo", "worker", "north", "UJO")
     directory.add("priya", "manager", "north", "UPRIYA")
     directory.add("morgan", "service_manager", None, "UMORGAN")
-    sent: list[tuple[str, str]] = []  # (local time, key)
+    sent: list[tuple[str, str, str]] = []  # (local time, key, Slack channel)
     texts: dict[str, str] = {}  # key -> the message as sent
 
     def clock() -> datetime:
@@ -76,21 +76,24 @@ def test_a_fortnight_of_reminders_across_the_clock_change_and_easter(casebook: C
                     outbox.deliver(clock)
                 for call in slack.of("chat.postMessage")[before:]:
                     key = call.body["metadata"]["event_payload"]["key"]
-                    sent.append((now.astimezone(LONDON).strftime("%a %d %b %H:%M %Z"), key))
+                    sent.append((now.astimezone(LONDON).strftime("%a %d %b %H:%M %Z"), key,
+                                 call.body["channel"]))
                     texts[key] = call.body["text"]
             now = (now.astimezone(UTC) + timedelta(minutes=30)).astimezone(LONDON)
 
-    keys = Counter(k for _, k in sent)
+    keys = Counter(k for _, k, _ in sent)
     assert max(keys.values()) == 1, [k for k, n in keys.items() if n > 1]
 
-    def short(key: str) -> str:
+    def short(key: str, channel: str) -> str:
+        # A person by name; a team's channel by the Slack channel it was posted into.
         parts = key.split(":")
+        who = parts[-1] if parts[-2] == "staff" else channel
         if parts[0] == "digest":
-            return f"digest {parts[2]} -> {parts[-1]}"
-        case, rule, _seq, *_due, stage, _kind, who = parts
+            return f"digest {parts[2]} -> {who}"
+        case, rule, _seq, *_due, stage, _kind, _name = parts
         return f"{case} {rule} {stage} -> {who}"
 
-    got = [f"{when}  {short(k)}" for when, k in sent]
+    got = [f"{when}  {short(k, channel)}" for when, k, channel in sent]
     working_days = ["Mon 23 Mar", "Tue 24 Mar", "Wed 25 Mar", "Thu 26 Mar", "Fri 27 Mar",
                     "Mon 30 Mar", "Tue 31 Mar", "Wed 01 Apr", "Thu 02 Apr"]
     zone = {d: ("GMT" if d.endswith("Mar") and int(d[4:6]) < 29 else "BST")
@@ -134,7 +137,7 @@ def test_a_fortnight_of_reminders_across_the_clock_change_and_easter(casebook: C
     assert quiet == []
 
     def said(line: str) -> str:
-        [key] = [k for when, k in sent if f"{when}  {short(k)}" == line]
+        [key] = [k for when, k, ch in sent if f"{when}  {short(k, ch)}" == line]
         return texts[key]
 
     # What people read, one message of each stage.

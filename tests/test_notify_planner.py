@@ -19,7 +19,7 @@ from tests.builders import at, ev
 
 LIB = PackLibrary()
 TEAM = TeamPeople("north", managers=("priya",), service_managers=("morgan",),
-                  channel="CNORTH", ooh_channel="COOH")
+                  has_channel=True, has_ooh_channel=True)
 
 
 def plan(events: list[Event], now: datetime, worker: str | None = "jo", pack: str = "bexley",
@@ -32,7 +32,7 @@ def plan(events: list[Event], now: datetime, worker: str | None = "jo", pack: st
 
 
 NO_MANAGER = TeamPeople("north", managers=(), service_managers=("morgan",),
-                        channel="CNORTH", ooh_channel="COOH")
+                        has_channel=True, has_ooh_channel=True)
 
 
 def plan_with(events: list[Event], now: datetime, pack: str = "bexley",
@@ -76,7 +76,7 @@ def test_direct_messages_wait_for_working_hours() -> None:
     for early_or_late in (at(2026, 12, 29, 7, 0), at(2026, 12, 29, 17, 30)):
         got = plan(REFERRAL_FRI_18_DEC, early_or_late)
         # Only the urgent hour rule (allocation within 24 hours) goes out, to the OOH channel.
-        assert got == {("overdue", "allocation", "channel:COOH")}
+        assert got == {("overdue", "allocation", "ooh:north")}
     assert only("child_visited", plan(REFERRAL_FRI_18_DEC, at(2026, 12, 29, 17, 29))) == {
         ("due_today", "staff:jo")}
 
@@ -87,18 +87,18 @@ def test_hour_rule_is_urgent_and_goes_out_of_hours_to_the_ooh_channel_across_the
     # Sun 25 Oct; "upcoming" at half the window, 07:00 GMT Sunday, out of hours.
     e = [ev("referral_received", at(2026, 10, 24, 20), track="s47")]
     assert only("allocation", plan(e, at(2026, 10, 25, 6, 59))) == set()
-    assert only("allocation", plan(e, at(2026, 10, 25, 7, 0))) == {("upcoming", "channel:COOH")}
-    assert only("allocation", plan(e, at(2026, 10, 25, 19, 0))) == {("overdue", "channel:COOH")}
+    assert only("allocation", plan(e, at(2026, 10, 25, 7, 0))) == {("upcoming", "ooh:north")}
+    assert only("allocation", plan(e, at(2026, 10, 25, 19, 0))) == {("overdue", "ooh:north")}
     # On Monday morning the manager, who owns allocation, is told directly, and it goes up
     # to the service manager: the next working morning after its hour, not Tuesday.
-    assert only("allocation", plan(e, at(2026, 10, 26, 8, 29))) == {("overdue", "channel:COOH")}
+    assert only("allocation", plan(e, at(2026, 10, 26, 8, 29))) == {("overdue", "ooh:north")}
     assert only("allocation", plan(e, at(2026, 10, 26, 9))) == {("overdue", "staff:priya"),
                                                                 ("escalated", "staff:morgan")}
 
 
 def test_unallocated_worker_prompts_go_to_the_team_channel() -> None:
     got = only("child_visited", plan(REFERRAL_FRI_18_DEC, at(2026, 12, 29, 9), worker=None))
-    assert got == {("due_today", "channel:CNORTH")}
+    assert got == {("due_today", "team:north")}
 
 
 def test_missed_45_day_limit_is_an_exception_for_the_service_manager() -> None:
@@ -148,7 +148,7 @@ def test_digest_is_due_on_working_days_from_its_time() -> None:
     assert digest_due(TEAM, cal, at(2026, 12, 28, 9)) is None  # Boxing Day substitute
     assert digest_due(TEAM, cal, at(2026, 12, 26, 9)) is None  # Saturday
     plans = digest_plans(TEAM, date(2026, 12, 29))
-    assert {(p.rule, p.recipient) for p in plans} == {("digest", "channel:CNORTH"),
+    assert {(p.rule, p.recipient) for p in plans} == {("digest", "team:north"),
                                                       ("manager_summary", "staff:priya")}
     assert len({p.key for p in plans}) == 2
 
@@ -211,11 +211,11 @@ def test_out_of_hours_urgent_prompts_for_the_duty_team_go_to_the_ooh_channel() -
     # Sat 24 Oct 2026 is due 19:00 GMT on Sunday; nobody reads the team's day channel then.
     e = [ev("contact_received", at(2026, 10, 24, 20))]
     assert only("referral_decision", plan(e, at(2026, 10, 25, 7))) == {
-        ("upcoming", "channel:COOH")}
+        ("upcoming", "ooh:north")}
     assert only("referral_decision", plan(e, at(2026, 10, 25, 19))) == {
-        ("overdue", "channel:COOH")}
+        ("overdue", "ooh:north")}
     # In working hours it is the team's channel again.
-    assert ("overdue", "channel:CNORTH") in only("referral_decision",
+    assert ("overdue", "team:north") in only("referral_decision",
                                                  plan(e, at(2026, 10, 26, 9)))
 
 

@@ -52,7 +52,7 @@ def test_only_actionref_reads_a_buttons_token() -> None:
 def test_another_teams_worker_is_refused_every_action_and_nothing_is_stored(
         chat: Chat, actions: PromptActions) -> None:
     bob = chat.directory.by_name("bob")  # south; the case is north's
-    snoozed = actions.snooze(REF, bob, where="DBOB")
+    snoozed = actions.snooze(REF, bob, where=None)
     assert (snoozed.done, snoozed.text) == (False, f"Not snoozed: {NOT_YOURS}")
     ticked = actions.tick(REF, bob, [0, 2])
     assert (ticked.done, ticked.text) == (False, f"Not ticked: {NOT_YOURS}")
@@ -80,7 +80,7 @@ def test_someone_not_in_the_directory_is_told_so_and_nothing_is_stored(
 def test_the_cases_own_worker_snoozes_ticks_quotes_and_records_a_reason(
         chat: Chat, actions: PromptActions) -> None:
     jo = chat.directory.by_name("jo")
-    snoozed = actions.snooze(REF, jo, where="DJO")
+    snoozed = actions.snooze(REF, jo, where=None)
     # Monday noon: back the next working morning.
     assert (snoozed.done, snoozed.text) == (True, "Snoozed: it comes back Tue 1 Dec at 08:30.")
     ticked = actions.tick(REF, jo, [2, 0])

@@ -196,9 +196,9 @@ def test_a_snooze_in_the_team_channel_is_the_channels_alone(
     # snooze must leave it alone.
     with rig.casebook.sessions.begin() as s:
         channel_row = s.scalar(select(OutboxRow).where(
-            OutboxRow.recipient == "channel:CNORTH", OutboxRow.rule == "assessment_initial_15"))
+            OutboxRow.recipient == "team:north", OutboxRow.rule == "assessment_initial_15"))
         assert channel_row is not None
-        s.add(OutboxRow(key=channel_row.key.replace("channel:CNORTH", "staff:priya"),
+        s.add(OutboxRow(key=channel_row.key.replace("team:north", "staff:priya"),
                         stage="upcoming", case_ref="123456", rule="assessment_initial_15",
                         seq=1, recipient="staff:priya", team="north", transport="slack",
                         urgent=False, payload=channel_row.payload, created_at=clock.now,
@@ -207,7 +207,7 @@ def test_a_snooze_in_the_team_channel_is_the_channels_alone(
     click(rig, "UPRIYA", {"action_id": "caseclock_snooze", "type": "button",
                           "value": "123456|assessment_initial_15|1|upcoming"}, channel="CNORTH")
     rig.slack.wait_for("response_url")
-    assert [r.recipient for r in _snoozed(rig)] == ["channel:CNORTH"]
+    assert [r.recipient for r in _snoozed(rig)] == ["team:north"]
     clock.now = at(2026, 11, 19, 14, 1)
     rig.casebook.log("123456", "allocated", at(2026, 11, 19, 14), {"worker": "jo"},
                      actor="priya", source="test")
@@ -297,7 +297,7 @@ def test_notify_dry_run_json_is_the_preview_contract(tmp_path: Path, database_ur
     got = {(r["stage"], r["rule"], r["case"], r["recipient"], r["transport"]) for r in rows}
     assert ("overdue", "child_visited", "123456", "jo", "console") in got
     assert not any(r[0] == "escalated" for r in got)  # overdue since this morning only
-    assert ("digest", "digest", "", "CNORTH", "console") in got
+    assert ("digest", "digest", "", "north", "console") in got  # the team (its channel)
     next_day = caseclock("notify", "--now", "2026-11-11T09:00", "--dry-run", "--json",
                          env=env, cwd=tmp_path)
     assert ("escalated", "child_visited", "123456", "priya", "console") in {
@@ -364,7 +364,7 @@ def test_digests_skip_the_packs_closure_days(casebook: Casebook, clock: FakeCloc
         planned = [p for p, _ in outbox.plan(at(2026, 12, day, 9)) if p.stage == "digest"]
         assert bool(planned) is expected, day
     planned = [p for p, _ in outbox.plan(at(2027, 1, 4, 9)) if p.stage == "digest"]
-    assert [p.recipient for p in planned] == ["channel:CXMAS"]
+    assert [p.recipient for p in planned] == ["team:xmas"]
 
 
 def test_every_meeting_event_of_every_pack_gets_a_log_it_button_with_its_command() -> None:

@@ -52,10 +52,12 @@ def build_transports(settings: Settings, directory: Directory) -> dict[str, Tran
 
 
 def router(transports: dict[str, Transport], directory: Directory) -> Callable[[str], str]:
-    """`transport_for(recipient)`: a person's preferred transport where it is configured;
-    else the first configured transport, other than the fallback, that reaches the
-    recipient (Slack: a person with a Slack id, a team's channel); else the console, or,
-    where a chat platform is configured, nowhere (`UNREACHABLE`: parked, admins told)."""
+    """`transport_for(recipient)`: a person's preferred transport where it is configured and
+    reaches them (Teams: once they have opened the app; email: with an address); else the
+    first configured transport, other than the fallback, that reaches the recipient (Slack:
+    a person with a Slack id, a team with a Slack channel of the address's kind); else the
+    console, or, where a chat platform is configured, nowhere (`UNREACHABLE`: parked, admins
+    told)."""
     others = [(kind, t) for kind, t in transports.items() if kind != FALLBACK]
     fallback = UNREACHABLE if others else FALLBACK
 
@@ -63,8 +65,10 @@ def router(transports: dict[str, Transport], directory: Directory) -> Callable[[
         kind, _, who = recipient.partition(":")
         if kind == "staff":
             actor = directory.by_name(who)
-            if actor is not None and actor.prefers in transports:
-                return str(actor.prefers)
+            prefers = actor.prefers if actor is not None else None
+            if prefers in transports and cast(Reaching, transports[str(prefers)]).reaches(
+                    recipient):
+                return str(prefers)
         for kind, transport in others:
             if cast(Reaching, transport).reaches(recipient):
                 return kind

@@ -22,11 +22,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.casebook import Casebook
 from scheduler.packs import PackLibrary
+from scheduler.reminders.address import Address
 from scheduler.reminders.content import ActionRef
 from scheduler.reminders.delivery import KEY_CHUNK, chunks
 from scheduler.reminders.messages import render_prompt
@@ -49,21 +50,19 @@ REFRESH_AHEAD = timedelta(minutes=2)  # a copy is re-planned this long before it
 
 
 def snooze(sessions: sessionmaker[Session], cal: WorkingCalendar, case: str, rule: str,
-           seq: int, stage: str, by: str, now: datetime, channel: str | None = None
+           seq: int, stage: str, by: str, now: datetime, where: Address | None = None
            ) -> datetime:
-    """Put `by`'s prompt off to the next working morning (or the prompt in `channel`, when
-    it was clicked in a team channel); returns when it comes back."""
+    """Put `by`'s prompt off to the next working morning (or the prompt of the team channel
+    `where`, when it was clicked there); returns when it comes back."""
     if not snoozable(stage):
         raise EventError("escalations and exceptions cannot be snoozed: they need action.")
     until = next_working_morning(now, cal)
+    # Clicked in a team's channel, it is the channel's prompt alone (the clicker's own direct
+    # message of the same stage is theirs to snooze from it); clicked anywhere else (their
+    # own chat with the bot), the clicker's own.
+    recipients = [str(where)] if where is not None and not where.is_person else [
+        str(Address.person(by))]
     with sessions.begin() as s:
-        # Clicked in a team's channel, it is the channel's prompt alone (the clicker's own
-        # direct message of the same stage is theirs to snooze from it); clicked anywhere
-        # else (a direct message, whose channel Slack names too), the clicker's own.
-        team_channel = channel is not None and s.scalar(select(Team.id).where(
-            or_(Team.slack_channel == channel, Team.ooh_channel == channel)).limit(1)
-        ) is not None
-        recipients = [f"channel:{channel}"] if team_channel else [f"staff:{by}"]
         # For the record only (who last snoozed this stage): what comes back, and to whom,
         # is the outbox copy below.
         existing = s.scalar(select(Snooze).where(Snooze.case_ref == case, Snooze.rule == rule,
@@ -225,9 +224,11 @@ class PromptActions:
         self.command_for = command_for
         self.reason_command = reason_command
 
-    def snooze(self, ref: ActionRef, actor: Person | None, where: str | None) -> ActionResult:
-        """Put the prompt off to the next working morning: the one in `where` when that is a
-        team channel (for everyone in it), else the actor's own."""
+    def snooze(self, ref: ActionRef, actor: Person | None,
+               where: Address | None) -> ActionResult:
+        """Put the prompt off to the next working morning: the one of the team channel
+        `where` when it was clicked there (for everyone in it), else the actor's own. Each
+        transport says where a click came from as an Address (None: a personal chat)."""
         if actor is None:
             return ActionResult(False, self.stranger)
         casebook = self.casebook
@@ -235,7 +236,7 @@ class PromptActions:
             self.commands.visible_case(actor, ref.case)  # a button obeys the rules of commands
             until = snooze(casebook.sessions, casebook.calendar_of(ref.case), ref.case,
                            ref.rule, ref.seq, ref.stage, actor.name, casebook.clock(),
-                           channel=where)
+                           where=where)
         except EventError as err:
             return ActionResult(False, f"Not snoozed: {err}")
         local = until.astimezone(LONDON)

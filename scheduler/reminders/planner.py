@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
+from scheduler.reminders.address import Address
 from scheduler.timescales.calendar import LONDON, WorkingCalendar, local_date
 from scheduler.timescales.engine import Deadline
 from scheduler.timescales.rules import Pack, Rule
@@ -48,8 +49,11 @@ class TeamPeople:
     name: str
     managers: tuple[str, ...] = ()
     service_managers: tuple[str, ...] = ()
-    channel: str | None = None  # the team's private channel: duty and digests
-    ooh_channel: str | None = None  # out of hours, for urgent prompts
+    # Whether the team has a channel on some platform (Address "team:NAME": duty prompts and
+    # its digest) and an out-of-hours one ("ooh:NAME", urgent prompts out of hours). Which
+    # platform's channel it is, and its id, is for the transports to resolve.
+    has_channel: bool = False
+    has_ooh_channel: bool = False
     digest_at: time = WORK_START
     policy: str = "working-together-2023"  # whose closure days the digest skips
 
@@ -75,7 +79,7 @@ class Planned:
     rule: str
     seq: int
     due: datetime | None
-    recipient: str  # "staff:NAME" or "channel:ID"
+    recipient: str  # an Address's string form: "staff:NAME", "team:NAME" or "ooh:NAME"
     team: str
     urgent: bool = False
     details: Mapping[str, object] = field(default_factory=dict)
@@ -84,7 +88,7 @@ class Planned:
 
     @property
     def recipient_label(self) -> str:
-        """The staff member's name or the channel, as the dry run prints it."""
+        """The staff member's or the team's name, as the dry run prints it."""
         return self.recipient.split(":", 1)[1]
 
 
@@ -210,9 +214,9 @@ class Planner:
         if role == "worker":
             if case.allocated_worker:
                 return [f"staff:{case.allocated_worker}"]
-            return [f"channel:{team.channel}"] if team.channel else self._managers(team)
+            return [str(Address.team(team.name))] if team.has_channel else self._managers(team)
         if role == "team_duty":
-            return [f"channel:{team.channel}"] if team.channel else self._managers(team)
+            return [str(Address.team(team.name))] if team.has_channel else self._managers(team)
         if role == "manager":
             return self._managers(team)
         return [f"staff:{m}" for m in team.service_managers]
@@ -234,10 +238,10 @@ class Planner:
         def add(stage: str, recipients: Iterable[str], urgent: bool = False,
                 **details: object) -> None:
             for r in recipients:
-                if urgent and not working and team.ooh_channel:
+                if urgent and not working and team.has_ooh_channel:
                     # Out of hours an urgent prompt goes to whoever is on call, whether it was
                     # meant for a person or for the team's (unwatched) day channel.
-                    r = f"channel:{team.ooh_channel}"
+                    r = str(Address.ooh(team.name))
                 if not urgent and not working:
                     continue  # direct messages and channel prompts wait for working hours
                 held = wanted.get(r)
@@ -325,7 +329,7 @@ def digest_plans(team: TeamPeople, day: date) -> list[Planned]:
     """The team's digest (to its channel) and each manager's summary. A team with neither a
     channel nor a manager sends its digest to the service managers, so it is never lost."""
     out = []
-    targets = [f"channel:{team.channel}"] if team.channel else (
+    targets = [str(Address.team(team.name))] if team.has_channel else (
         [] if team.managers else [f"staff:{m}" for m in team.service_managers])
     for r in targets:
         out.append(Planned(f"digest:{team.name}:{day.isoformat()}:{r}", "digest", "", "digest",

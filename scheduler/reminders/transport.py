@@ -46,7 +46,8 @@ class DeliveryUnknown(TransportError):
 
 
 class Transport(Protocol):
-    """Delivers one message to one recipient ("staff:NAME" or "channel:ID").
+    """Delivers one message to one recipient, an Address ("staff:NAME", "team:NAME",
+    "ooh:NAME"; scheduler/reminders/address.py) that the transport resolves to its own id.
 
     Declared by each transport (bot/transports/<kind>):
     - `kind`: its name in the registry and in outbox rows' `transport` column;

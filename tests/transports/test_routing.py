@@ -34,7 +34,7 @@ def test_a_person_is_told_where_they_prefer_else_where_they_can_be_reached(
     assert route("staff:jo") == "slack"
     assert route("staff:sam") == "console"  # has a Slack id, but prefers the console
     assert route("staff:kim") == "unreachable"  # no Slack id: not printed into a log
-    assert route("channel:CNORTH") == "slack"
+    assert route("team:north") == "slack"
     assert app.directory.by_name("sam").prefers == "console"  # type: ignore[union-attr]
 
 
@@ -44,7 +44,7 @@ def test_without_slack_everyone_is_told_at_the_console(tmp_path: Path) -> None:
     app.directory.add("jo", "worker", "north", "UJO", prefers="slack")
     route = app.outbox.transport_for
     assert route("staff:jo") == "console"  # Slack is not configured here
-    assert route("channel:CNORTH") == "console"
+    assert route("team:north") == "console"
 
 
 def test_the_microsoft_id_is_kept_under_its_new_name_when_the_store_is_upgraded(
@@ -93,3 +93,53 @@ def test_a_server_parks_a_prompt_nobody_can_be_reached_by_and_tells_the_admins(
               if c.body["channel"] == "DUADA"]
     assert len(alerts) == len(kims)
     assert all("to kim" in a and "no configured transport reaches them" in a for a in alerts)
+
+
+def test_rows_addressed_to_slack_channel_ids_are_readdressed_to_teams_on_upgrade(
+        tmp_path: Path) -> None:
+    # Before addresses, a team channel's rows named the Slack channel id; their keys held it
+    # too. Sent rows must keep matching what the sweep plans now, or they would go again.
+    url = f"sqlite:///{tmp_path}/old.db"
+    engine = create_engine(url)
+    cfg = alembic_config()
+    old = {
+        "123456:allocation:1:2026-11-30T17:00:00+00:00:overdue:channel:CNORTH": "channel:CNORTH",
+        "123456:allocation:1:2026-11-30T17:00:00+00:00:overdue:channel:COOH": "channel:COOH",
+        "digest:north:2026-11-30:channel:CNORTH": "channel:CNORTH",
+        "123456:assessment_initial_15:1:2026-12-10T17:00:00+00:00:upcoming:channel:CNORTH"
+        ":snoozed:2026-12-01": "channel:CNORTH",
+        "123456:allocation:1:2026-11-30T17:00:00+00:00:overdue:channel:CGONE": "channel:CGONE",
+        "123456:allocation:1:2026-11-30T17:00:00+00:00:overdue:staff:jo": "staff:jo",
+    }
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0007")
+        conn.execute(text("INSERT INTO teams (name, policy, slack_channel, ooh_channel, "
+                          "teams_channel, digest_at, created_at) VALUES ('north', 'bexley', "
+                          "'CNORTH', 'COOH', '19:abc@thread.tacv2', '08:30', "
+                          "'2026-11-30 12:00:00')"))
+        for key, recipient in old.items():
+            conn.execute(text(
+                "INSERT INTO outbox (key, stage, case_ref, rule, seq, recipient, team, "
+                "transport, urgent, payload, created_at, next_attempt_at, attempts, sent_at) "
+                "VALUES (:k, 'overdue', '123456', 'allocation', 1, :r, 'north', 'slack', 0, "
+                "'{}', '2026-11-30 17:00:00', '2026-11-30 17:00:00', 1, "
+                "'2026-11-30 17:00:01')"), {"k": key, "r": recipient})
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0008")
+        rows = dict(conn.execute(text("SELECT key, recipient FROM outbox")).all())
+        channel = conn.execute(text("SELECT msteams_channel FROM teams")).scalar_one()
+    assert rows == {
+        "123456:allocation:1:2026-11-30T17:00:00+00:00:overdue:team:north": "team:north",
+        "123456:allocation:1:2026-11-30T17:00:00+00:00:overdue:ooh:north": "ooh:north",
+        "digest:north:2026-11-30:team:north": "team:north",
+        "123456:assessment_initial_15:1:2026-12-10T17:00:00+00:00:upcoming:team:north"
+        ":snoozed:2026-12-01": "team:north",
+        # a channel no team has any more is the row's own team's channel; its key is taken
+        # by the row above, so it keeps its own (sent: history)
+        "123456:allocation:1:2026-11-30T17:00:00+00:00:overdue:channel:CGONE": "team:north",
+        "123456:allocation:1:2026-11-30T17:00:00+00:00:overdue:staff:jo": "staff:jo",
+    }
+    assert channel == "19:abc@thread.tacv2"
+    engine.dispose()

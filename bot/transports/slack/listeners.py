@@ -15,7 +15,7 @@ import functools
 import json
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
@@ -40,10 +40,12 @@ from bot.transports.slack.home import home_view
 from bot.transports.slack.mentions import slack_mention
 from scheduler.casebook import Casebook
 from scheduler.reminders.actions import ActionResult, checklist_choice
+from scheduler.reminders.address import Address
 from scheduler.reminders.content import ActionRef
 from scheduler.timescales.calendar import LONDON
 from scheduler.timescales.vocabulary import EventError
 from store import repo
+from store.models import Team
 from store.settings import Settings
 
 log = logging.getLogger("caseclock.slack")  # never logs case content: ids and outcomes only
@@ -56,6 +58,17 @@ LOG_LINE_ID = "caseclock_log_line"
 
 class ChannelRefused(Exception):
     """A case view asked for in a channel that is not the case's team channel."""
+
+
+def channel_address(teams: Iterable[Team], channel: str | None) -> Address | None:
+    """The care team channel a Slack channel id is (None: not a team's, e.g. a direct
+    message): its own channel ("team:NAME") or its out-of-hours one ("ooh:NAME")."""
+    for team in teams if channel else ():
+        if team.slack_channel == channel:
+            return Address.team(team.name)
+        if team.ooh_channel == channel:
+            return Address.ooh(team.name)
+    return None
 
 
 def post_case_view(client: WebClient, casebook: Casebook, case: str, channel: str,
@@ -425,7 +438,8 @@ def build_slack_app(settings: Settings, handler: CommandHandler, directory: Dire
         # in a direct message, the actor's own.
         said(respond, actions.snooze(ActionRef.from_token(action["value"]),
                                      actor_of(body["user"]["id"]),
-                                     (body.get("channel") or {}).get("id")))
+                                     channel_address(handler.casebook.teams(), (
+                                         body.get("channel") or {}).get("id"))))
 
     @lazy_action("caseclock_tick")
     def tick(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any],

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.directory import Directory
+from scheduler.reminders.address import Address
 from scheduler.reminders.transport import AMBIGUOUS, DeliveryUnknown, TransportError
 from store.settings import Settings
 
@@ -69,24 +70,41 @@ class SlackTransport:
                       for h in self.client.retry_handlers or [])
         return float(self.client.timeout) * (1 + retries) + retries
 
-    def reaches(self, recipient: str) -> bool:
-        """Whether Slack can take this recipient: a channel, or a person with a Slack id."""
-        kind, _, who = recipient.partition(":")
-        if kind == "channel":
-            return True
-        actor = self.directory.by_name(who)
-        return actor is not None and bool(actor.slack_user_id)
+    def reaches(self, to: Address | str) -> bool:
+        """Whether Slack can take this address: a person with a Slack id, or a care team
+        with a Slack channel of that kind."""
+        to = to if isinstance(to, Address) else Address.parse(to)
+        if to.is_person:
+            actor = self.directory.by_name(to.name)
+            return actor is not None and bool(actor.slack_user_id)
+        return self._team_channel(to) is not None
+
+    def _team_channel(self, to: Address) -> str | None:
+        """The Slack channel of a team address: its own channel, or its out-of-hours one."""
+        team = self.directory.team_channels(to.name)
+        if team is None:
+            return None
+        return team.slack_channel if to.kind == "team" else team.slack_ooh_channel
 
     def prepare(self, recipient: str) -> None:
         """Open the recipient's direct message (once) before the send, so the send itself
         is a single chat.postMessage."""
         self.channel_of(recipient)
 
-    def channel_of(self, recipient: str) -> str:
-        """The Slack channel for "staff:NAME" (their direct message) or "channel:ID"."""
-        kind, _, who = recipient.partition(":")
-        if kind == "channel":
-            return who
+    def channel_of(self, to: Address | str) -> str:
+        """The Slack channel of an address: a person's direct message with the app (opened
+        once), or the care team's channel."""
+        to = to if isinstance(to, Address) else Address.parse(to)
+        if not to.is_person:
+            channel = self._team_channel(to)
+            if channel is None:
+                what, option = (("channel", "slack-channel") if to.kind == "team"
+                                 else ("out-of-hours channel", "ooh-channel"))
+                raise TransportError(f"team {to.name} has no Slack {what}: set one with "
+                                     f"`caseclock team add {to.name} --policy ... "
+                                     f"--{option} ID`", permanent=True)
+            return channel
+        who = to.name
         with self._lock:
             if who in self._dm:
                 return self._dm[who]
