@@ -52,7 +52,7 @@ def cmd_team(args: argparse.Namespace) -> int:
             print("No teams yet: add one with `caseclock team add TEAM --policy NAME`.")
         for t in teams:
             channel = f", Slack channel {t.slack_channel}" if t.slack_channel else ""
-            channel += f", Teams channel {t.teams_channel}" if t.teams_channel else ""
+            channel += f", Teams channel {t.msteams_channel}" if t.msteams_channel else ""
             print(f"{t.name}: policy {t.policy}, digest at {t.digest_at}{channel}")
         return 0
     if args.digest_at and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", args.digest_at):

@@ -158,7 +158,7 @@ class Casebook:
         with self.sessions.begin() as s:
             team = repo.add_team(s, name, policy, slack_channel, digest_at)
             team.ooh_channel = ooh_channel
-            team.teams_channel = teams_channel
+            team.msteams_channel = teams_channel
             repo.audit(s, actor, "cli", "team_added", team=name, policy=policy)
         return team
 

@@ -262,7 +262,7 @@ class TeamsConversation(Base):
     bot_id: Mapped[str] = mapped_column(String(256))
     # A person's chat: their Entra object id (the staff directory's msteams_user_id).
     aad_object_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    # A team's channel: the Teams team id and the channel id (a care team's teams_channel).
+    # A team's channel: the Teams team id and the channel id (a care team's msteams_channel).
     teams_team_id: Mapped[str | None] = mapped_column(String(256))
     channel_id: Mapped[str | None] = mapped_column(String(256), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)  # False: app uninstalled

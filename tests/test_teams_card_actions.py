@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from bot.app import App, build_app
 from bot.directory import Actor
 from bot.transports.teams.card_actions import CardServices, handle_card_action, invoke_body
+from scheduler.reminders.address import Address
 from scheduler.reminders.content import ActionRef, ChecklistItem, Prompt, to_json
 from store.models import ChecklistTick, OutboxRow
 from store.settings import Settings
@@ -124,3 +125,18 @@ def test_a_button_that_matches_no_reminder_says_so(app: App) -> None:
     assert invoke_body(card) == {"statusCode": 200,
                                  "type": "application/vnd.microsoft.card.adaptive",
                                  "value": card}
+
+
+def test_a_snooze_in_the_teams_channel_snoozes_the_channels_prompt(app: App) -> None:
+    with app.casebook.sessions.begin() as s:
+        s.add(OutboxRow(key="p:810001:child_visited:1:due_today:team:north", stage="due_today",
+                        case_ref="810001", rule="child_visited", seq=1, recipient="team:north",
+                        team="north", transport="teams", payload=to_json(PROMPT),
+                        created_at=datetime.now(UTC), next_attempt_at=datetime.now(UTC),
+                        sent_at=datetime.now(UTC)))
+    handle_card_action(services(app), actor(app, "jo"), "snooze", {"ref": REF.to_token()},
+                       Address.team("north"))
+    with app.casebook.sessions() as s:
+        copies = list(s.scalars(select(OutboxRow.recipient).where(
+            OutboxRow.key.contains(":snoozed:"))))
+    assert copies == ["team:north"]  # the channel's, not jo's own

@@ -51,7 +51,7 @@ def settings(tmp_path: Path, mock: MockBotConnector) -> Settings:
         from sqlalchemy import select
 
         from store.models import Team
-        session.scalars(select(Team).where(Team.name == "north")).one().teams_channel = (
+        session.scalars(select(Team).where(Team.name == "north")).one().msteams_channel = (
             NORTH_CHANNEL)
     conversations = Conversations(app.casebook.sessions)
     conversations.remember(ConversationRef("a:personal-jo", "personal", mock.service_url, BOT,

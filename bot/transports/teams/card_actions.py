@@ -30,6 +30,7 @@ from bot.commands.handler import NOT_IN_DIRECTORY, CommandHandler
 from bot.directory import Actor
 from bot.transports.teams.render import render_card
 from scheduler.reminders.actions import ActionResult, PromptActions
+from scheduler.reminders.address import Address
 from scheduler.reminders.content import (
     ActionRef,
     ContentError,
@@ -74,8 +75,9 @@ def ticked_items(data: dict[str, Any]) -> list[int]:
 
 
 def handle_card_action(services: CardServices, actor: Actor | None, verb: str,
-                       data: dict[str, Any]) -> dict[str, Any]:
-    """Run one card button for `actor` and return the card to show in its place."""
+                       data: dict[str, Any], where: Address | None = None) -> dict[str, Any]:
+    """Run one card button for `actor` and return the card to show in its place; `where` is
+    the care team's channel it was clicked in (None: the person's chat with the bot)."""
     actions = services.actions
     try:
         ref = ActionRef.from_token(str(data.get("ref") or ""))
@@ -87,9 +89,8 @@ def handle_card_action(services: CardServices, actor: Actor | None, verb: str,
     if actor is None:
         result = ActionResult(False, NOT_IN_DIRECTORY)
     elif verb == "snooze":
-        # A Teams prompt's snooze is the clicker's own (a team channel's prompt is snoozed for
-        # the channel where Slack names the channel; Teams' channel prompts are not yet).
-        result = actions.snooze(ref, actor, None)
+        # In a team's channel, the channel's prompt (for everyone in it); else the clicker's.
+        result = actions.snooze(ref, actor, where)
     elif verb == "tick":
         try:
             items = ticked_items(data)
@@ -117,13 +118,13 @@ def handle_card_action(services: CardServices, actor: Actor | None, verb: str,
         reply = services.handler.handle(actor, command, line, source=source,
                                         request_id=_request_id(actor, verb, ref, line))
         result = ActionResult(bool(reply.ok), reply.text, refresh=bool(reply.ok))
-    return _refreshed(services, actor, ref, result)
+    return _refreshed(services, actor, ref, result, where)
 
 
 def _refreshed(services: CardServices, actor: Actor | None, ref: ActionRef,
-               result: ActionResult) -> dict[str, Any]:
-    """The prompt as it was sent to `actor`, its checklist as stored now, and the result."""
-    prompt = _stored_prompt(services, actor, ref)
+               result: ActionResult, where: Address | None) -> dict[str, Any]:
+    """The prompt as it was sent there, its checklist as stored now, and the result."""
+    prompt = _stored_prompt(services, actor, ref, where)
     if prompt is None:
         return _message_card(result.text or "Done.")
     card = render_card(prompt)
@@ -133,16 +134,17 @@ def _refreshed(services: CardServices, actor: Actor | None, ref: ActionRef,
     return card
 
 
-def _stored_prompt(services: CardServices, actor: Actor | None,
-                   ref: ActionRef) -> Prompt | None:
+def _stored_prompt(services: CardServices, actor: Actor | None, ref: ActionRef,
+                   where: Address | None) -> Prompt | None:
     if actor is None:
         return None
+    recipient = str(where) if where is not None else str(Address.person(actor.name))
     sessions = services.handler.casebook.sessions
     with sessions() as s:
         payload = s.scalar(select(OutboxRow.payload).where(
             OutboxRow.case_ref == ref.case, OutboxRow.rule == ref.rule,
             OutboxRow.seq == ref.seq, OutboxRow.stage == ref.stage,
-            OutboxRow.recipient == f"staff:{actor.name}")
+            OutboxRow.recipient == recipient)
             .order_by(OutboxRow.created_at.desc()).limit(1))
         ticks = set(s.scalars(select(ChecklistTick.item).where(
             ChecklistTick.case_ref == ref.case, ChecklistTick.rule == ref.rule,

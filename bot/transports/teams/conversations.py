@@ -5,7 +5,7 @@ tenant and the bot's id. They are stored (teams_conversations) when the app is i
 a person or added to a team (installationUpdate, conversationUpdate) and on every message,
 so a person who once opened the app can be prompted, and a team's channel gets its digest.
 
-A channel is linked to a care team by the team's `teams_channel` (`caseclock team add TEAM
+A channel is linked to a care team by the team's `msteams_channel` (`caseclock team add TEAM
 --teams-channel ID`); a channel the bot was added to before that is stored all the same, so
 an admin can link it later (`caseclock team list` does not show it yet: the log line of its
 capture names the channel id).
@@ -128,12 +128,12 @@ class Conversations:
     def _care_team(s: Session, channel_id: str | None) -> str | None:
         if not channel_id:
             return None
-        return s.scalar(select(Team.name).where(Team.teams_channel == channel_id).limit(1))
+        return s.scalar(select(Team.name).where(Team.msteams_channel == channel_id).limit(1))
 
     def channel_of_team(self, team: str) -> str | None:
         """A care team's Teams channel id, if it has one."""
         with self.sessions() as s:
-            return s.scalar(select(Team.teams_channel).where(Team.name == team))
+            return s.scalar(select(Team.msteams_channel).where(Team.name == team))
 
 
 def _ref(row: TeamsConversation) -> ConversationRef:

@@ -37,6 +37,7 @@ from bot.directory import Actor, Directory
 from bot.transports.teams.card_actions import CardServices, handle_card_action, invoke_body
 from bot.transports.teams.conversations import ConversationRef, Conversations, reference_of
 from bot.transports.teams.mentions import prepare
+from scheduler.reminders.address import Address
 from scheduler.timescales.vocabulary import EventError
 
 log = logging.getLogger("caseclock.teams")  # ids and outcomes only, never message text
@@ -199,9 +200,12 @@ def attach(app: SdkApp, services: TeamsServices) -> None:
         action = _get(raw, "value", "action") or {}
         aad = str(_get(raw, "from", "aadObjectId") or "") or None
         actor = await asyncio.to_thread(services.directory.by_msteams, aad) if aad else None
+        channel = _get(raw, "channelData", "channel", "id")
+        team = await asyncio.to_thread(services.conversations.care_team_of, channel
+                                       ) if channel else None
         card = await asyncio.to_thread(
             handle_card_action, services.cards, actor, str(action.get("verb") or ""),
-            dict(action.get("data") or {}))
+            dict(action.get("data") or {}), Address.team(team) if team else None)
         log.info("card action %s from %s", action.get("verb"), aad)
         return InvokeResponse(status=200, body=invoke_body(card))
 

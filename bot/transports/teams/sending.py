@@ -136,7 +136,7 @@ class TeamsTransport:
         if to.kind == "staff":
             aad = self.directory.msteams_id_of(to.name)
             return self.conversations.of_person(aad) if aad else None
-        # "ooh" too: a care team has one Teams channel (Team.teams_channel); its
+        # "ooh" too: a care team has one Teams channel (Team.msteams_channel); its
         # out-of-hours prompts go there.
         channel = self.conversations.channel_of_team(to.name)
         return self.conversations.of_channel(channel) if channel else None
