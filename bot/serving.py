@@ -63,6 +63,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     worker = BoltWorker(settings, scheduler=reminders) if slack else None
     # Without Slack the server still serves the calendar feeds, but no reminders: with no
     # chat transport they would only be printed to this server's output, case content in a log.
+    sched = None
     try:
         door = None
         if worker is not None and settings.slack_signing_secret:
@@ -72,11 +73,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                                          app.casebook.clock),
                                           *teams_routes(app)])
         server = make_server(web, args.host, args.port, read_timeout=read_timeout)
+        teams = settings.teams_configured
         what = (f"Slack at http://{args.host}:{args.port}/slack/events, " if slack
+                else f"http://{args.host}:{args.port} (reminders through Teams), " if teams
                 else f"http://{args.host}:{args.port} (Slack not configured, so no "
                      "reminders), ")
-        if settings.teams_app_id:
+        if teams:
             what = f"Teams at http://{args.host}:{args.port}/api/messages, {what}"
+            # With Slack the worker runs the reminders (through Teams too); without it, this
+            # process does, in the scheduler's own threads beside the event loop.
+            if worker is None and reminders:
+                sched = start_scheduler(app)
         print(f"caseclock serving {what}calendar feeds at /calendar/ (health: /healthz).",
               flush=True)
         with contextlib.suppress(KeyboardInterrupt):
@@ -84,6 +91,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         if worker is not None:
             worker.close()
+        if sched is not None:
+            sched.shutdown(wait=False)
     return 0
 
 
