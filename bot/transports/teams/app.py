@@ -151,6 +151,8 @@ def build_sdk_app(settings: Settings, adapter: RouteAdapter | None = None) -> Sd
                                                   settings.teams_tenant_id)
     else:
         options["client_secret"] = settings.teams_app_password
+    # Explicit options win over the SDK's own environment variables (CLIENT_ID, CLOUD, ...),
+    # except CLIENT_SECRET beside a token provider: tests must not set it.
     return SdkApp(client_id=settings.teams_app_id, tenant_id=settings.teams_tenant_id,
                   cloud=cloud_of(settings), http_server_adapter=adapter or RouteAdapter(),
                   messaging_endpoint=ENDPOINT,

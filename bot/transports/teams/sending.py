@@ -111,18 +111,28 @@ class TeamsTransport:
         """The transport for TEAMS_APP_ID, or None when Teams is not configured."""
         if not settings.teams_configured:
             return None
-        from bot.transports.teams.app import build_sdk_app
+        return cls(settings, Conversations(directory.sessions), directory)
 
-        sdk = build_sdk_app(settings)
-        return cls(sdk.api, Conversations(directory.sessions), directory)
-
-    def __init__(self, api: ApiClient, conversations: Conversations, directory: Directory,
+    def __init__(self, settings: Settings, conversations: Conversations, directory: Directory,
                  cap: HourlyCap | None = None) -> None:
-        self.api = api
+        self.settings = settings
         self.conversations = conversations
         self.directory = directory
         self.cap = cap or HourlyCap()
-        self._loop = _Loop()
+        self._api: ApiClient | None = None
+        self._loop: _Loop | None = None
+        self._lock = threading.Lock()
+
+    def _client(self) -> tuple[ApiClient, _Loop]:
+        """The SDK's API client and the loop it runs on, made at the first send: every
+        command builds the transports, and most never send."""
+        with self._lock:
+            if self._api is None or self._loop is None:
+                from bot.transports.teams.app import build_sdk_app
+
+                self._api = build_sdk_app(self.settings).api
+                self._loop = _Loop()
+            return self._api, self._loop
 
     @property
     def max_call_seconds(self) -> float:
@@ -178,10 +188,11 @@ class TeamsTransport:
         message.conversation = ConversationAccount(id=ref.conversation_id,
                                                    conversation_type=ref.kind,
                                                    tenant_id=ref.tenant_id)
+        base, loop = self._client()
         self.cap.take()
-        api = self.api.clone(service_url=ref.service_url)
+        api = base.clone(service_url=ref.service_url)
         try:
-            self._loop.run(api.conversations.create_activity(ref.conversation_id, message),
+            loop.run(api.conversations.create_activity(ref.conversation_id, message),
                            timeout=self.max_call_seconds)
         except httpx.HTTPStatusError as err:
             self.cap.give_back()
