@@ -109,7 +109,8 @@ def answer_message(services: TeamsServices, activity: Mapping[str, Any]) -> list
         reply = Reply(command_help())
     else:
         reply = services.handler.handle(actor, command, text, source=f"teams:{aad}",
-                                        request_id=f"teams:{activity.get('id')}",
+                                        request_id=f"teams:{activity['id']}"
+                                        if activity.get("id") else None,
                                         mention=reader)
     log.info("command %s from %s: %s", command, aad, "ok" if reply.ok else "refused")
     if kind == "personal":
@@ -120,9 +121,13 @@ def answer_message(services: TeamsServices, activity: Mapping[str, Any]) -> list
     public = _public_line(services, actor, command, text, reply, own_team, reader)
     if public:
         out.append(Outgoing(public))
+        if reply.share_case:
+            return out  # the case was asked for here, and shown here: nothing more to say
+    details = reply.text if not reply.share_case else (
+        "Nothing was posted: a case can only be shared in its team's own channel.")
     personal = services.conversations.of_person(aad) if aad else None
     if personal is not None:
-        out.append(Outgoing(reply.text, personal))
+        out.append(Outgoing(details, personal))
     else:
         out.append(Outgoing(OPEN_CHAT))
     return out
