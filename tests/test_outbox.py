@@ -22,6 +22,8 @@ from bot.directory import Directory
 from bot.transports.slack.sending import SlackTransport
 from scheduler.casebook import Casebook
 from scheduler.packs import PackLibrary
+from scheduler.reminders.address import Address
+from scheduler.reminders.content import Content
 from scheduler.reminders.delivery import BASE_BACKOFF, MAX_ATTEMPTS
 from scheduler.reminders.outbox import Outbox
 from store.models import OutboxRow
@@ -120,12 +122,12 @@ class Recording:
         self.inner, self.clock = inner, clock
         self.attempts: list[tuple[datetime, str]] = []
 
-    def send(self, recipient: str, message: dict[str, Any]) -> None:
-        self.attempts.append((self.clock.now, str(message.get("key"))))
-        self.inner.send(recipient, message)
+    def send(self, to: Address | str, content: Content, key: str) -> None:
+        self.attempts.append((self.clock.now, key))
+        self.inner.send(to, content, key)
 
-    def already_delivered(self, recipient: str, key: str, since: datetime) -> bool:
-        return self.inner.already_delivered(recipient, key, since)
+    def already_delivered(self, to: Address | str, key: str, since: datetime) -> bool:
+        return self.inner.already_delivered(to, key, since)
 
 
 def _row(rig: Rig, key: str) -> OutboxRow:
