@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import date, timedelta
 from typing import Any
 
 from bot.transports.teams.cards import (
@@ -65,7 +66,7 @@ def texts(card: dict[str, Any]) -> list[str]:
 
 def actions_of(card: dict[str, Any]) -> list[dict[str, Any]]:
     """Every Action.Execute of the card, those inside a ShowCard too, in order."""
-    out = []
+    out: list[dict[str, Any]] = []
     for a in card.get("actions", []):
         out.extend(a["card"]["actions"] if a["type"] == "Action.ShowCard" else [a])
     return out
@@ -78,14 +79,25 @@ def test_a_prompt_card_is_version_1_5_with_its_heading_headline_and_notes() -> N
     heading, headline, note, checklist_title = card["body"][:4]
     assert (heading["text"], heading["color"], heading["weight"]) == (
         "Due today", "Warning", "Bolder")
-    assert headline["text"] == ("Due today: case 123456, Assessment review at 15 working "
-                                "days, Mon 23 Nov, day 15 of 15.")
+    # The headline less the stage words the heading shows.
+    assert headline["text"] == ("Case 123456, Assessment review at 15 working days, Mon 23 "
+                                "Nov, day 15 of 15.")
     assert note["text"] == "Checklist (Assessment review): 1 of 3 done."
     assert checklist_title["text"] == "Assessment review"
     assert all(b["wrap"] for b in card["body"])
     attachment = card_attachment(prompt())
     assert attachment == {"contentType": CONTENT_TYPE, "content": card}
     assert CONTENT_TYPE == "application/vnd.microsoft.card.adaptive"
+
+
+def test_a_headline_without_the_stage_words_is_kept_whole() -> None:
+    waiting = replace(prompt(), lines=(
+        "Case 123456: the assessment is completed and waiting for your authorisation "
+        "(/case 123456 authorise).",), checklist=(), actions=())
+    card = render_card(waiting)
+    assert texts(card) == ["Due today", "Case 123456: the assessment is completed and "
+                           "waiting for your authorisation (/case 123456 authorise)."]
+    assert "actions" not in card
 
 
 def test_overdue_and_exceptions_are_in_the_attention_colour() -> None:
@@ -159,7 +171,7 @@ def test_markdown_in_case_text_is_shown_literally() -> None:
     # An authority whose references look like Markdown: emphasis, a link, a tag.
     p = prompt(case="AB_12*3_[x]<y>")
     card = render_card(p)
-    assert texts(card)[1].startswith(r"Due today: case AB\_12\*3\_\[x\]\<y\>, ")
+    assert texts(card)[1].startswith(r"Case AB\_12\*3\_\[x\]\<y\>, ")
     assert md_escape("- 123456 first") == r"\- 123456 first"
     assert md_escape("12. not a list") == r"12\. not a list"
     assert md_escape(r"a\b") == r"a\\b"
@@ -270,3 +282,25 @@ def test_cards_are_json_and_survive_the_outbox() -> None:
             card = render_card(from_json(json.loads(json.dumps(to_json(content)))))
             assert card == render_card(content)
         assert json.loads(json.dumps(card)) == card
+
+
+def picture_digest() -> Digest:
+    """The digest docs/teams-digest-card.png shows: a team's morning, a person cut short,
+    a section with more than a card carries."""
+    line = "{} {} ({})"
+    days = [date(2026, 11, 16) + timedelta(days=i) for i in range(14)]
+    working = [f"was due {d:%a} {d.day} {d:%b}" for d in days if d.weekday() < 5]
+    return Digest("North: 9 deadlines overdue, 4 due today, 17 coming up this week.", (
+        Section("Overdue", (
+            Entry("jo", tuple(line.format(100100 + i, "Assessment review at 15 working days",
+                                          working[i]) for i in range(10))),
+            Entry("sam", (line.format(123456, "Child seen within 5 working days",
+                                      "was due Fri 27 Nov"),)))),
+        Section("Due today", (
+            Entry("priya", (line.format(234567, "Strategy discussion", "by 5pm today"),
+                            line.format(345678, "Assessment authorised", "Tue 1 Dec"))),
+            Entry("sam", (line.format(456789, "Family network meeting", "Tue 1 Dec"),)))),
+        Section("Coming up", (
+            Entry("jo", (line.format(567890, "Initial child protection conference",
+                                     "Thu 3 Dec, day 13 of 15"),)),), more=16)),
+        team="north")

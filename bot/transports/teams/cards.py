@@ -118,7 +118,13 @@ def prompt_card(content: Prompt) -> dict[str, Any]:
     body: list[dict[str, Any]] = [
         _text(words, weight="Bolder", size="Medium", color=colour, style="heading")]
     if content.lines:
-        body.append(_text(content.lines[0], weight="Bolder", spacing="Small"))
+        # The headline less the stage words the heading already shows ("Overdue: case
+        # 123456, ..." reads "Case 123456, ..." under "Overdue").
+        headline = content.lines[0]
+        if headline.startswith(f"{words}: ") and len(headline) > len(words) + 2:
+            rest = headline[len(words) + 2:]
+            headline = rest[0].upper() + rest[1:]
+        body.append(_text(headline, weight="Bolder", spacing="Small"))
         body.extend(_text(line, spacing="Small") for line in content.lines[1:])
     if content.checklist:
         if content.checklist_title:
