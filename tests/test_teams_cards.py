@@ -165,6 +165,12 @@ def test_an_overdue_prompt_has_no_snooze_and_no_checklist_has_no_save() -> None:
     assert [a["title"] for a in card["actions"]] == ["Record a reason", "Show the procedure"]
     assert not [b for b in card["body"] if b["type"] == "Input.Toggle"]
     assert "Log it" not in json.dumps(card)
+    # "Log it" for an event no command logs (a reason is its own button) is not offered.
+    reason_event = replace(prompt(), actions=(
+        Action("log_it", replace(REF, event="delay_reason"), primary=True),
+        Action("quote", REF)))
+    assert [a["title"] for a in render_card(reason_event)["actions"]] == [
+        "Show the procedure", "Save checklist"]
 
 
 def test_markdown_in_case_text_is_shown_literally() -> None:
@@ -188,6 +194,12 @@ def test_refreshed_card_says_what_was_done_on_top() -> None:
          "weight": "Bolder"}]}
     assert card["body"][1:] == render_card(prompt())["body"]
     assert card["actions"] == render_card(prompt())["actions"]
+    # "Show the procedure": its words under the line, as written (escaped, not bold).
+    p = replace(prompt(), quote="Seen *alone* within 5 working days [para 4.2]")
+    card = refreshed_card(p, "The procedure's words", detail=p.quote)
+    assert card["body"][0]["items"][1] == {
+        "type": "TextBlock", "text": r"Seen \*alone\* within 5 working days \[para 4.2\]",
+        "wrap": True, "spacing": "Small"}
 
 
 def digest(lines_per_person: int, people: int, sections: tuple[str, ...] = (

@@ -8,6 +8,14 @@ counted exactly; an alert is one line. Nothing here sends: bot/transports/teams 
 Teams reads a TextBlock's text as a subset of Markdown, so every line that comes from a case
 (its reference, a rule's title, a procedure's words) is escaped (`md_escape`); emphasis is
 given with the card's own properties (weight, colour), never with Markdown of our own.
+
+What a prompt's buttons send (Teams merges the card's inputs into the action's data):
+- every `Action.Execute`: verb = the Action's kind (log_it, reason, snooze, quote) or "tick",
+  data {"ref": ActionRef token} (log_it's ref carries the event it logs);
+- "Save checklist" (verb tick): also {"item-0": "true", "item-1": "false", ...}, every
+  toggle's state; `ticks_from(data)` reads them back as the items ticked;
+- "Record a reason" opens a text box under the card; its button (verb reason) also sends
+  {"reason": "the words"}.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from bot.commands.table import command_for_event
 from scheduler.reminders.content import (
     PLAIN_BUDGET,
     Action,
@@ -95,6 +104,12 @@ def _execute(title: str, verb: str, token: str, primary: bool = False) -> dict[s
     return action
 
 
+def _offered(action: Action) -> bool:
+    """Every button but "Log it", which only where a command logs the event it carries."""
+    return action.kind != "log_it" or (
+        action.ref.event is not None and command_for_event(action.ref.event) is not None)
+
+
 def _action(action: Action) -> dict[str, Any]:
     """A prompt's button. "Record a reason" opens a text box under the card whose own button
     sends the reason with the same verb and reference (the reason under `REASON_INPUT`)."""
@@ -134,7 +149,7 @@ def prompt_card(content: Prompt) -> dict[str, Any]:
                      "title": _cut(it.text, TOGGLE_CHARS), "wrap": True,
                      "value": "true" if it.ticked else "false",
                      "valueOn": "true", "valueOff": "false"} for it in content.checklist)
-    actions = [_action(a) for a in content.actions]
+    actions = [_action(a) for a in content.actions if _offered(a)]
     if content.checklist:
         actions.append(_execute("Save checklist", TICK_VERB, content.ref.to_token()))
     return _card(body, actions)
@@ -192,12 +207,16 @@ def card_attachment(content: Content) -> dict[str, Any]:
     return {"contentType": CONTENT_TYPE, "content": render_card(content)}
 
 
-def refreshed_card(content: Content, done: str) -> dict[str, Any]:
-    """The card again, with what was just done on top ("Snoozed to Wed 2 Dec by jo"): what
-    an action's invoke answers, so the card is updated in place for everyone who sees it."""
+def refreshed_card(content: Content, done: str, detail: str | None = None) -> dict[str, Any]:
+    """The card again, with what was just done on top ("Snoozed to Wed 2 Dec by jo") and,
+    under it, `detail` (the procedure's words "Show the procedure" asked for): what an
+    action's invoke answers, so the card is updated in place for everyone who sees it."""
     card = render_card(content)
-    card["body"] = [{"type": "Container", "style": "good", "bleed": True,
-                     "items": [_text(done, weight="Bolder")]}, *card["body"]]
+    items = [_text(done, weight="Bolder")]
+    if detail:
+        items.append(_text(detail, spacing="Small"))
+    card["body"] = [{"type": "Container", "style": "good", "bleed": True, "items": items},
+                    *card["body"]]
     return card
 
 
