@@ -8,9 +8,14 @@ from typing import Any, ClassVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
 
 from bot.directory import Directory
-from scheduler.reminders.transport import AMBIGUOUS, DeliveryUnknown, TransportError
+from bot.transports.slack.blocks import PARTS, render
+from scheduler.reminders.address import Address
+from scheduler.reminders.content import Content
+from scheduler.reminders.transport import AMBIGUOUS, DeliveryUnknown, Limits, TransportError
+from store.models import Team
 from store.settings import Settings
 
 METADATA_TYPE = "caseclock_notification"
@@ -44,6 +49,9 @@ class SlackTransport:
 
     kind: ClassVar[str] = "slack"
     pace: ClassVar[float] = 1.0  # a message a second per channel (Slack's guidance)
+    # 50 blocks a message: a digest's head line and closing line, and 48 parts between
+    # (blocks.py); 3,000 characters a section.
+    limits: ClassVar[Limits] = Limits(parts=PARTS, chars=3000)
 
     @classmethod
     def from_settings(cls, settings: Settings, directory: Directory) -> SlackTransport | None:
@@ -69,24 +77,41 @@ class SlackTransport:
                       for h in self.client.retry_handlers or [])
         return float(self.client.timeout) * (1 + retries) + retries
 
-    def reaches(self, recipient: str) -> bool:
+    def reaches(self, to: Address | str) -> bool:
         """Whether Slack can take this recipient: a channel, or a person with a Slack id."""
-        kind, _, who = recipient.partition(":")
+        kind, _, who = str(to).partition(":")
         if kind == "channel":
             return True
+        if kind in ("team", "ooh"):
+            return self._team_channel(kind, who) is not None
         actor = self.directory.by_name(who)
         return actor is not None and bool(actor.slack_user_id)
 
-    def prepare(self, recipient: str) -> None:
+    def prepare(self, to: Address | str) -> None:
         """Open the recipient's direct message (once) before the send, so the send itself
         is a single chat.postMessage."""
-        self.channel_of(recipient)
+        self.channel_of(to)
 
-    def channel_of(self, recipient: str) -> str:
-        """The Slack channel for "staff:NAME" (their direct message) or "channel:ID"."""
-        kind, _, who = recipient.partition(":")
+    def _team_channel(self, kind: str, team: str) -> str | None:
+        with self.directory.sessions() as s:
+            row = s.execute(select(Team.slack_channel, Team.ooh_channel)
+                            .where(Team.name == team)).first()
+        if row is None:
+            return None
+        return row[1] if kind == "ooh" else row[0]
+
+    def channel_of(self, to: Address | str) -> str:
+        """The Slack channel for a person (their direct message), a team's channel
+        ("team:NAME", "ooh:NAME") or "channel:ID"."""
+        kind, _, who = str(to).partition(":")
         if kind == "channel":
             return who
+        if kind in ("team", "ooh"):
+            channel = self._team_channel(kind, who)
+            if not channel:
+                raise TransportError(f"team {who} has no Slack channel for this: set it with "
+                                     "`caseclock team add`", permanent=True)
+            return channel
         with self._lock:
             if who in self._dm:
                 return self._dm[who]
@@ -113,18 +138,18 @@ class SlackTransport:
             raise TransportError(f"Slack refused: {slack_error(err.response)}",
                                  permanent=True) from None
 
-    def send(self, recipient: str, message: dict[str, Any]) -> None:
-        """Post one message (its key travels as message metadata)."""
-        kwargs: dict[str, Any] = {"channel": self.channel_of(recipient),
-                                  "text": message.get("text", "")}
-        if message.get("blocks"):
+    def send(self, to: Address | str, content: Content, key: str) -> None:
+        """Post one message as Block Kit (its key travels as message metadata)."""
+        message = render(content, PARTS)
+        kwargs: dict[str, Any] = {"channel": self.channel_of(to), "text": message["text"]}
+        if message["blocks"]:
             kwargs["blocks"] = message["blocks"]
-        if message.get("key"):
+        if key:
             kwargs["metadata"] = {"event_type": METADATA_TYPE,
-                                  "event_payload": {"key": message["key"]}}
+                                  "event_payload": {"key": key}}
         self._call(self.client.chat_postMessage, **kwargs)
 
-    def already_delivered(self, recipient: str, key: str, since: datetime) -> bool:
+    def already_delivered(self, to: Address | str, key: str, since: datetime) -> bool:
         """True if a message with this outbox key reached the channel since `since`.
 
         Reads the channel's whole history since then, page by page (a busy channel has far
@@ -137,7 +162,7 @@ class SlackTransport:
         for _page in range(HISTORY_PAGES):
             try:
                 history = self._call(self.client.conversations_history,
-                                     channel=self.channel_of(recipient),
+                                     channel=self.channel_of(to),
                                      oldest=f"{since.timestamp():.6f}",
                                      include_all_metadata=True, limit=HISTORY_PAGE,
                                      **({"cursor": cursor} if cursor else {}))
