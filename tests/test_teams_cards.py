@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
+from bot.commands.table import SEE_ALL
 from bot.transports.teams.cards import (
     CARD_SCHEMA,
     CONTENT_TYPE,
@@ -246,7 +247,7 @@ def test_a_400_line_digest_fits_a_teams_message_and_counts_the_rest_exactly() ->
     # says for the parts shown, and counts every line not shown.
     parts = shown_parts(card)
     assert 10 < parts < TEAMS_BUDGET
-    assert body[-1] == d.fit(parts).closing
+    assert body[-1] == d.fit(parts).closing(SEE_ALL)
     assert body[-1].startswith("and ") and body[-1].endswith(", see `/due team`")
     shown = sum(t.count("\r- ") + 1 for t in body if t.startswith("- "))
     assert shown + int(body[-1].split()[1]) == 408
@@ -259,7 +260,7 @@ def test_a_huge_digest_with_long_lines_still_fits() -> None:
     card = render_card(wide)
     assert card_bytes(card) <= MAX_CARD_BYTES
     parts = shown_parts(card)
-    assert texts(card)[-1] == wide.fit(parts).closing
+    assert texts(card)[-1] == wide.fit(parts).closing(SEE_ALL)
     assert texts(card)[-1] == f"and {(61 - parts) * 8} more not shown here " \
         f"({(61 - parts) * 8} overdue), see `/due team`"
     # A line too long for a card is cut, not dropped.

@@ -25,7 +25,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.commands.table import command_for_event
+from bot.commands.table import SEE_ALL, command_for_event
 from scheduler.reminders.content import (
     PLAIN_BUDGET,
     Action,
@@ -168,11 +168,12 @@ def _digest_card(content: Digest, budget: int) -> dict[str, Any]:
             # One TextBlock a person: a Markdown list ("- a\r- b"), Teams' own line breaks.
             items = [md_escape(_cut(line, LINE_CHARS)) for line in lines]
             if more:
-                items.append(md_escape(more_words(more)))
+                items.append(md_escape(more_words(more, SEE_ALL)))
             body.append({"type": "TextBlock", "wrap": True, "spacing": "None",
                          "text": "\r".join(f"- {item}" for item in items)})
-    if fitted.closing:
-        body.append(_text(fitted.closing, isSubtle=True, separator=True, spacing="Medium"))
+    closing = fitted.closing(SEE_ALL)
+    if closing:
+        body.append(_text(closing, isSubtle=True, separator=True, spacing="Medium"))
     return _card(body)
 
 
