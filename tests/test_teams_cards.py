@@ -303,7 +303,7 @@ def picture_digest() -> Digest:
     line = "{} {} ({})"
     days = [date(2026, 11, 16) + timedelta(days=i) for i in range(14)]
     working = [f"was due {d:%a} {d.day} {d:%b}" for d in days if d.weekday() < 5]
-    return Digest("North: 9 deadlines overdue, 4 due today, 17 coming up this week.", (
+    return Digest("North: 11 deadlines overdue, 3 due today, 17 coming up this week.", (
         Section("Overdue", (
             Entry("jo", tuple(line.format(100100 + i, "Assessment review at 15 working days",
                                           working[i]) for i in range(10))),
