@@ -11,7 +11,7 @@
     case), from the store, as a ratio to the anchor: reading the same open deadlines (and
     their cases' columns) with one SQLAlchemy Core query, best of 3 (target: at most 3x).
 (c) The sweep over the same 50 x 600 cases (90,000 open deadlines, 50 managers): the first
-    sweep of a morning (every prompt new: planned, rendered, inserted) and a steady-state
+    sweep of a morning (every prompt new: planned, composed, inserted) and a steady-state
     sweep a minute later, after delivery (nothing new: planned and checked only); the
     steady sweep as a ratio to the same anchor (target: at most 3x).
 (d) Two delivery processes on one database (PostgreSQL with --postgres URL, else SQLite),
@@ -44,10 +44,12 @@ from sqlalchemy import create_engine, func, insert, select, text, update  # noqa
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from bot.directory import Directory  # noqa: E402
+from bot.transports.slack.blocks import render  # noqa: E402
 from bot.transports.slack.sending import SlackTransport  # noqa: E402
 from scheduler.packs import PackLibrary  # noqa: E402
+from scheduler.reminders.compose import compose_digest, digest_sections  # noqa: E402
+from scheduler.reminders.content import Alert, to_json  # noqa: E402
 from scheduler.reminders.jobs import deliver_until  # noqa: E402
-from scheduler.reminders.messages import digest_sections, render_digest  # noqa: E402
 from scheduler.reminders.outbox import Outbox  # noqa: E402
 from scheduler.reminders.planner import TeamPeople, digest_plans  # noqa: E402
 from scheduler.reminders.rows import DEADLINE_COLUMNS  # noqa: E402
@@ -72,7 +74,7 @@ def bench_delivery(messages: int, users: int, workers: int) -> str:
         s.execute(insert(OutboxRow), [{
             "key": f"bench:{n}", "stage": "due_today", "case_ref": f"{n:06d}", "rule": "r",
             "seq": 1, "recipient": f"staff:u{n % users:03d}", "team": "t",
-            "transport": "slack", "urgent": False, "payload": {"text": f"prompt {n}"},
+            "transport": "slack", "urgent": False, "payload": to_json(Alert(f"prompt {n}")),
             "created_at": now, "next_attempt_at": now, "attempts": 0}
             for n in range(messages)])
     with MockSlack() as slack:
@@ -157,7 +159,8 @@ def bench_digests(teams: int, cases: int) -> str:
         for t in range(teams):
             team = TeamPeople(f"team{t:02d}", ("lead",), (), has_channel=True)
             for p in digest_plans(team, now.date()):
-                message = render_digest(sections[team.name], p, team, now)
+                # Composed, then rendered as Slack shows it: the whole cost of a digest.
+                message = render(compose_digest(sections[team.name], p, team, now))
                 blocks = max(blocks, len(message["blocks"]))
     elapsed = time.perf_counter() - started
     return (f"(b) digests for {teams} teams x {cases} open cases ({teams * cases * 3:,} open "
@@ -245,7 +248,7 @@ def bench_two_processes_slow_slack(prompts: int, users: int, slow: float,
             s.execute(insert(OutboxRow), [{
                 "key": f"slow:{n}", "stage": "due_today", "case_ref": f"{n:06d}",
                 "rule": "r", "seq": 1, "recipient": f"staff:u{n % users:03d}", "team": "t",
-                "transport": "slack", "urgent": False, "payload": {"text": f"prompt {n}"},
+                "transport": "slack", "urgent": False, "payload": to_json(Alert(f"prompt {n}")),
                 "created_at": now, "next_attempt_at": now, "attempts": 0}
                 for n in range(prompts)])
         _engine.dispose()

@@ -104,6 +104,7 @@ def _store_commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "import": _cmd_import,
         "report": _lazy("bot.report_commands", "cmd_report"),
         "calendar": _lazy("bot.calendar_commands", "cmd_calendar"),
+        "teams": _lazy("bot.teams_package", "cmd_teams"),
     }
 
 
@@ -234,6 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_report_parser(sub)
     add_calendar_parser(sub)
+
+    from bot.teams_package import add_teams_parser
+
+    add_teams_parser(sub)
 
     c = sub.add_parser("case", help="a case's timeline and deadlines")
     c.add_argument("case")

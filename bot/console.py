@@ -22,10 +22,14 @@ from sqlalchemy import and_
 from bot.commands.handler import CommandHandler
 from bot.commands.table import command_help
 from bot.directory import Actor
+from bot.transports.console import ConsoleTransport
+from bot.transports.plain import plain
 from scheduler.casebook import Casebook
 from scheduler.reminders.address import Address
+from scheduler.reminders.content import Content
 from scheduler.reminders.delivery import Delivery
 from scheduler.reminders.outbox import Outbox
+from scheduler.reminders.transport import Limits
 from store.models import OutboxRow
 
 BANNER = ("Type a command as you would in Slack: /referral 123456 s47, /seen 123456 alone, "
@@ -50,9 +54,9 @@ STAGE_LABELS = {"escalated": "escalation", "exception": "exception", "digest": "
                 "admin_alert": "alert"}
 
 
-def label_of(recipient: str, message: dict[str, Any]) -> str:
+def label_of(to: Address, key: str) -> str:
     """'[reminder]', '[escalation]', '[digest]'...; '(team channel)' for a channel's."""
-    key = str(message.get("key") or "")
+    recipient = str(to)
     if key.startswith(("digest:", "admin_alert:")):
         stage = key.split(":", 1)[0]
     else:  # keys end "...:{stage}:{recipient}"
@@ -66,21 +70,22 @@ class PersonalTransport:
 
     kind: ClassVar[str] = "console"
     pace: ClassVar[float] = 0.0  # one person reading: nothing to pace
+    limits: ClassVar[Limits] = ConsoleTransport.limits
 
     def __init__(self, stdout: TextIO, prompt: str | None) -> None:
         self.stdout = stdout
         self.prompt = prompt  # None when nobody is typing at a terminal
         self.lock = threading.Lock()
 
-    def send(self, recipient: str, message: dict[str, Any]) -> None:
+    def send(self, to: Address, content: Content, key: str) -> None:
         """Print one notification (and the prompt it interrupted)."""
         with self.lock:
-            text = f"{label_of(recipient, message)} {message.get('text', '')}"
+            text = f"{label_of(to, key)} {plain(content, self.limits.parts)}"
             self.stdout.write(("\n" + text + "\n" + self.prompt) if self.prompt
                               else text + "\n")
             self.stdout.flush()
 
-    def already_delivered(self, recipient: str, key: str, since: datetime) -> bool:
+    def already_delivered(self, to: Address, key: str, since: datetime) -> bool:
         """A print cannot be looked up afterwards; a repeat after a crash is harmless here."""
         return False
 

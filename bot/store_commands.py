@@ -21,6 +21,7 @@ from bot.render import (
     moment_text,
 )
 from bot.samples import SAMPLE_STAFF, SAMPLE_TEAMS, sample_events
+from bot.transports.plain import plain
 from scheduler.timescales.vocabulary import EventError, parse_instant
 
 
@@ -181,8 +182,8 @@ def cmd_notify(args: argparse.Namespace) -> int:
                  "recipient": p.recipient_label, "recipient_kind": (
                      "staff" if p.recipient.startswith("staff:") else "channel"),
                  "transport": app.outbox.transport_for(p.recipient),
-                 "due": iso_local(p.due), "urgent": p.urgent, "text": message["text"]}
-                for p, message in planned]
+                 "due": iso_local(p.due), "urgent": p.urgent, "text": plain(content)}
+                for p, content in planned]
         if args.json:
             print(json.dumps(rows, indent=2))
         else:

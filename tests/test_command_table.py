@@ -23,7 +23,6 @@ from bot.commands.table import (
 )
 from bot.console import run_console
 from bot.transports.slack.listeners import _modal, modal_to_command
-from scheduler.reminders.messages import LOG_COMMAND
 from scheduler.timescales.calendar import LONDON
 from scheduler.timescales.vocabulary import EVENT_TYPES
 from tests.test_chat_rules import Chat, chat  # noqa: F401
@@ -106,9 +105,28 @@ def test_the_slack_modal_offers_exactly_the_forms_rows_and_reads_them_back() -> 
             assert intent.events[0].at.date().isoformat() == "2026-11-27"
 
 
+# The prompts' own list of "Log it" commands, as scheduler/messages.py had it before the
+# scheduler stopped naming commands: the table gives each event exactly this command.
+LOG_COMMAND: dict[str, tuple[str, str]] = {
+    "referral_received": ("/referral", ""), "child_seen": ("/seen", ""),
+    "strategy_discussion_held": ("/strategy", ""),
+    "contact_received": ("/case", "contact"), "management_decision": ("/case", "decision"),
+    "assessment_started": ("/case", "started"), "family_contacted": ("/case", "family"),
+    "assessment_review_held": ("/case", "review"), "s47_started": ("/case", "s47"),
+    "s47_outcome": ("/case", "outcome"), "multi_agency_planning_held": ("/case", "planning"),
+    "family_network_meeting_held": ("/case", "network"),
+    "icpc_report_shared": ("/case", "report"), "icpc_held": ("/case", "icpc"),
+    "core_group_held": ("/case", "coregroup"), "review_conference_held": ("/case", "rcpc"),
+    "plan_agreed": ("/case", "plan"), "cin_meeting_held": ("/case", "cin"),
+    "assessment_completed": ("/case", "complete"),
+    "assessment_authorised": ("/case", "authorise"), "allocated": ("/case", "allocate"),
+    "extension_agreed": ("/case", "extend"), "agency_info_received": ("/case", "received"),
+}
+
+
 def test_log_it_reads_the_table_as_the_prompts_did() -> None:
-    # The prompts' own list (scheduler/messages.py) and the table agree on every event, so
-    # the prompts can read the table instead.
+    # The prompts' own list (above) and the table agree on every event, so the Slack
+    # renderer reads the table instead.
     assert {e: command_for_event(e) for e in EVENT_TYPES if command_for_event(e)} == LOG_COMMAND
     assert command_for_event("assessment_review_held") == ("/case", "review")
     assert command_for_event("child_seen") == ("/seen", "")

@@ -339,8 +339,10 @@ def test_console_in_a_terminal_prompts_and_replies(env: dict[str, str], tmp_path
 ])
 def test_each_notification_says_what_kind_it_is(recipient: str, key: str, label: str) -> None:
     from bot.console import label_of
+    from scheduler.reminders.delivery import address_of
 
-    assert label_of(recipient, {"key": key, "text": "..."}) == label
+    # As the delivery hands it over: an address where the recipient is one.
+    assert label_of(address_of(recipient), key) == label
 
 
 def test_console_opens_cases_only_by_contact_or_referral_and_refuses_a_double_tap(

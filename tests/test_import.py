@@ -15,8 +15,10 @@ from sqlalchemy import select as sql_select
 
 from bot.directory import Directory
 from bot.importer import parse_moment, read_caseload, read_map
+from bot.transports.plain import plain
 from scheduler.bulk_import import CaseloadImport
 from scheduler.casebook import Casebook
+from scheduler.reminders.content import from_json
 from scheduler.reminders.outbox import Outbox
 from store import repo
 from store.db import open_database
@@ -330,7 +332,7 @@ def test_deadlines_missed_before_the_import_go_to_the_manager_once_in_one_summar
         rows = s.scalars(sql_select(OutboxRow)).all()
     summaries = [r for r in rows if r.rule == "import_summary"]
     assert [r.recipient for r in summaries] == ["staff:priya"]
-    text = summaries[0].payload["text"]
+    text = plain(from_json(summaries[0].payload))
     # Four each: allocation (the export gives no allocation date, so none is assumed), the
     # visit, the 15-day and the 45-day assessment; and 910003's allocation, due Sat 28 Nov.
     assert "9 deadlines already missed before the import" in text
@@ -353,7 +355,7 @@ def test_deadlines_missed_before_the_import_go_to_the_manager_once_in_one_summar
         ("910003", "child_visited", "upcoming", "staff:jo")]
     # The digest still shows them: the manager's summary counts them among the overdue.
     digest = [r for r in later if r.rule == "manager_summary"]
-    assert digest and "910001" in digest[-1].payload["text"]
+    assert digest and "910001" in plain(from_json(digest[-1].payload))
 
 
 def summaries_of(database_url: str) -> list[tuple[str, str]]:
@@ -362,7 +364,7 @@ def summaries_of(database_url: str) -> list[tuple[str, str]]:
     with sessions() as s:
         rows = s.scalars(sql_select(OutboxRow).where(OutboxRow.rule == "import_summary")
                          .order_by(OutboxRow.id)).all()
-        out = [(r.recipient, str(r.payload["text"])) for r in rows]
+        out = [(r.recipient, plain(from_json(r.payload))) for r in rows]
     engine.dispose()
     return out
 
@@ -415,7 +417,7 @@ def test_a_sweep_between_the_chunks_of_an_import_does_not_cut_its_summary_short(
         rows = s.scalars(sql_select(OutboxRow)).all()
     summaries = [r for r in rows if r.rule == "import_summary"]
     assert [r.recipient for r in summaries] == ["staff:priya"]
-    text = summaries[0].payload["text"]
+    text = plain(from_json(summaries[0].payload))
     # The visit, the 15 and the 45 days of each of the five (allocated within the day): all
     # three chunks, not the first alone (6) that a sweep in between could see.
     assert "15 deadlines already missed before the import" in text
@@ -472,6 +474,6 @@ def test_an_import_at_the_weekend_holds_its_summary_for_monday_morning(
     with casebook.sessions() as s:
         rows = s.scalars(sql_select(OutboxRow)).all()
     assert [(r.rule, r.recipient) for r in rows] == [("import_summary", "staff:priya")]
-    assert "960001 Case allocated within 24 hours" in rows[0].payload["text"]
+    assert "960001 Case allocated within 24 hours" in plain(from_json(rows[0].payload))
     # A direct message: it waits for the start of working hours, Mon 30 Nov 08:30.
     assert rows[0].next_attempt_at == at(2026, 11, 30, 8, 30)

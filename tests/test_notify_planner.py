@@ -230,15 +230,16 @@ def test_suffolk_extension_decisions_prompt_the_manager_who_owns_them() -> None:
 
 
 def test_an_overdue_hour_rule_says_when_it_was_due() -> None:
-    from scheduler.reminders.messages import render_prompt
+    from bot.transports.plain import plain
+    from scheduler.reminders.compose import compose_prompt
 
     # Allocation within 24 hours of a referral at 19:00 Mon 2 Nov 2026: due 7pm Tue 3 Nov.
     e = [ev("referral_received", at(2026, 11, 2, 19), track="s17")]
     now = at(2026, 11, 3, 19, 30)
     [p] = [x for x in plan_with(e, now) if x.rule == "allocation"]
     pack = LIB.get("bexley")
-    text = render_prompt(p, pack.rule("allocation"), pack, LIB.calendar("bexley"), now, None,
-                         ())["text"]
+    text = plain(compose_prompt(p, pack.rule("allocation"), pack, LIB.calendar("bexley"), now,
+                                None, ()))
     assert text.startswith("Overdue: case 123456, ") and text.endswith(", was due 7pm today.")
 
 

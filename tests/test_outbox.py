@@ -22,6 +22,8 @@ from bot.directory import Directory
 from bot.transports.slack.sending import SlackTransport
 from scheduler.casebook import Casebook
 from scheduler.packs import PackLibrary
+from scheduler.reminders.address import Address
+from scheduler.reminders.content import Content
 from scheduler.reminders.delivery import BASE_BACKOFF, MAX_ATTEMPTS
 from scheduler.reminders.outbox import Outbox
 from store.models import OutboxRow
@@ -120,12 +122,12 @@ class Recording:
         self.inner, self.clock = inner, clock
         self.attempts: list[tuple[datetime, str]] = []
 
-    def send(self, recipient: str, message: dict[str, Any]) -> None:
-        self.attempts.append((self.clock.now, str(message.get("key"))))
-        self.inner.send(recipient, message)
+    def send(self, to: Address, content: Content, key: str) -> None:
+        self.attempts.append((self.clock.now, key))
+        self.inner.send(to, content, key)
 
-    def already_delivered(self, recipient: str, key: str, since: datetime) -> bool:
-        return self.inner.already_delivered(recipient, key, since)
+    def already_delivered(self, to: Address, key: str, since: datetime) -> bool:
+        return self.inner.already_delivered(to, key, since)
 
 
 def _row(rig: Rig, key: str) -> OutboxRow:
@@ -172,7 +174,7 @@ def test_a_timeout_is_checked_with_slack_before_sending_again(rig: Rig) -> None:
     outbox = rig.outbox()
     assert outbox.sweep(rig.clock.now).created >= 6
     for who in ("staff:jo", "staff:priya"):  # direct-message channels opened beforehand, so
-        rig.transport.channel_of(who)        # the slow call is the message itself
+        rig.transport.channel_of(Address.parse(who))  # the slow call is the message itself
     rig.slack.delay = 1.5  # longer than the client's 1 s timeout
     assert outbox.deliver(rig.clock, limit=1) == {"retry": 1}  # the client gave up
     rig.slack.delay = 0.0
@@ -230,7 +232,7 @@ def test_retries_ride_out_an_hour_long_slack_outage_before_parking(
 
 def _time_out_one_send(rig: Rig, outbox: Outbox) -> str:
     """Send one reminder to jo that Slack receives but answers too late; its key."""
-    rig.transport.channel_of("staff:jo")
+    rig.transport.channel_of(Address.person("jo"))
     rig.slack.delay = 1.5  # longer than the client's 1 s timeout
     assert outbox.deliver(rig.clock, limit=1) == {"retry": 1}
     rig.slack.delay = 0.0

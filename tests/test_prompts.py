@@ -15,8 +15,11 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import select
 
+from bot.transports.plain import plain
+from bot.transports.slack.blocks import render
 from scheduler.casebook import Casebook
 from scheduler.packs import PackLibrary
+from scheduler.reminders.content import from_json
 from scheduler.reminders.outbox import Outbox
 from store.models import ChecklistTick, OutboxRow
 from tests.builders import at
@@ -64,16 +67,17 @@ def test_a_due_today_prompt_carries_title_date_checklist_and_buttons(
 ) -> None:
     rig, _ = prompted
     row = _row(rig, "assessment_initial_15", "staff:jo")
-    text = row.payload["text"]
+    text = plain(from_json(row.payload))
     assert text.startswith("Due today: case 123456, Assessment completed within the first 15")
     assert "Mon 23 Nov, day 15 of 15" in text
     assert "Checklist (Regular review of the assessment): 0 of 8 done." in text
-    buttons = [e["action_id"] for b in row.payload["blocks"] if b.get("block_id") == "buttons"
+    blocks = render(from_json(row.payload))["blocks"]
+    buttons = [e["action_id"] for b in blocks if b.get("block_id") == "buttons"
                for e in b["elements"]]
     assert buttons == ["caseclock_log_it", "caseclock_reason", "caseclock_snooze",
                        "caseclock_quote"]
     manager = _row(rig, "assessment_initial_15", "staff:priya")
-    assert "Decide today whether to extend" in manager.payload["text"]
+    assert "Decide today whether to extend" in plain(from_json(manager.payload))
 
 
 def test_ticks_are_stored_and_shown_in_the_next_prompt(prompted: tuple[SlackRig, Outbox],
@@ -92,10 +96,10 @@ def test_ticks_are_stored_and_shown_in_the_next_prompt(prompted: tuple[SlackRig,
         time.sleep(0.05)
     assert items == [0, 2]
     clock.now = at(2026, 11, 24, 9)  # overdue now: the next prompt shows the progress
-    planned = {p.key: m for p, m in outbox.plan(clock.now)}
+    planned = {p.key: plain(c) for p, c in outbox.plan(clock.now)}
     overdue = next(m for k, m in planned.items()
                    if ":assessment_initial_15:" in k and ":overdue:staff:jo" in k)
-    assert "2 of 8 done" in overdue["text"] and "[x] Child seen alone" in overdue["text"]
+    assert "2 of 8 done" in overdue and "[x] Child seen alone" in overdue
 
 
 def _ticks(rig: SlackRig) -> list[int]:
@@ -107,7 +111,7 @@ def test_unticking_the_last_item_is_stored(prompted: tuple[SlackRig, Outbox]) ->
     rig, _ = prompted
     value = "123456|assessment_initial_15|1|due_today"
     row = _row(rig, "assessment_initial_15", "staff:jo")
-    [block_id] = [b["block_id"] for b in row.payload["blocks"]
+    [block_id] = [b["block_id"] for b in render(from_json(row.payload))["blocks"]
                   if b.get("block_id", "").startswith("checklist")]
     click(rig, "UJO", {"action_id": "caseclock_tick", "block_id": block_id,
                        "type": "checkboxes", "selected_options": [{"value": f"{value}|3"}]})
@@ -161,7 +165,7 @@ def test_a_snoozed_prompt_comes_back_next_morning_with_the_checklist_as_it_is_th
     set_ticks(rig.casebook.sessions, "123456", "assessment_initial_15", 1, [0, 2], "jo")
     outbox.sweep(at(2026, 11, 20, 8, 29))
     [copy] = _snoozed(rig)
-    text = copy.payload["text"]
+    text = plain(from_json(copy.payload))
     assert text.startswith("Coming up: case 123456, Assessment completed within the first 15")
     assert "Mon 23 Nov, day 14 of 15" in text and "2 of 8 done" in text
     assert "[x] Child seen alone" in text
@@ -268,7 +272,7 @@ def test_a_big_teams_digest_stays_within_50_blocks(casebook: Casebook, clock: Fa
                      actor="lead", source="test")
     clock.now = at(2026, 11, 10, 9)
     outbox = Outbox(casebook.sessions, casebook.library, {}, lambda _r: "slack")
-    digest = next(m for p, m in outbox.plan(clock.now) if p.rule == "digest")
+    digest = next(render(c) for p, c in outbox.plan(clock.now) if p.rule == "digest")
     assert len(digest["blocks"]) <= 50
     assert digest["text"].startswith("big, Tue 10 Nov: 60 overdue, ")
     # 47 workers fit beside the headline, the section's header and the closing line; the
@@ -344,7 +348,7 @@ def test_the_digest_shows_checklist_progress(prompted: tuple[SlackRig, Outbox],
     from scheduler.reminders.actions import set_ticks
     set_ticks(rig.casebook.sessions, "123456", "assessment_initial_15", 1, [0, 2, 5], "jo")
     clock.now = at(2026, 11, 24, 9)
-    digest = next(m for p, m in outbox.plan(clock.now) if p.rule == "digest")
+    digest = next(render(c) for p, c in outbox.plan(clock.now) if p.rule == "digest")
     assert "123456 Assessment completed within the first 15 days" in digest["text"]
     assert "checklist 3/8" in digest["text"]
 
@@ -369,15 +373,20 @@ def test_digests_skip_the_packs_closure_days(casebook: Casebook, clock: FakeCloc
 
 def test_every_meeting_event_of_every_pack_gets_a_log_it_button_with_its_command() -> None:
     from bot.commands.grammar import SUBCOMMANDS
+    from bot.commands.table import command_for_event
     from scheduler.packs import PackLibrary
-    from scheduler.reminders.messages import LOG_COMMAND
+    from scheduler.timescales.vocabulary import EVENT_TYPES
+
+    LOG_COMMAND = {e: command_for_event(e) for e in EVENT_TYPES if command_for_event(e)}
 
     # Each entry is the grammar's own way of logging that event.
     special = {"allocate": "allocated", "extend": "extension_agreed",
                "received": "agency_info_received"}
     top = {"/referral": "referral_received", "/seen": "child_seen",
            "/strategy": "strategy_discussion_held"}
-    for event, (command, words) in LOG_COMMAND.items():
+    for event, found in LOG_COMMAND.items():
+        assert found is not None
+        command, words = found
         made = top[command] if command in top else (
             special.get(words) or SUBCOMMANDS[words][0])
         assert made == event, (event, command, words)
@@ -385,6 +394,8 @@ def test_every_meeting_event_of_every_pack_gets_a_log_it_button_with_its_command
     for name in library.names():
         for rule in library.get(name).rules:
             assert any(m.event in LOG_COMMAND for m in rule.met_by), (name, rule.id)
+            # The prompt's "Log it" carries the rule's first meeting event: it has a command.
+            assert rule.met_by[0].event in LOG_COMMAND, (name, rule.id)
 
 
 def test_log_it_on_a_family_contact_prompt_prefills_its_command_and_logs_it(
@@ -433,7 +444,7 @@ def test_morning_summaries_name_exceptions_escalations_and_authorisations_waitin
     log("100003", "assessment_completed", at(2026, 11, 10, 15), outcome="cin")
     log("200001", "referral_received", at(2026, 11, 2), team="lone", track="s17")
     outbox = Outbox(casebook.sessions, casebook.library, {}, lambda _r: "slack")
-    digests = {(p.rule, p.recipient): m["text"] for p, m in outbox.plan(at(2026, 11, 12, 9))
+    digests = {(p.rule, p.recipient): plain(c) for p, c in outbox.plan(at(2026, 11, 12, 9))
                if p.stage == "digest"}
     summary = digests[("manager_summary", "staff:priya")]
     assert summary.startswith("Morning summary for north, Thu 12 Nov: 1 exception (legal "
@@ -506,7 +517,7 @@ def test_a_service_managers_summary_waits_for_the_latest_digest_and_covers_every
 
     def summaries() -> list[str]:
         with casebook.sessions() as s:
-            return [r.payload["text"] for r in s.scalars(select(OutboxRow).where(
+            return [plain(from_json(r.payload)) for r in s.scalars(select(OutboxRow).where(
                 OutboxRow.rule == "service_summary", OutboxRow.recipient == "staff:morgan"))]
 
     outbox.sweep(at(2026, 11, 12, 8, 31))

@@ -107,6 +107,8 @@ CASE_WORDS: tuple[Command, ...] = (
 )
 
 SLASH_COMMANDS: tuple[str, ...] = tuple(c.command for c in COMMANDS)
+# Where a digest sends people for everything it could not show (every transport takes it).
+SEE_ALL = "/due team"
 USAGE: dict[str, str] = {c.command: c.usage for c in COMMANDS}
 HELP_FOOTER = "Add a date and time to any of them: today, yesterday 16:00, mon, 21/11 14:30."
 

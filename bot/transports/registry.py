@@ -14,6 +14,7 @@ from importlib import import_module
 from typing import Any, Protocol, cast
 
 from bot.directory import Directory
+from scheduler.reminders.address import Address
 from scheduler.reminders.transport import Transport
 from store.settings import Settings
 
@@ -32,7 +33,7 @@ UNREACHABLE = "unreachable"
 class Reaching(Protocol):
     """What routing asks of a transport besides sending."""
 
-    def reaches(self, recipient: str) -> bool: ...
+    def reaches(self, to: Address) -> bool: ...
 
 
 def transport_class(kind: str) -> Any:
@@ -62,15 +63,14 @@ def router(transports: dict[str, Transport], directory: Directory) -> Callable[[
     fallback = UNREACHABLE if others else FALLBACK
 
     def transport_for(recipient: str) -> str:
-        kind, _, who = recipient.partition(":")
-        if kind == "staff":
-            actor = directory.by_name(who)
+        to = Address.parse(recipient)
+        if to.is_person:
+            actor = directory.by_name(to.name)
             prefers = actor.prefers if actor is not None else None
-            if prefers in transports and cast(Reaching, transports[str(prefers)]).reaches(
-                    recipient):
+            if prefers in transports and cast(Reaching, transports[str(prefers)]).reaches(to):
                 return str(prefers)
         for kind, transport in others:
-            if cast(Reaching, transport).reaches(recipient):
+            if cast(Reaching, transport).reaches(to):
                 return kind
         return fallback
 

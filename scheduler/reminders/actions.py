@@ -11,7 +11,7 @@ A snooze belongs to the person (or the team channel) whose prompt it was: it put
 that one delivered row back in the outbox for the next working morning. When the copy comes
 due, the sweep (`refresh_snoozed`) plans its deadline again at that moment: if a later stage
 has been reached meanwhile ("overdue"), the copy is dropped, since that stage's own prompt
-goes instead; otherwise it is rendered again, with the checklist as it is then.
+goes instead; otherwise its content is composed again, with the checklist as it is then.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from scheduler.casebook import Casebook
 from scheduler.packs import PackLibrary
 from scheduler.reminders.address import Address
-from scheduler.reminders.content import ActionRef
+from scheduler.reminders.compose import compose_prompt
+from scheduler.reminders.content import ActionRef, to_json
 from scheduler.reminders.delivery import KEY_CHUNK, chunks
-from scheduler.reminders.messages import render_prompt
 from scheduler.reminders.planner import (
     CaseInfo,
     Planner,
@@ -90,7 +90,7 @@ def refresh_snoozed(s: Session, library: PackLibrary, teams: Mapping[str, TeamPe
                     now: datetime) -> tuple[int, int]:
     """Re-plan the snoozed copies coming due within REFRESH_AHEAD, each at the moment it
     comes back: drop it if its recipient has reached a later stage (or nothing is due any
-    more), else render it again with the current checklist. Returns (dropped, refreshed).
+    more), else compose it again with the current checklist. Returns (dropped, refreshed).
 
     This runs inside the sweep's write transaction, so it reads the copies' deadlines and
     ticks in one query each (a chunk of cases per query) and plans with one planner per
@@ -138,8 +138,9 @@ def refresh_snoozed(s: Session, library: PackLibrary, teams: Mapping[str, TeamPe
                 rule_def = planner.rules.get(p.rule)
                 checklist = library.checklists.get(rule_def.checklist) if rule_def and (
                     rule_def.checklist) else None
-                message = render_prompt(p, rule_def, planner.pack, planner.cal, at, checklist,
-                                        ticks.get((p.case, p.rule, p.seq), ()))
+                message = to_json(compose_prompt(
+                    p, rule_def, planner.pack, planner.cal, at, checklist,
+                    ticks.get((p.case, p.rule, p.seq), ())))
         if message is None:
             row.withdrawn_at = now
             dropped += 1

@@ -7,9 +7,11 @@ The outbox stores content as JSON with a version (`to_json`, `from_json`); each 
 renders it at send time within its own limits (bot/transports/<kind>): Block Kit for Slack,
 plain text for the console (`plain_text`), Adaptive Cards for Teams, HTML for email.
 
-Nothing here names a platform. Commands appear as a person types them ("/case 123456
-authorise"): every transport's grammar takes the leading slash. What refers back to a
-deadline (a button's value, a card's data) is one typed `ActionRef`, written and read here.
+Nothing here names a platform, nor a chat command as code: a prompt's own words may tell
+the reader what to type (e.g. /case 123456 authorise, as every transport's grammar takes
+it), but where a transport sends people for what a digest could not show (`see_all`) is
+the transport's to say. What refers back to a deadline (a button's value, a card's data) is
+one typed `ActionRef`, written and read here.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from scheduler.timescales.vocabulary import EventError
 
 CONTENT_VERSION = 1  # bump when the JSON below changes shape; from_json reads every version
 PER_PERSON = 8  # lines of one person a digest shows before "and N more"
-SEE_ALL = "/due team"  # where everything a digest cut is listed
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,8 @@ class Digest:
         for section in self.sections:
             entries = [e for e in section.entries if e.lines or e.more]
             if not entries:
+                if section.more:  # nothing of it carried, only counted
+                    hidden[section.header] = section.more
                 continue
             if room is not None and room < 2:  # no room for the header and one person
                 hidden[section.header] = section.total
@@ -188,19 +191,24 @@ class Fitted:
     shown: list[tuple[str, list[tuple[str, tuple[str, ...], int]]]]
     hidden: dict[str, int]
 
-    @property
-    def closing(self) -> str | None:
-        """"and 13 more not shown here (13 overdue), see `/due team`", or None."""
+    def closing(self, see_all: str | None = None) -> str | None:
+        """"and 13 more not shown here (13 overdue)", then ", see `X`" where the transport
+        lists everything (`see_all`, its command); None when nothing was cut."""
         if not self.hidden:
             return None
         return (f"and {sum(self.hidden.values())} more not shown here ("
                 + ", ".join(f"{n} {h.lower()}" for h, n in self.hidden.items())
-                + f"), see `{SEE_ALL}`")
+                + ")" + _see(see_all))
 
 
-def more_words(n: int) -> str:
-    """The line under a person's lines when some are not shown."""
-    return f"and {n} more, see `{SEE_ALL}`"
+def _see(see_all: str | None) -> str:
+    return f", see `{see_all}`" if see_all else ""
+
+
+def more_words(n: int, see_all: str | None = None) -> str:
+    """The line under a person's lines when some are not shown ("and 4 more", then where
+    the transport lists them all)."""
+    return f"and {n} more{_see(see_all)}"
 
 
 @dataclass(frozen=True)
@@ -224,9 +232,12 @@ Content = Prompt | Digest | Summary | Alert
 PLAIN_BUDGET = 48  # the parts a plain-text digest shows, as Slack's 50 blocks allow
 
 
-def plain_text(content: Content, budget: int | None = PLAIN_BUDGET) -> str:
+def plain_text(content: Content, budget: int | None = PLAIN_BUDGET,
+               see_all: str | None = None) -> str:
     """The content as plain text: the console's message and every transport's fallback
-    (Slack's notification text, an email's text part)."""
+    (Slack's notification text, an email's text part). `budget`: the parts of a digest shown
+    (see Digest.fit); `see_all`: the command that lists what a digest cut, in the
+    transport's grammar (bot/transports/plain.py gives the chat's)."""
     if isinstance(content, Alert):
         return content.text
     if isinstance(content, Prompt):
@@ -242,9 +253,10 @@ def plain_text(content: Content, budget: int | None = PLAIN_BUDGET) -> str:
         for who, shown, more in people:
             lines.append(f"  {who + ': ' if who else ''}" + "; ".join(shown))
             if more:
-                lines.append(f"    {more_words(more)}")
-    if fitted.closing:
-        lines.append(fitted.closing)
+                lines.append(f"    {more_words(more, see_all)}")
+    closing = fitted.closing(see_all)
+    if closing:
+        lines.append(closing)
     return "\n".join(lines)
 
 

@@ -33,6 +33,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from scheduler.reminders.address import Address
+from scheduler.reminders.content import Alert, ContentError, from_json, to_json
 from scheduler.reminders.transport import (
     AMBIGUOUS,
     DeliveryUnknown,
@@ -76,6 +78,16 @@ def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     """`items` in slices of `size`."""
     for i in range(0, len(items), size):
         yield items[i:i + size]
+
+
+def address_of(recipient: str) -> Address:
+    """The Address an outbox row's `recipient` holds; a row that holds none (written before
+    addresses and never upgraded) cannot be delivered: one sentence says what to do."""
+    try:
+        return Address.parse(recipient)
+    except ValueError:
+        raise TransportError(f"{recipient!r} is not an address caseclock can deliver to: run "
+                             "`caseclock db upgrade`", permanent=True) from None
 
 
 class Delivery:
@@ -230,13 +242,14 @@ class Delivery:
             # the lost claim: an earlier ambiguous attempt may be the one that arrived.
             since = row.created_at if recovered_since is not None or (
                 row.last_error or "").startswith(AMBIGUOUS) else None
+            to = address_of(row.recipient)
             if since is not None and check is not None and check(
-                    row.recipient, row.key, since - timedelta(seconds=5)):
+                    to, row.key, since - timedelta(seconds=5)):
                 self._mark(row, sent_at=clock(), claimed_by=None)
                 return "sent"
             prepare = getattr(transport, "prepare", None)
             if prepare is not None:  # e.g. open the direct message: not part of the send
-                prepare(row.recipient)
+                prepare(to)
             # Last moment before the send: the claim must still be ours, and it now runs a
             # full lease, longer than the slowest send, so nobody takes the row over
             # mid-send. A claim lost before this point leaves the row to its new holder.
@@ -244,9 +257,13 @@ class Delivery:
                 log.info("outbox row %d: claim lost before sending, left to its holder",
                          row.id)
                 return "lost"
+            try:
+                content = from_json(row.payload)
+            except ContentError as err:  # written by a newer caseclock, or never upgraded
+                raise TransportError(str(err), permanent=True) from None
             started = time.monotonic()
             try:
-                transport.send(row.recipient, {**row.payload, "key": row.key})
+                transport.send(to, content, row.key)
             finally:
                 took = time.monotonic() - started
                 self.send_seconds = took if self.send_seconds is None else (
@@ -304,7 +321,7 @@ class Delivery:
                     stage="exception", case_ref="", rule="admin_alert", seq=0,
                     recipient=recipient, team=row.team,
                     transport=self.transport_for(recipient), urgent=False,
-                    payload={"text": text}, created_at=now, next_attempt_at=now, attempts=0,
+                    payload=to_json(Alert(text)), created_at=now, next_attempt_at=now, attempts=0,
                 ).on_conflict_do_nothing(index_elements=["key"])
                 s.execute(stmt)
 

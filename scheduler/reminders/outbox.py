@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.packs import PackLibrary
+from scheduler.reminders.content import Content
 from scheduler.reminders.delivery import BASE_BACKOFF, LEASE, Delivery
 from scheduler.reminders.planner import Planned
 from scheduler.reminders.sweep import Sweep, SweepResult, _Plan
@@ -42,8 +42,8 @@ class Outbox:
         """Insert what is due (once) and withdraw what no longer is (see `Sweep.sweep`)."""
         return self.sweeper.sweep(now)
 
-    def plan(self, now: datetime) -> list[tuple[Planned, dict[str, Any]]]:
-        """Every notification due at `now` with its message (`caseclock notify --dry-run`)."""
+    def plan(self, now: datetime) -> list[tuple[Planned, Content]]:
+        """Every notification due at `now` with its content (`caseclock notify --dry-run`)."""
         return self.sweeper.plan(now)
 
     def _plan(self, s: Session, now: datetime) -> _Plan:

@@ -31,14 +31,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from scheduler.casebook import row_to_event
 from scheduler.packs import PackLibrary
 from scheduler.reminders.actions import refresh_snoozed
-from scheduler.reminders.delivery import KEY_CHUNK, chunks
-from scheduler.reminders.messages import (
+from scheduler.reminders.compose import (
+    compose_digest,
+    compose_import_summary,
+    compose_prompt,
+    compose_service_summary,
     digest_sections,
-    render_digest,
-    render_import_summary,
-    render_prompt,
-    render_service_summary,
 )
+from scheduler.reminders.content import Content, to_json
+from scheduler.reminders.delivery import KEY_CHUNK, chunks
 from scheduler.reminders.planner import (
     CaseInfo,
     Planned,
@@ -112,13 +113,13 @@ class SweepResult:
     created: int = 0
     withdrawn: int = 0
     planned: int = 0
-    refreshed: int = 0  # snoozed prompts re-rendered or dropped as they come back
+    refreshed: int = 0  # snoozed prompts composed again or dropped as they come back
 
 
 @dataclass
 class _Plan:
-    """Everything due at one instant, before rendering: rendering is the costly part, so the
-    sweep renders only what the outbox does not hold yet."""
+    """Everything due at one instant, before composing: composing is the costly part, so the
+    sweep composes only what the outbox does not hold yet."""
 
     now: datetime
     teams: dict[str, TeamPeople]
@@ -145,8 +146,8 @@ class Sweep:
 
     # --- planning ------------------------------------------------------------------------
 
-    def plan(self, now: datetime) -> list[tuple[Planned, dict[str, Any]]]:
-        """Every notification due at `now` with its rendered message, as if nothing had been
+    def plan(self, now: datetime) -> list[tuple[Planned, Content]]:
+        """Every notification due at `now` with its content, as if nothing had been
         sent and nothing snoozed (`caseclock notify --dry-run`).
 
         The deadlines are computed from the events at `now` by the engine rather than read
@@ -155,7 +156,7 @@ class Sweep:
         """
         with self.sessions() as s, _no_cyclic_gc():
             plan = self._preview(s, now)
-            return self._render(s, plan, plan.items)
+            return self._compose(s, plan, plan.items)
 
     def _preview(self, s: Session, now: datetime) -> _Plan:
         teams = _teams(s)
@@ -181,7 +182,7 @@ class Sweep:
         return plan
 
     def _plan(self, s: Session, now: datetime) -> _Plan:
-        """Plan (without rendering) from the stored open deadlines.
+        """Plan (without composing) from the stored open deadlines.
 
         This runs every minute over every open deadline, so it reads columns, not ORM
         objects, and reuses a deadline's plan from the last sweep while its stored row is
@@ -273,16 +274,16 @@ class Sweep:
         for name, lines in sorted(missed.items()):
             if name not in teams:
                 continue
-            rendered = [(p, render_import_summary(p))
+            composed: list[tuple[Planned, Content]] = [(p, compose_import_summary(p))
                         for p in import_summary_plans(teams[name], day, run, lines)]
             send_at = working_hours_from(now, self.library.calendar(teams[name].policy))
             with self.sessions.begin() as s:
-                created += self._insert(s, rendered, now, send_at)
+                created += self._insert(s, composed, now, send_at)
         return created
 
-    def _render(self, s: Session, plan: _Plan, items: Sequence[tuple[Planned, Planner | None]]
-                ) -> list[tuple[Planned, dict[str, Any]]]:
-        """The messages of `items` (prompts with current checklist progress, digests)."""
+    def _compose(self, s: Session, plan: _Plan, items: Sequence[tuple[Planned, Planner | None]]
+                ) -> list[tuple[Planned, Content]]:
+        """The content of `items` (prompts with current checklist progress, digests)."""
         ticks: dict[tuple[str, str, int], set[int]] = defaultdict(set)
         if any(planner is not None for _, planner in items):
             for ref, rule_id, seq, item in s.execute(select(
@@ -293,20 +294,20 @@ class Sweep:
                         for name in p.details.get("teams") or (p.team,)}  # type: ignore[attr-defined]
         sections = digest_sections(s, plan.now, self.library, digest_teams) if (
             digest_teams) else {}
-        out: list[tuple[Planned, dict[str, Any]]] = []
+        out: list[tuple[Planned, Content]] = []
         for p, planner in items:
             if planner is None and p.details.get("kind") == "service":
-                out.append((p, render_service_summary(sections, p, plan.now)))
+                out.append((p, compose_service_summary(sections, p, plan.now)))
                 continue
             if planner is None:
-                out.append((p, render_digest(sections[p.team], p, plan.teams[p.team],
-                                             plan.now)))
+                out.append((p, compose_digest(sections[p.team], p, plan.teams[p.team],
+                                              plan.now)))
                 continue
             rule = planner.rules.get(p.rule)
             checklist = self.library.checklists.get(rule.checklist) if rule and (
                 rule.checklist) else None
-            out.append((p, render_prompt(p, rule, planner.pack, planner.cal, plan.now,
-                                         checklist, ticks.get((p.case, p.rule, p.seq), ()))))
+            out.append((p, compose_prompt(p, rule, planner.pack, planner.cal, plan.now,
+                                          checklist, ticks.get((p.case, p.rule, p.seq), ()))))
         return out
 
     # --- the sweep -----------------------------------------------------------------------
@@ -315,7 +316,7 @@ class Sweep:
         """Insert what is due (once, whatever ran before) and withdraw what no longer is.
 
         Keys are cheap and messages are not: the sweep plans every key, asks the outbox
-        which it already holds, and renders and inserts only the new ones. Planning reads
+        which it already holds, and composes and inserts only the new ones. Planning reads
         outside the write transaction, which on SQLite would block every command's write.
         """
         result = SweepResult()
@@ -324,11 +325,11 @@ class Sweep:
             result.planned = len(plan.items)
             unique = {p.key: (p, planner) for p, planner in plan.items}
             held = self._held_keys(s, list(unique))
-            rendered = self._render(s, plan, [v for k, v in unique.items() if k not in held])
+            composed = self._compose(s, plan, [v for k, v in unique.items() if k not in held])
         # A write transaction per chunk, not one for all: on SQLite a long one would hold
         # back every command's write. Each insert is idempotent, so a crash between chunks
         # only leaves the rest to the next sweep.
-        for part in chunks(rendered, INSERT_CHUNK):
+        for part in chunks(composed, INSERT_CHUNK):
             with self.sessions.begin() as s:
                 result.created += self._insert(s, part, now)
         with self.sessions.begin() as s:
@@ -347,12 +348,12 @@ class Sweep:
             held.update(s.scalars(select(OutboxRow.key).where(OutboxRow.key.in_(list(part)))))
         return held
 
-    def _insert(self, s: Session, rendered: Sequence[tuple[Planned, dict[str, Any]]],
+    def _insert(self, s: Session, composed: Sequence[tuple[Planned, Content]],
                 now: datetime, send_at: datetime | None = None) -> int:
         """Bulk-insert new rows (first sent at `send_at`, else now); ON CONFLICT DO NOTHING
         still guards a race with another process's sweep, so each key is created once.
         Returns how many were created."""
-        if not rendered:
+        if not composed:
             return 0
         table = cast(Table, OutboxRow.__table__)
         insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -361,9 +362,9 @@ class Sweep:
         rows = [{"key": p.key, "stage": p.stage, "case_ref": p.case, "rule": p.rule,
                  "seq": p.seq, "recipient": p.recipient, "team": p.team,
                  "transport": self.transport_for(p.recipient), "urgent": p.urgent,
-                 "payload": message, "created_at": now, "next_attempt_at": send_at or now,
+                 "payload": to_json(content), "created_at": now, "next_attempt_at": send_at or now,
                  "attempts": 0}
-                for p, message in rendered]
+                for p, content in composed]
         return len(s.connection().execute(stmt, rows).all())
 
     def _withdraw(self, s: Session, now: datetime, planned: set[str],

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import ClassVar, Protocol
+
+from scheduler.reminders.address import Address
+from scheduler.reminders.content import Content
 
 AMBIGUOUS = "ambiguous"  # a failure after which the message may still have been delivered
 
@@ -46,26 +49,32 @@ class DeliveryUnknown(TransportError):
 
 
 class Transport(Protocol):
-    """Delivers one message to one recipient, an Address ("staff:NAME", "team:NAME",
-    "ooh:NAME"; scheduler/reminders/address.py) that the transport resolves to its own id.
+    """Delivers content to one recipient, an Address ("staff:NAME", "team:NAME",
+    "ooh:NAME"; scheduler/reminders/address.py) that the transport resolves to its own id,
+    rendered within its own `limits`.
 
     Declared by each transport (bot/transports/<kind>):
     - `kind`: its name in the registry and in outbox rows' `transport` column;
     - `pace`: seconds between two messages to one destination (the platform's rate);
+    - `limits`: what one message holds (Limits): the transport shows what fits of the
+      content and counts the rest ("and 13 more not shown here");
+    - `send(to, content, key)`: render the content its own way and send it, carrying the
+      outbox row's `key` where the platform allows (so `already_delivered` finds it);
     - `max_call_seconds` (optional): how long one `send` can take at worst (its timeouts
       and retries); the claim's lease must be longer;
-    - `already_delivered(recipient, key, since)`: whether a message with this outbox key
+    - `already_delivered(to, key, since)`: whether a message with this outbox key
       reached the recipient since `since` (False where the platform cannot tell and a
       repeat is harmless);
-    - `prepare(recipient)` (optional): work before the send that is not part of it.
+    - `prepare(to)` (optional): work before the send that is not part of it.
     """
 
     kind: ClassVar[str]
     pace: ClassVar[float]
+    limits: ClassVar[Limits]
 
-    def send(self, recipient: str, message: dict[str, Any]) -> None: ...
+    def send(self, to: Address, content: Content, key: str) -> None: ...
 
-    def already_delivered(self, recipient: str, key: str, since: datetime) -> bool: ...
+    def already_delivered(self, to: Address, key: str, since: datetime) -> bool: ...
 
 
 def max_call_seconds(transport: object) -> float:

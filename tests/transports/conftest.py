@@ -8,6 +8,7 @@ transport adds a side here (its own mock server) and the whole suite runs over i
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -46,6 +47,11 @@ class SlackSide:
     def blocks(self) -> list[int]:
         """How many blocks each message that reached Slack had."""
         return [len(c.body.get("blocks") or []) for c in self.slack.of("chat.postMessage")]
+
+    def last_blocks(self) -> list[dict[str, Any]] | None:
+        """The blocks of the last message that reached Slack."""
+        blocks = self.slack.of("chat.postMessage")[-1].body.get("blocks") or []
+        return json.loads(blocks) if isinstance(blocks, str) else list(blocks)
 
     def rate_limit_next(self, seconds: int) -> None:
         self.slack.fail_next("chat.postMessage", 429, retry_after=seconds)
@@ -89,6 +95,9 @@ class ConsoleSide:
 
     def blocks(self) -> list[int]:
         return []
+
+    def last_blocks(self) -> list[dict[str, Any]] | None:
+        return None  # plain text only
 
     def rate_limit_next(self, seconds: int) -> None:
         pytest.skip("the console has no rate limit")

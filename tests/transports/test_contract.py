@@ -7,7 +7,8 @@ so the sweep makes twelve prompts to jo, the north team's digest and the summari
 - a failure that may pass (a 5xx, a terminal gone) is retried with back-off;
 - a permanent refusal parks the row and tells the admins;
 - a message already delivered is not sent again, by this process or another;
-- content over the transport's limit is cut with "and N more".
+- content over the transport's limit is cut with "and N more" (Slack: 50 blocks, the last
+  one counting what was cut; the console: as many parts as a chat message shows).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from scheduler.reminders.address import Address
+from scheduler.reminders.content import Digest, sections_of
 from scheduler.reminders.outbox import Outbox
 from store.models import OutboxRow
 from tests.builders import at
@@ -115,11 +118,12 @@ def test_a_message_already_delivered_is_not_sent_again(rig: Rig) -> None:
 def test_a_send_that_arrived_but_was_not_answered_is_not_sent_again(rig: Rig) -> None:
     if rig.side.kind == "console":
         # A print is not lost in transit: there is nothing to look up afterwards.
-        assert rig.side.transport.already_delivered("staff:jo", "k", rig.clock.now) is False
+        jo = Address.person("jo")
+        assert rig.side.transport.already_delivered(jo, "k", rig.clock.now) is False
         return
     outbox = _morning(rig)
     slack = rig.side.slack
-    rig.side.transport.channel_of("staff:jo")
+    rig.side.transport.channel_of(Address.person("jo"))
     slack.delay = 1.5  # longer than the client's 1 s timeout: it arrives, the answer is late
     assert outbox.deliver(rig.clock, limit=1) == {"retry": 1}
     slack.delay = 0.0
@@ -139,3 +143,27 @@ def test_content_over_the_limit_is_cut_with_and_n_more(rig: Rig) -> None:
     assert "1234507 Child visited" in digest and "1234508 Child visited" not in digest
     assert "and 4 more, see `/due team`" in digest
     assert all(n <= 50 for n in rig.side.blocks())
+
+
+def test_a_digest_over_the_limit_arrives_cut_with_the_exact_count_of_the_rest(
+        rig: Rig) -> None:
+    # Sixty workers with an overdue visit each and three due today: more than a message
+    # holds. 47 workers fit beside the head line, the section's header and the closing line.
+    overdue = [(f"w{i:02d}", [f"12{i:04d} Child visited (Tue 29 Dec)"]) for i in range(60)]
+    digest = Digest("north, Wed 30 Dec: 60 overdue, 3 due today.", sections_of([
+        ("Overdue", overdue), ("Due today", [("jo", ["1", "2", "3"])])]), "north")
+    rig.side.transport.send(Address.person("jo"), digest, "digest:north:cut")
+    closing = "and 16 more not shown here (13 overdue, 3 due today), see `/due team`"
+    text = rig.side.received()[-1]
+    lines = text.split("\n")
+    assert lines[0] == "north, Wed 30 Dec: 60 overdue, 3 due today." and lines[1] == "Overdue:"
+    assert lines[-1] == closing
+    shown = [line for line in lines if "Child visited" in line]
+    assert len(shown) == 47 and "w46" in shown[-1] and "w47" not in text
+    assert "Due today:" not in text
+    blocks = rig.side.last_blocks()
+    if blocks is not None:
+        assert len(blocks) == 50
+        assert blocks[-1] == {"type": "context",
+                              "elements": [{"type": "mrkdwn", "text": closing}]}
+        assert sum(1 for b in blocks if "Child visited" in str(b)) == 47

@@ -10,8 +10,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.directory import Directory
+from bot.transports.slack.blocks import PARTS, render
 from scheduler.reminders.address import Address
-from scheduler.reminders.transport import AMBIGUOUS, DeliveryUnknown, TransportError
+from scheduler.reminders.content import Content
+from scheduler.reminders.transport import AMBIGUOUS, DeliveryUnknown, Limits, TransportError
 from store.settings import Settings
 
 METADATA_TYPE = "caseclock_notification"
@@ -45,6 +47,9 @@ class SlackTransport:
 
     kind: ClassVar[str] = "slack"
     pace: ClassVar[float] = 1.0  # a message a second per channel (Slack's guidance)
+    # 50 blocks a message: a digest's head line and closing line, and 48 parts between
+    # (blocks.py); 3,000 characters a section.
+    limits: ClassVar[Limits] = Limits(parts=PARTS, chars=3000)
 
     @classmethod
     def from_settings(cls, settings: Settings, directory: Directory) -> SlackTransport | None:
@@ -70,10 +75,9 @@ class SlackTransport:
                       for h in self.client.retry_handlers or [])
         return float(self.client.timeout) * (1 + retries) + retries
 
-    def reaches(self, to: Address | str) -> bool:
+    def reaches(self, to: Address) -> bool:
         """Whether Slack can take this address: a person with a Slack id, or a care team
         with a Slack channel of that kind."""
-        to = to if isinstance(to, Address) else Address.parse(to)
         if to.is_person:
             actor = self.directory.by_name(to.name)
             return actor is not None and bool(actor.slack_user_id)
@@ -86,15 +90,14 @@ class SlackTransport:
             return None
         return team.slack_channel if to.kind == "team" else team.slack_ooh_channel
 
-    def prepare(self, recipient: str) -> None:
+    def prepare(self, to: Address) -> None:
         """Open the recipient's direct message (once) before the send, so the send itself
         is a single chat.postMessage."""
-        self.channel_of(recipient)
+        self.channel_of(to)
 
-    def channel_of(self, to: Address | str) -> str:
+    def channel_of(self, to: Address) -> str:
         """The Slack channel of an address: a person's direct message with the app (opened
         once), or the care team's channel."""
-        to = to if isinstance(to, Address) else Address.parse(to)
         if not to.is_person:
             channel = self._team_channel(to)
             if channel is None:
@@ -131,18 +134,18 @@ class SlackTransport:
             raise TransportError(f"Slack refused: {slack_error(err.response)}",
                                  permanent=True) from None
 
-    def send(self, recipient: str, message: dict[str, Any]) -> None:
-        """Post one message (its key travels as message metadata)."""
-        kwargs: dict[str, Any] = {"channel": self.channel_of(recipient),
-                                  "text": message.get("text", "")}
-        if message.get("blocks"):
+    def send(self, to: Address, content: Content, key: str) -> None:
+        """Post one message as Block Kit (its key travels as message metadata)."""
+        message = render(content, PARTS)
+        kwargs: dict[str, Any] = {"channel": self.channel_of(to), "text": message["text"]}
+        if message["blocks"]:
             kwargs["blocks"] = message["blocks"]
-        if message.get("key"):
+        if key:
             kwargs["metadata"] = {"event_type": METADATA_TYPE,
-                                  "event_payload": {"key": message["key"]}}
+                                  "event_payload": {"key": key}}
         self._call(self.client.chat_postMessage, **kwargs)
 
-    def already_delivered(self, recipient: str, key: str, since: datetime) -> bool:
+    def already_delivered(self, to: Address, key: str, since: datetime) -> bool:
         """True if a message with this outbox key reached the channel since `since`.
 
         Reads the channel's whole history since then, page by page (a busy channel has far
@@ -155,7 +158,7 @@ class SlackTransport:
         for _page in range(HISTORY_PAGES):
             try:
                 history = self._call(self.client.conversations_history,
-                                     channel=self.channel_of(recipient),
+                                     channel=self.channel_of(to),
                                      oldest=f"{since.timestamp():.6f}",
                                      include_all_metadata=True, limit=HISTORY_PAGE,
                                      **({"cursor": cursor} if cursor else {}))

@@ -1,13 +1,14 @@
-"""What a prompt and a digest say: plain text for every transport, Block Kit for Slack.
+"""What a prompt, a digest and a summary say, as content (scheduler/reminders/content.py).
 
-No case content beyond the authority's reference, the rule and its dates.
+The words are composed here, once; each transport renders the content its own way at send
+time (bot/transports/<kind>). No case content beyond the authority's reference, the rule and
+its dates.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -15,7 +16,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler.packs import PackLibrary
-from scheduler.reminders.content import ActionRef
+from scheduler.reminders.content import (
+    Action,
+    ActionRef,
+    ChecklistItem,
+    Digest,
+    Prompt,
+    Summary,
+    sections_of,
+)
 from scheduler.reminders.planner import Planned, TeamPeople, escalation_role, snoozable, stage_times
 from scheduler.reminders.rows import DEADLINE_COLUMNS, deadline_from_row
 from scheduler.timescales.calendar import LONDON, WorkingCalendar, due_bucket, local_date
@@ -23,28 +32,9 @@ from scheduler.timescales.rules import Checklist, Pack, Rule
 from store.models import Case, ChecklistTick, DeadlineRow, Team
 from store.repo import awaiting_authorisation, open_deadline_clause
 
-MAX_BLOCKS = 50  # Slack's limit for one message
 STAGE_WORDS = {
     "upcoming": "Coming up", "due_today": "Due today", "overdue": "Overdue",
     "escalated": "Escalated to you", "exception": "Exception: a legal limit was missed",
-}
-# The chat command that logs each event a rule can be met by, for the prefilled "Log it"
-# form: (slash command, its first words after the case). Every meeting event of the built-in
-# packs is here; tests/test_prompts.py checks each against the command grammar.
-LOG_COMMAND: dict[str, tuple[str, str]] = {
-    "referral_received": ("/referral", ""), "child_seen": ("/seen", ""),
-    "strategy_discussion_held": ("/strategy", ""),
-    "contact_received": ("/case", "contact"), "management_decision": ("/case", "decision"),
-    "assessment_started": ("/case", "started"), "family_contacted": ("/case", "family"),
-    "assessment_review_held": ("/case", "review"), "s47_started": ("/case", "s47"),
-    "s47_outcome": ("/case", "outcome"), "multi_agency_planning_held": ("/case", "planning"),
-    "family_network_meeting_held": ("/case", "network"),
-    "icpc_report_shared": ("/case", "report"), "icpc_held": ("/case", "icpc"),
-    "core_group_held": ("/case", "coregroup"), "review_conference_held": ("/case", "rcpc"),
-    "plan_agreed": ("/case", "plan"), "cin_meeting_held": ("/case", "cin"),
-    "assessment_completed": ("/case", "complete"),
-    "assessment_authorised": ("/case", "authorise"), "allocated": ("/case", "allocate"),
-    "extension_agreed": ("/case", "extend"), "agency_info_received": ("/case", "received"),
 }
 PAST_STAGES = ("overdue", "escalated", "exception")  # the due moment has gone
 
@@ -68,75 +58,45 @@ def due_words(due: datetime, hourly: bool, now: datetime, cal: WorkingCalendar,
     return text
 
 
-def _button(text: str, action: str, value: str, style: str | None = None) -> dict[str, Any]:
-    b: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": text},
-                         "action_id": action, "value": value}
-    if style:
-        b["style"] = style
-    return b
+def compose_prompt(p: Planned, rule: Rule | None, pack: Pack, cal: WorkingCalendar,
+                   now: datetime, checklist: Checklist | None,
+                   ticked: Iterable[int]) -> Prompt:
+    """A prompt's lines, checklist and actions.
 
-
-def render_prompt(p: Planned, rule: Rule | None, pack: Pack, cal: WorkingCalendar,
-                  now: datetime, checklist: Checklist | None,
-                  ticked: Iterable[int]) -> dict[str, Any]:
-    """A prompt's text, checklist and buttons."""
+    "Log it" carries the first event that meets the rule (`ActionRef.event`); whether a
+    transport offers it, and with which command, is the transport's business."""
     ticked = set(ticked)
+    ref = ActionRef(p.case, p.rule, p.seq, p.stage)
     if p.rule == "awaiting_authorisation":
-        text = (f"Case {p.case}: the assessment is completed and waiting for your "
-                f"authorisation (/case {p.case} authorise).")
-        return {"text": text, "blocks": [{"type": "section",
-                                          "text": {"type": "mrkdwn", "text": text}}]}
+        return Prompt(ref, (f"Case {p.case}: the assessment is completed and waiting for your "
+                            f"authorisation (/case {p.case} authorise).",))
     title = rule.title if rule else p.rule
     hourly = rule.hourly if rule else False
     when = due_words(p.due, hourly, now, cal, p.anchor_at, p.unit) if p.due else ""
     if hourly and p.stage in PAST_STAGES and when.startswith("by "):
         when = "was due " + when[3:]  # "Overdue: ..., was due 7pm today", not "by 7pm today"
     head = f"{STAGE_WORDS.get(p.stage, p.stage)}: case {p.case}, {title}, {when}."
-    extra = []
+    lines = [head]
     if p.details.get("extension_decision"):
-        extra.append("Decide today whether to extend the assessment "
+        lines.append("Decide today whether to extend the assessment "
                      f"(/case {p.case} extend DATE why).")
     if p.details.get("no_reason"):
-        extra.append(f"No reason has been recorded yet (/case {p.case} reason {p.rule} why).")
-    lines = [head, *extra]
-    items: list[dict[str, Any]] = []
+        lines.append(f"No reason has been recorded yet (/case {p.case} reason {p.rule} why).")
+    items: tuple[ChecklistItem, ...] = ()
     if checklist is not None:
         lines.append(f"Checklist ({checklist.title}): "
                      f"{len(ticked)} of {len(checklist.items)} done.")
-        items = [{"item": i, "text": t, "ticked": i in ticked}
-                 for i, t in enumerate(checklist.items)]
-    ref = ActionRef(p.case, p.rule, p.seq, p.stage)
-    value = ref.to_token()
-    actions = []
-    if rule is not None:
-        meets = next((m.event for m in rule.met_by if m.event in LOG_COMMAND), None)
-        if meets:  # the handler opens the form for this event's command
-            actions.append(_button("Log it", "caseclock_log_it",
-                                   replace(ref, event=meets).to_token(), "primary"))
-    actions.append(_button("Record a reason", "caseclock_reason", value))
+        items = tuple(ChecklistItem(i, t, i in ticked) for i, t in enumerate(checklist.items))
+    actions: list[Action] = []
+    if rule is not None and rule.met_by:
+        actions.append(Action("log_it", ActionRef(p.case, p.rule, p.seq, p.stage,
+                                                  event=rule.met_by[0].event), primary=True))
+    actions.append(Action("reason", ref))
     if snoozable(p.stage):
-        actions.append(_button("Snooze to next working day", "caseclock_snooze", value))
-    actions.append(_button("Show the procedure", "caseclock_quote", value))
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}]
-    if items:
-        options = [{"text": {"type": "plain_text", "text": it["text"][:75]},
-                    "value": replace(ref, item=it["item"]).to_token()} for it in items]
-        element: dict[str, Any] = {"type": "checkboxes", "action_id": "caseclock_tick",
-                                   "options": options}
-        done = [o for o, it in zip(options, items, strict=True) if it["ticked"]]
-        if done:
-            element["initial_options"] = done
-        # The deadline is in the block id too: unticking the last box sends no option.
-        blocks.append({"type": "actions", "block_id": f"checklist|{value}",
-                       "elements": [element]})
-    blocks.append({"type": "actions", "block_id": "buttons", "elements": actions})
-    text = " ".join(lines)
-    if items:
-        text += "\n" + "\n".join(f"  [{'x' if it['ticked'] else ' '}] {it['text']}"
-                                 for it in items)
-    return {"text": text, "blocks": blocks, "checklist": items,
-            "quote": rule.source.quote if rule else None}
+        actions.append(Action("snooze", ref))
+    actions.append(Action("quote", ref))
+    return Prompt(ref, tuple(lines), checklist.title if checklist is not None else None, items,
+                  tuple(actions), rule.source.quote if rule else None)
 
 
 Sections = dict[str, dict[str, list[str]]]
@@ -240,47 +200,6 @@ def digest_sections(s: Session, now: datetime, library: PackLibrary,
 
 
 Group = tuple[str, list[tuple[str, list[str]]]]  # a header, then (who, lines) under it
-PER_BLOCK = 8  # lines of one person shown before "and N more"
-
-
-def _fit(head: str, groups: Sequence[Group]) -> dict[str, Any]:
-    """A message of `head` and `groups` within Slack's 50 blocks. What does not fit is
-    counted, exactly, in one closing line ("and 13 more not shown here (13 overdue)")."""
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": head}}]
-    text_lines = [head]
-    budget = MAX_BLOCKS - 2  # the head is in; one block is kept back for the closing line
-    hidden: dict[str, int] = {}
-    for header, people in groups:
-        people = [(who, lines) for who, lines in people if lines]
-        if not people:
-            continue
-        if budget < 2:  # no room for the header and one block under it
-            hidden[header] = sum(len(lines) for _, lines in people)
-            continue
-        blocks.append({"type": "header", "text": {"type": "plain_text", "text": header}})
-        text_lines.append(f"{header}:")
-        budget -= 1
-        for i, (who, lines) in enumerate(people):
-            if budget < 1:
-                hidden[header] = sum(len(rest) for _, rest in people[i:])
-                break
-            shown = lines[:PER_BLOCK]
-            body = (f"*{who}*\n" if who else "") + "\n".join(shown)
-            text_lines.append(f"  {who + ': ' if who else ''}" + "; ".join(shown))
-            if len(lines) > len(shown):
-                more = f"and {len(lines) - len(shown)} more, see `/due team`"
-                body += f"\n{more}"
-                text_lines.append(f"    {more}")
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}})
-            budget -= 1
-    if hidden:
-        more = (f"and {sum(hidden.values())} more not shown here ("
-                + ", ".join(f"{n} {h.lower()}" for h, n in hidden.items())
-                + "), see `/due team`")
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
-        text_lines.append(more)
-    return {"text": "\n".join(text_lines), "blocks": blocks}
 
 
 def _n(n: int, word: str) -> str:
@@ -291,9 +210,10 @@ def _count(by_worker: Mapping[str, list[str]]) -> int:
     return sum(len(v) for v in by_worker.values())
 
 
-def render_digest(sections: Sections, p: Planned, team: TeamPeople,
-                  now: datetime) -> dict[str, Any]:
-    """The team's morning digest (or a manager's summary), counts first, within 50 blocks."""
+def compose_digest(sections: Sections, p: Planned, team: TeamPeople,
+                   now: datetime) -> Digest:
+    """The team's morning digest (or a manager's summary), counts first. Every line is
+    carried: each transport shows what fits and counts the rest."""
     day = now.astimezone(LONDON).date()
     counts = {k: _count(by_worker) for k, by_worker in sections.items()}
     if p.details.get("kind") == "manager":
@@ -307,13 +227,17 @@ def render_digest(sections: Sections, p: Planned, team: TeamPeople,
         keep = TEAM_SECTIONS
         head = (f"{team.name}, {day:%a} {day.day} {day:%b}: " + ", ".join(
             f"{counts[k]} {k.lower()}" for k in keep) + ".")
-    return _fit(head, [(name, sorted(sections[name].items())) for name in keep])
+    groups = sections_of([(name, sorted(sections[name].items())) for name in keep])
+    shown = {k: counts[k] for k in keep}
+    if p.details.get("kind") == "manager":
+        return Summary(head, groups, team.name, shown, audience="manager")
+    return Digest(head, groups, team.name, shown)
 
 
-def render_service_summary(sections: Mapping[str, Sections], p: Planned,
-                           now: datetime) -> dict[str, Any]:
+def compose_service_summary(sections: Mapping[str, Sections], p: Planned,
+                            now: datetime) -> Summary:
     """A service manager's morning summary over their teams: exceptions, escalations and
-    authorisations waiting, team by team, within 50 blocks."""
+    authorisations waiting, team by team."""
     day = now.astimezone(LONDON).date()
     names = [str(n) for n in p.details.get("teams") or ()]  # type: ignore[attr-defined]
     total = {k: sum(_count(sections[n][k]) for n in names)
@@ -327,14 +251,15 @@ def render_service_summary(sections: Mapping[str, Sections], p: Planned,
         groups += [(f"{team}: {name.lower()}", [
             ("", [f"{line} ({who})" for who, lines in sorted(sections[team][name].items())
                   for line in lines])]) for team in names]
-    return _fit(head, groups)
+    return Summary(head, sections_of(groups), p.team, total, audience="service")
 
 
-def render_import_summary(p: Planned) -> dict[str, Any]:
+def compose_import_summary(p: Planned) -> Summary:
     """The one message about deadlines already missed when a team's cases were imported."""
     missed = [str(line) for line in p.details.get("missed") or ()]  # type: ignore[attr-defined]
     day = date.fromisoformat(str(p.details.get("day")))
     head = (f"Imported caseload of {p.team}, {day:%a} {day.day} {day:%b}: "
             f"{_n(len(missed), 'deadline')} already missed before the import. They are not "
             "prompted one by one; each stays in the digests until it is met or stopped.")
-    return _fit(head, [("Missed before the import", [("", missed)])])
+    return Summary(head, sections_of([("Missed before the import", [("", missed)])]), p.team,
+                   {"Missed before the import": len(missed)}, audience="import")
