@@ -32,7 +32,6 @@ class Settings(BaseSettings):
         "CASECLOCK_PUBLIC_URL", "public_url"))
     slack_api_url: str = Field("https://slack.com/api/", validation_alias=AliasChoices(
         "SLACK_API_URL", "slack_api_url"))
-    teams_app_id: str | None = None
 
     # --- Microsoft Teams (bot/transports/teams) ---------------------------------------------
     teams_app_id: str | None = Field(None, validation_alias=AliasChoices(

@@ -366,7 +366,7 @@ def test_a_card_button_is_answered_with_the_card_to_show_in_place(served: Served
     assert body["statusCode"] == 200
     assert body["type"] == "application/vnd.microsoft.card.adaptive"
     [block] = body["value"]["body"]
-    assert block["text"].startswith("Child visited")
+    assert block["text"].startswith("From the procedure\n\nChild visited")
     # Someone of another team gets the command's refusal, and learns nothing of the case.
     status, body = served.post({**invoke, "id": "inv-760001-sam",
                                 "from": {"id": "29:sam", "aadObjectId": SAM}})

@@ -53,7 +53,25 @@ def actor(app: App, name: str) -> Actor:
 
 
 def texts(card: dict) -> list[str]:
-    return [b.get("text", "") for b in card.get("body", [])]
+    """Every TextBlock's text, in order (a refreshed card's result is in a Container)."""
+    out: list[str] = []
+    for block in card.get("body", []):
+        if block.get("type") == "Container":
+            out.extend(texts({"body": block["items"]}))
+        elif block.get("type") == "TextBlock":
+            out.append(block["text"])
+    return out
+
+
+def done(card: dict) -> str:
+    """What the refreshed card says was done: on top of the prompt."""
+    top = card["body"][0]
+    assert top["type"] == "Container"
+    return str(top["items"][0]["text"])
+
+
+def toggles(card: dict) -> dict[str, str]:
+    return {b["id"]: b["value"] for b in card["body"] if b["type"] == "Input.Toggle"}
 
 
 def rows(app: App) -> int:
@@ -66,21 +84,20 @@ def test_a_snooze_clicked_twice_puts_one_copy_back(app: App) -> None:
     first = handle_card_action(services(app), actor(app, "jo"), "snooze", data)
     again = handle_card_action(services(app), actor(app, "jo"), "snooze", data)
     assert rows(app) == 2  # the prompt and one snoozed copy, however many clicks
-    assert texts(first)[-1].startswith("Snoozed: it comes back ")
+    assert done(first).startswith("Snoozed: it comes back ")
     assert first == again
-    # The refreshed card is the prompt as sent, with what was done under it.
-    assert "Due today: case 810001" in texts(first)[0]
+    # The refreshed card is the prompt as sent, with what was done on top.
+    assert "Case 810001, Child visited." in texts(first)
 
 
 def test_ticks_store_the_set_once_and_the_card_shows_them(app: App) -> None:
-    data = {"ref": REF.to_token(), "item:1": "true", "item:2": "false"}
+    data = {"ref": REF.to_token(), "item-1": "true", "item-2": "false"}
     handle_card_action(services(app), actor(app, "jo"), "tick", data)
     card = handle_card_action(services(app), actor(app, "jo"), "tick", data)
     with app.casebook.sessions() as s:
         assert list(s.scalars(select(ChecklistTick.item))) == [1]
-    assert "[x] Check the referral" in texts(card)[0]
-    assert "[ ] Book an interpreter" in texts(card)[0]
-    assert texts(card)[-1] == "Checklist saved: 1 ticked."
+    assert toggles(card) == {"item-1": "true", "item-2": "false"}
+    assert done(card) == "Checklist saved: 1 ticked."
 
 
 def test_a_reason_asks_for_its_words_then_is_stored_once_on_a_retried_invoke(app: App
@@ -95,7 +112,7 @@ def test_a_reason_asks_for_its_words_then_is_stored_once_on_a_retried_invoke(app
     card = handle_card_action(services(app), actor(app, "jo"), "reason", data)
     reasons = [e for e in app.casebook.timeline("810001") if e.type == "delay_reason"]
     assert len(reasons) == 1
-    assert "already logged" in texts(card)[-1]
+    assert "already logged" in done(card)
 
 
 def test_log_it_prefills_the_command_line_then_logs_it(app: App) -> None:
@@ -104,7 +121,7 @@ def test_log_it_prefills_the_command_line_then_logs_it(app: App) -> None:
     assert form["body"][1]["value"].startswith("810001")
     card = handle_card_action(services(app), actor(app, "jo"), "log_it",
                               {"ref": REF.to_token(), "line": "810001 alone"})
-    assert texts(card)[-1].startswith("Logged child seen (alone) for 810001")
+    assert done(card).startswith("Logged child seen (alone) for 810001")
     assert [e.type for e in app.casebook.timeline("810001")][-1] == "child_seen"
 
 
@@ -140,3 +157,11 @@ def test_a_snooze_in_the_teams_channel_snoozes_the_channels_prompt(app: App) -> 
         copies = list(s.scalars(select(OutboxRow.recipient).where(
             OutboxRow.key.contains(":snoozed:"))))
     assert copies == ["team:north"]  # the channel's, not jo's own
+
+
+def test_the_procedures_words_are_shown_under_the_prompt(app: App) -> None:
+    card = handle_card_action(services(app), actor(app, "jo"), "quote", {"ref": REF.to_token()})
+    assert done(card) == "From the procedure"
+    words = card["body"][0]["items"][1]["text"]
+    assert words.startswith("Child visited") and "\u201c" in words
+    assert "Case 810001, Child visited." in texts(card)  # the prompt, still there

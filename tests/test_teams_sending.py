@@ -11,8 +11,8 @@ import pytest
 
 from bot.app import build_app
 from bot.transports.registry import build_transports, router, transport_class
+from bot.transports.teams.cards import render_card
 from bot.transports.teams.conversations import ConversationRef, Conversations
-from bot.transports.teams.render import render_card
 from bot.transports.teams.sending import HourlyCap, TeamsTransport
 from scheduler.reminders.address import Address
 from scheduler.reminders.content import ActionRef, Alert, Prompt

@@ -4,13 +4,10 @@ token ("ref"). Each runs the shared prompt-actions service with the permissions 
 commands, as Slack's buttons do, and answers with the card to show in place of the prompt
 (the refreshed prompt and one line saying what was done).
 
-The data each verb reads (the card renderer writes it):
-- every verb: {"ref": ActionRef token};
-- tick: the checklist as now ticked, {"items": [1, 3]} or "1,3", or toggles {"item:1":
-  "true", "item:2": "false"} (an Input.Toggle per item, id "item:N");
-- reason: {"reason": "why"} from an Input.Text; without it, a card asking for it;
-- log_it: {"line": "123456 seen alone"} from an Input.Text; without it, a card with the
-  command line prefilled to complete.
+The data each verb reads is what cards.py writes (see its docstring): {"ref": token} on
+every button; the checklist's toggles ("item-N") with tick; the reason's text box with
+reason; and, for log_it, {"line": ...} from the one-field form answered here (a card's "Log
+it" has no text box of its own, so the first click answers with the command line prefilled).
 
 Teams retries an invoke it got no answer to in time, so each action is idempotent: a snooze
 puts one copy back in the outbox per stage and day whatever the number of clicks, a tick
@@ -28,7 +25,7 @@ from sqlalchemy import select
 
 from bot.commands.handler import NOT_IN_DIRECTORY, CommandHandler
 from bot.directory import Actor
-from bot.transports.teams.render import render_card
+from bot.transports.teams.cards import CONTENT_TYPE, refreshed_card, ticks_from
 from scheduler.reminders.actions import ActionResult, PromptActions
 from scheduler.reminders.address import Address
 from scheduler.reminders.content import (
@@ -41,7 +38,6 @@ from scheduler.timescales.vocabulary import EventError
 from store.models import ChecklistTick, OutboxRow
 
 VERBS = ("log_it", "reason", "snooze", "quote", "tick")
-CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 
 
 @dataclass(frozen=True)
@@ -54,24 +50,12 @@ class CardServices:
 
 def invoke_body(card: dict[str, Any]) -> dict[str, Any]:
     """The adaptiveCard/action invoke response that makes Teams show `card` in place."""
-    return {"statusCode": 200, "type": CARD_TYPE, "value": card}
+    return {"statusCode": 200, "type": CONTENT_TYPE, "value": card}
 
 
 def _request_id(actor: Actor, verb: str, ref: ActionRef, typed: str) -> str:
     digest = hashlib.sha256(f"{actor.name}|{verb}|{ref.to_token()}|{typed.strip()}".encode())
     return f"teams:{verb}:{digest.hexdigest()[:24]}"
-
-
-def ticked_items(data: dict[str, Any]) -> list[int]:
-    """The checklist items the card says are ticked now (see the module's doc)."""
-    given = data.get("items")
-    if isinstance(given, str):
-        given = [p for p in given.split(",") if p.strip()]
-    items = {int(x) for x in given or []}
-    for key, value in data.items():
-        if key.startswith("item:") and str(value).lower() == "true":
-            items.add(int(key.removeprefix("item:")))
-    return sorted(items)
 
 
 def handle_card_action(services: CardServices, actor: Actor | None, verb: str,
@@ -92,16 +76,15 @@ def handle_card_action(services: CardServices, actor: Actor | None, verb: str,
         # In a team's channel, the channel's prompt (for everyone in it); else the clicker's.
         result = actions.snooze(ref, actor, where)
     elif verb == "tick":
-        try:
-            items = ticked_items(data)
-        except ValueError:
-            return _message_card("that checklist no longer matches a reminder: use the latest "
-                                 "message.")
+        items = ticks_from(data)
         result = actions.tick(ref, actor, items)
         if result.done:
             result = ActionResult(True, f"Checklist saved: {len(items)} ticked.", refresh=True)
     elif verb == "quote":
         result = actions.quote(ref, actor)
+        if result.done:  # the procedure's words under the prompt, the prompt left as it was
+            return _refreshed(services, actor, ref, ActionResult(True, "From the procedure"),
+                              where, detail=result.text)
     elif verb == "reason":
         why = str(data.get("reason") or "").strip()
         if not why:
@@ -122,16 +105,14 @@ def handle_card_action(services: CardServices, actor: Actor | None, verb: str,
 
 
 def _refreshed(services: CardServices, actor: Actor | None, ref: ActionRef,
-               result: ActionResult, where: Address | None) -> dict[str, Any]:
-    """The prompt as it was sent there, its checklist as stored now, and the result."""
+               result: ActionResult, where: Address | None,
+               detail: str | None = None) -> dict[str, Any]:
+    """The prompt as it was sent there, its checklist as stored now, and the result on top
+    (cards.refreshed_card); a short card of the result where the prompt is not found."""
     prompt = _stored_prompt(services, actor, ref, where)
     if prompt is None:
-        return _message_card(result.text or "Done.")
-    card = render_card(prompt)
-    if result.text:
-        card.setdefault("body", []).append({"type": "TextBlock", "text": result.text,
-                                            "wrap": True, "separator": True})
-    return card
+        return _message_card("\n\n".join(t for t in (result.text or "Done.", detail) if t))
+    return refreshed_card(prompt, result.text or "Done.", detail)
 
 
 def _stored_prompt(services: CardServices, actor: Actor | None, ref: ActionRef,

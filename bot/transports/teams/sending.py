@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import httpx
 
 from bot.directory import Directory
+from bot.transports.teams.cards import CONTENT_TYPE, LINE_CHARS, TEAMS_BUDGET, render_card
 from bot.transports.teams.conversations import ConversationRef, Conversations
-from bot.transports.teams.render import render_card
 from scheduler.reminders.address import Address
 from scheduler.reminders.content import Content, Prompt, plain_text
 from scheduler.reminders.transport import Limits, TransportError
@@ -44,7 +44,6 @@ if TYPE_CHECKING:  # the SDK is imported only where Teams is configured (see reg
     from microsoft_teams.api.activities.message.message import MessageActivityInput
 
 T = TypeVar("T")
-CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 HOURLY_CAP = 1800  # Teams: messages an hour per app per tenant
 RETRIED = {412, 429, 502, 503, 504}
 REFUSED_HINTS = {
@@ -103,8 +102,8 @@ class TeamsTransport:
 
     kind: ClassVar[str] = "teams"
     pace: ClassVar[float] = 1 / 7  # Teams: about 7 messages a second per conversation
-    # An activity is at most about 28 KB: a digest keeps to 40 parts of 2,000 characters.
-    limits: ClassVar[Limits] = Limits(parts=40, chars=2000)
+    # What cards.py shows of a digest (it also keeps a card under Teams' 28 KB by bytes).
+    limits: ClassVar[Limits] = Limits(parts=TEAMS_BUDGET, chars=LINE_CHARS)
 
     @classmethod
     def from_settings(cls, settings: Settings, directory: Directory) -> TeamsTransport | None:
@@ -165,7 +164,7 @@ class TeamsTransport:
         summary = content.urgent_words if isinstance(content, Prompt) else (
             plain_text(content).split("\n", 1)[0])
         message = MessageActivityInput(summary=summary[:250])
-        message.add_attachments(Attachment(content_type=CARD_TYPE, content=render_card(content)))
+        message.add_attachments(Attachment(content_type=CONTENT_TYPE, content=render_card(content)))
         message.channel_data = ChannelData.model_validate({"caseclockKey": key})
         return message
 
