@@ -1,9 +1,9 @@
 """The one ASGI application `caseclock serve` runs under uvicorn, and the server's limits.
 
 Routes: `/slack/events` (Slack's commands, interactivity and events, through the front door
-in bot/transports/slack/door.py), `/healthz`. A later endpoint (Teams' `/api/messages`, a calendar
-feed) is one more `Route` passed to build_web_app; /slack/events is left out when Slack is
-not configured.
+in bot/transports/slack/door.py), `/healthz`. Other endpoints (the calendar feeds, Teams'
+`/api/messages`: the Teams SDK's route, bot/transports/teams/app.py) are `Route`s passed to
+build_web_app; /slack/events is left out when Slack is not configured.
 
 Limits, so that no client can exhaust the process (the timeouts and the body limit are
 tested through `caseclock serve` in tests/test_web.py; the last two are h11's and uvicorn's):
