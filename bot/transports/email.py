@@ -195,6 +195,7 @@ class EmailTransport:
         Where the Sent Items cannot be read (Mail.Read not granted), whether it went is
         unknown: DeliveryUnknown parks the row rather than send it again blind.
         """
+        from kiota_abstractions.base_request_configuration import RequestConfiguration
         from msgraph.generated.users.item.mail_folders.item.messages.messages_request_builder import (  # noqa: E501
             MessagesRequestBuilder,
         )
@@ -206,8 +207,7 @@ class EmailTransport:
             select=["id", "sentDateTime"],
             expand=[f"singleValueExtendedProperties($filter=id eq '{KEY_PROPERTY}')"],
             top=10)
-        config = MessagesRequestBuilder.MessagesRequestBuilderGetRequestConfiguration(
-            query_parameters=query)
+        config = RequestConfiguration(query_parameters=query)
         folder = self.graph.client.users.by_user_id(self.sender).mail_folders.by_mail_folder_id(
             SENT_ITEMS)
         try:

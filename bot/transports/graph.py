@@ -52,9 +52,9 @@ class Graph:
         )
         from kiota_http.kiota_client_factory import KiotaClientFactory
         from kiota_http.middleware import RetryHandler
-        from msgraph import GraphServiceClient
         from msgraph.graph_request_adapter import GraphRequestAdapter
         from msgraph.graph_request_adapter import options as graph_options
+        from msgraph.graph_service_client import GraphServiceClient
         from msgraph_core import GraphClientFactory
         from msgraph_core.middleware import GraphTelemetryHandler
         from msgraph_core.middleware.options import GraphTelemetryHandlerOption
