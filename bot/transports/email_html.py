@@ -152,7 +152,7 @@ def _digest(digest: Digest) -> str:
         for who, lines, more in people:
             cell = "<br>".join(escape(line) for line in lines)
             if more:
-                cell += "<br>" + _muted(more_words(more))
+                cell += "<br>" + _muted(more_words(more).replace("`", ""))
             body.append("<tr>" + (_cell(escape(who), "150", bold=True) + _cell(cell) if who
                                   else _cell(cell, span=2)) + "</tr>\n")
         hidden = fitted.hidden.get(header)
@@ -163,8 +163,8 @@ def _digest(digest: Digest) -> str:
         rows.append(_box(f"{escape(header)} ({totals.get(header, 0)})", colours, "".join(body)))
     if not fitted.shown:
         rows.append(_para("Nothing is due."))
-    if fitted.closing:
-        rows.append(_para(fitted.closing.replace("`", ""), MUTED))
+    # No closing line ("and N more not shown here"): without a budget, fit cuts no section
+    # whole, so every cut is counted in its own section above.
     return "".join(rows)
 
 
