@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from bot.app import build_app
 from bot.directory import Directory
 from bot.transports.email import KEY_HEADER, KEY_PROPERTY, EmailTransport
 from bot.transports.graph import CALL_SECONDS
@@ -289,3 +291,28 @@ def test_a_feed_failure_never_raises_into_the_prompts_send(
     graph.fail_next("/sendActivityNotification", 503)
     assert feed.notify(USER, PROMPT) == "failed"
     assert len(graph.requests) == 1  # not retried either: it is a nudge
+
+
+def test_email_is_used_where_preferred_or_where_only_it_reaches(tmp_path: Path) -> None:
+    app = build_app(Settings(database_url=f"sqlite:///{tmp_path}/c.db",  # type: ignore[call-arg]
+                             slack_bot_token="xoxb-test", graph_tenant_id=TENANT,
+                             graph_client_id=CLIENT_ID, graph_client_secret=CLIENT_SECRET,
+                             graph_sender=SENDER))
+    try:
+        app.casebook.add_team("north", "bexley", slack_channel="CNORTH")
+        app.casebook.add_team("south", "bexley")
+        with app.casebook.sessions.begin() as s:
+            repo.set_digest_email(s, "north", "north-team@council.gov.uk")
+            repo.set_digest_email(s, "south", "south-team@council.gov.uk")
+        app.directory.add("jo", "worker", "north", "UJO", email="jo@council.gov.uk",
+                          prefers="email")
+        app.directory.add("sam", "worker", "north", "USAM", email="sam@council.gov.uk")
+        app.directory.add("kim", "worker", "south", email="kim@council.gov.uk")
+        route = app.outbox.transport_for
+        assert route("staff:jo") == "email"  # on Slack too, but prefers email
+        assert route("staff:sam") == "slack"  # both reach him: Slack comes first
+        assert route("staff:kim") == "email"  # no Slack id: email reaches her
+        assert route("team:north") == "slack" and route("team:south") == "email"
+        assert route("ooh:south") == "unreachable"  # out of hours is never an inbox
+    finally:
+        app.outbox.delivery.transports["email"].graph.close()  # type: ignore[attr-defined]
