@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.app import build_app
 from bot.directory import Directory
-from bot.transports.email import KEY_HEADER, KEY_PROPERTY, EmailTransport
+from bot.transports.email import KEY_HEADER, KEY_PROPERTY, EmailTransport, graph_failure
 from bot.transports.graph import CALL_SECONDS
 from bot.transports.teams_feed import ActivityFeed, chain_id
 from scheduler.casebook import Casebook
@@ -316,3 +317,15 @@ def test_email_is_used_where_preferred_or_where_only_it_reaches(tmp_path: Path) 
         assert route("ooh:south") == "unreachable"  # out of hours is never an inbox
     finally:
         app.outbox.delivery.transports["email"].graph.close()  # type: ignore[attr-defined]
+
+
+def test_only_a_failure_after_the_request_left_is_ambiguous() -> None:
+    request = httpx.Request("POST", "https://graph.microsoft.com/v1.0/users/x/sendMail")
+    read = graph_failure(httpx.ReadTimeout("slow", request=request), sending=True)
+    assert str(read) == f"{AMBIGUOUS}: ReadTimeout" and not read.permanent
+    refused = graph_failure(httpx.ConnectError("refused", request=request), sending=True)
+    assert str(refused) == "ConnectError" and not refused.permanent
+    waited = graph_failure(TimeoutError(), sending=True)  # the bound on the whole call
+    assert str(waited).startswith(AMBIGUOUS)
+    # A lookup is never "ambiguous" about a message: it sent none.
+    assert not str(graph_failure(TimeoutError(), sending=False)).startswith(AMBIGUOUS)

@@ -104,8 +104,9 @@ class EmailTransport:
     """Sends Outlook email through Graph from GRAPH_SENDER; never twice for one key."""
 
     kind: ClassVar[str] = "email"
-    # Exchange Online takes 30 messages a minute from one mailbox: one every 2 s keeps a
-    # morning's summaries to one address well inside it.
+    # Seconds between two emails to one address. Exchange Online's own limit is per sending
+    # mailbox (30 messages a minute): beyond it Graph answers 429 with Retry-After, which
+    # the outbox honours without using up an attempt.
     pace: ClassVar[float] = 2.0
     limits: ClassVar[Limits] = Limits()  # no limit: an email shows every line
 
