@@ -38,7 +38,7 @@ class Actor:
     slack_user_id: str | None = None
     oversees: tuple[str, ...] = ()  # a service manager's teams; empty: every team
     prefers: str | None = None  # a transport kind; None: Slack if they have an id, else console
-    email: str | None = None  # where prompts and summaries go by email, if they prefer it
+    email: str | None = None  # their address, for prompts and summaries by email
 
     @property
     def is_manager(self) -> bool:
