@@ -173,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
                     choices=("worker", "manager", "service_manager", "admin"))
     sa.add_argument("--slack", metavar="USER_ID", help="their Slack user id (U...)")
     sa.add_argument("--teams-id", metavar="AAD_ID", help="their Microsoft Teams user id")
+    sa.add_argument("--email", metavar="ADDRESS",
+                    help="their email address, for prompts and summaries by email")
     sa.add_argument("--prefers", choices=tuple(TRANSPORTS),
                     help="where they are told (default: Slack if they have a Slack id, "
                          "else the console)")
@@ -182,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     sr = ssub.add_parser("remove", help="take someone out of the directory")
     sr.add_argument("name")
     si = ssub.add_parser("import",
-                         help="add everyone in a CSV (name,team,role,slack,teams,oversees)")
+                         help="add everyone in a CSV (name,team,role,slack,teams,email,oversees)")
     si.add_argument("file")
 
     d = sub.add_parser("deadlines", help="deadlines for events in a JSON Lines file")
@@ -215,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     ta.add_argument("--teams-channel", metavar="ID",
                     help="the team's Microsoft Teams channel id (19:...@thread.tacv2)")
     ta.add_argument("--digest-at", help="HH:MM local time of the daily digest (default 08:30)")
+    ta.add_argument("--digest-email", metavar="ADDRESS",
+                    help="where the team's digest goes by email (used when no chat channel "
+                         "reaches the team)")
     tsub.add_parser("list", help="list teams")
 
     lg = sub.add_parser("log", help="append an event to a case")

@@ -13,6 +13,20 @@ from scheduler.timescales.vocabulary import EventError
 from store import repo
 from store.models import Staff, Team
 
+# Deliberately loose (a local part, an @, a domain with a dot, no spaces): it catches the
+# typing mistakes (a missing @, a name instead of an address); the mail server decides the rest.
+EMAIL = re.compile(r"[^@\s\"<>,;()]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                   r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+
+
+def check_email(address: str, option: str = "--email") -> str:
+    """The address, trimmed, or one sentence saying it is not one."""
+    address = address.strip()
+    if len(address) > 254 or not EMAIL.fullmatch(address):
+        raise EventError(f"'{address}' is not an email address: give {option} an address "
+                         "such as jo.smith@council.gov.uk.")
+    return address
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -24,6 +38,7 @@ class Actor:
     slack_user_id: str | None = None
     oversees: tuple[str, ...] = ()  # a service manager's teams; empty: every team
     prefers: str | None = None  # a transport kind; None: Slack if they have an id, else console
+    email: str | None = None  # their address, for prompts and summaries by email
 
     @property
     def is_manager(self) -> bool:
@@ -71,17 +86,21 @@ class Directory:
     def _actor(self, s: Session, staff: Staff) -> Actor:
         team = repo.team_by_id(s, staff.team_id).name if staff.team_id else None
         return Actor(staff.name, staff.role, team, staff.slack_user_id,
-                     tuple(repo.overseen_team_names(s, staff)), staff.prefers)
+                     tuple(repo.overseen_team_names(s, staff)), staff.prefers, staff.email)
 
     def add(self, name: str, role: str, team: str | None, slack: str | None = None,
             msteams_id: str | None = None, actor: str = "cli",
-            oversees: str | None = None, prefers: str | None = None) -> Actor:
+            oversees: str | None = None, prefers: str | None = None,
+            email: str | None = None) -> Actor:
         """Add (or bring back) a member of staff; `oversees` is a service manager's teams,
         comma-separated (none: every team); `prefers` the transport they are told through
-        (none: Slack if they have a Slack id, else the console)."""
+        (none: Slack if they have a Slack id, else the console); `email` their address."""
         if not name or not name.replace(".", "").replace("-", "").replace("_", "").isalnum():
             raise EventError(f"'{name}' is not a staff name: use one word such as jo or "
                              "jo.smith.")
+        email = check_email(email) if email else None
+        if prefers == "email" and not email:
+            raise EventError(f"{name} prefers email but has no address: add --email ADDRESS.")
         overseen = [t for t in re.split(r"[,;\s]+", oversees or "") if t]
         if overseen and role != "service_manager":
             raise EventError(f"only a service manager oversees teams, not a "
@@ -105,7 +124,7 @@ class Directory:
                                      f"teams that exist ({known}).")
                 overseen_rows.append(row)
             staff = repo.add_staff(s, name, role, team_row, slack, msteams_id)
-            staff.prefers = prefers
+            staff.prefers, staff.email = prefers, email
             # Replaced every time, so a returning service manager does not keep an old list.
             repo.set_oversight(s, staff, overseen_rows)
             repo.audit(s, actor, "cli", "staff_added", staff=name, role=role, team=team,
@@ -156,9 +175,16 @@ class Directory:
             staff = repo.get_staff(s, name)
             return staff.msteams_user_id if staff else None
 
+    def team_digest_email(self, team: str) -> str | None:
+        """Where a team's digest goes by email, if anywhere."""
+        with self.sessions() as s:
+            row = repo.get_team(s, team)
+            return row.digest_email if row else None
+
     def import_csv(self, path: str | Path, actor: str = "cli") -> int:
-        """Add everyone in a CSV with columns name, team, role, and optionally slack, teams
-        and oversees (a service manager's teams: "north,south" quoted, or "north;south")."""
+        """Add everyone in a CSV with columns name, team, role, and optionally slack, teams,
+        email and oversees (a service manager's teams: "north,south" quoted, or
+        "north;south")."""
         p = Path(path)
         if not p.is_file():
             raise EventError(f"{p} does not exist: give a CSV with columns name,team,role,slack.")
@@ -166,14 +192,16 @@ class Directory:
             rows = list(csv.DictReader(fh))
         if not rows or not {"name", "role"} <= set(rows[0]):
             raise EventError(f"{p} needs a header row with at least name and role "
-                             "(and team, slack, teams, oversees).")
+                             "(and team, slack, teams, email, oversees).")
         for n, row in enumerate(rows, start=2):
             try:
                 self.add(row["name"].strip(), row["role"].strip(),
                          (row.get("team") or "").strip() or None,
                          (row.get("slack") or "").strip() or None,
                          (row.get("teams") or "").strip() or None, actor=actor,
-                         oversees=(row.get("oversees") or "").strip() or None)
+                         oversees=(row.get("oversees") or "").strip() or None,
+                         email=check_email(row["email"], "the email column")
+                         if (row.get("email") or "").strip() else None)
             except (EventError, repo.StoreError) as err:
                 raise EventError(f"{p} line {n}: {err} Lines before it were added.") from None
         return len(rows)

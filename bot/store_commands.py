@@ -13,7 +13,7 @@ from bot.app import App, build_app
 from bot.case_json import case_json
 from bot.commands.dates import is_time_word, moment
 from bot.console import run_console
-from bot.directory import Actor
+from bot.directory import Actor, check_email
 from bot.render import (
     change_summary,
     deadlines_table,
@@ -23,6 +23,7 @@ from bot.render import (
 from bot.samples import SAMPLE_STAFF, SAMPLE_TEAMS, sample_events
 from bot.transports.plain import plain
 from scheduler.timescales.vocabulary import EventError, parse_instant
+from store import repo
 
 
 def _cli_actor() -> str:
@@ -54,15 +55,22 @@ def cmd_team(args: argparse.Namespace) -> int:
         for t in teams:
             channel = f", Slack channel {t.slack_channel}" if t.slack_channel else ""
             channel += f", Teams channel {t.msteams_channel}" if t.msteams_channel else ""
-            print(f"{t.name}: policy {t.policy}, digest at {t.digest_at}{channel}")
+            mail = f", digest by email to {t.digest_email}" if t.digest_email else ""
+            print(f"{t.name}: policy {t.policy}, digest at {t.digest_at}{channel}{mail}")
         return 0
     if args.digest_at and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", args.digest_at):
         raise EventError(f"'{args.digest_at}' is not a time of day: type --digest-at 08:30.")
+    digest_email = getattr(args, "digest_email", None)
+    if digest_email:
+        digest_email = check_email(digest_email, "--digest-email")
     app.library.get(args.policy)  # an unknown pack is refused before anything is written
     team = app.casebook.add_team(args.team, args.policy, slack_channel=args.slack_channel,
                                  digest_at=args.digest_at, actor=_cli_actor(),
                                  ooh_channel=args.ooh_channel,
                                  teams_channel=getattr(args, "teams_channel", None))
+    if digest_email:
+        with app.casebook.sessions.begin() as s:
+            repo.set_digest_email(s, team.name, digest_email)
     print(f"Added team {team.name} working under {team.policy}.")
     return 0
 
@@ -251,7 +259,8 @@ def cmd_staff(args: argparse.Namespace) -> int:
     if args.staff_cmd == "add":
         a = app.directory.add(args.name, args.role, args.team, args.slack, args.teams_id,
                               actor=_cli_actor(), oversees=getattr(args, "oversees", None),
-                              prefers=getattr(args, "prefers", None))
+                              prefers=getattr(args, "prefers", None),
+                              email=getattr(args, "email", None))
         print(f"Added {a.name} ({a.role.replace('_', ' ')}, team {a.team or 'none'}"
               f"{_oversight_words(a)}).")
     elif args.staff_cmd == "remove":
@@ -266,6 +275,7 @@ def cmd_staff(args: argparse.Namespace) -> int:
             print("Nobody yet: `caseclock staff add NAME --team TEAM --role worker`.")
         for a in staff:
             slack = f", Slack {a.slack_user_id}" if a.slack_user_id else ""
+            slack += f", email {a.email}" if a.email else ""
             print(f"{a.name}: {a.role.replace('_', ' ')}, team {a.team or 'none'}{slack}"
                   f"{_oversight_words(a)}")
     return 0

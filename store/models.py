@@ -77,6 +77,8 @@ class Team(Base):
     msteams_channel: Mapped[str | None] = mapped_column(String(256))
     ooh_channel: Mapped[str | None] = mapped_column(String(64))
     digest_at: Mapped[str] = mapped_column(String(5), default="08:30")
+    # Where the team's digest goes by email (a team mailbox or list), if anywhere.
+    digest_email: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -92,6 +94,7 @@ class Staff(Base):
     # The transport this person is told through (a registry kind); None: the default,
     # Slack when they have a Slack id, else the console.
     prefers: Mapped[str | None] = mapped_column(String(16))
+    email: Mapped[str | None] = mapped_column(String(320))  # for prompts and summaries by email
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

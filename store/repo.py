@@ -33,6 +33,14 @@ def get_team(session: Session, name: str) -> Team | None:
     return session.scalar(select(Team).where(Team.name == name))
 
 
+def set_digest_email(session: Session, team: str, address: str | None) -> None:
+    """Where the team's digest goes by email (None: nowhere by email)."""
+    row = get_team(session, team)
+    if row is None:
+        raise StoreError(f"there is no team {team}.")
+    row.digest_email = address
+
+
 def list_teams(session: Session) -> Sequence[Team]:
     """Every team by name."""
     return session.scalars(select(Team).order_by(Team.name)).all()

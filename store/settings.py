@@ -46,6 +46,21 @@ class Settings(BaseSettings):
         "TEAMS_OPENID_METADATA_URL", "teams_openid_metadata_url"))
     teams_login_url: str | None = Field(None, validation_alias=AliasChoices(
         "TEAMS_LOGIN_URL", "teams_login_url"))
+    # Microsoft Graph (Outlook email, Teams activity feed): an Entra app's client
+    # credentials (may be the Teams bot's app) and the mailbox emails are sent from.
+    graph_tenant_id: str | None = Field(None, validation_alias=AliasChoices(
+        "GRAPH_TENANT_ID", "graph_tenant_id"))
+    graph_client_id: str | None = Field(None, validation_alias=AliasChoices(
+        "GRAPH_CLIENT_ID", "graph_client_id"))
+    graph_client_secret: str | None = Field(None, validation_alias=AliasChoices(
+        "GRAPH_CLIENT_SECRET", "graph_client_secret"))
+    graph_sender: str | None = Field(None, validation_alias=AliasChoices(
+        "GRAPH_SENDER", "graph_sender"))
+    # Where Graph and the token endpoint are: tests and national clouds point them elsewhere.
+    graph_api_url: str = Field("https://graph.microsoft.com/v1.0", validation_alias=AliasChoices(
+        "GRAPH_API_URL", "graph_api_url"))
+    graph_authority: str = Field("login.microsoftonline.com", validation_alias=AliasChoices(
+        "GRAPH_AUTHORITY", "graph_authority"))
 
     @field_validator("case_pattern")
     @classmethod
@@ -59,6 +74,11 @@ class Settings(BaseSettings):
                                  ) from None
             return v
         return None
+
+    @property
+    def graph_configured(self) -> bool:
+        """True when Graph can be used: the app's tenant, id and secret."""
+        return bool(self.graph_tenant_id and self.graph_client_id and self.graph_client_secret)
 
     @property
     def slack_configured(self) -> bool:

@@ -22,6 +22,7 @@ TRANSPORTS: dict[str, str] = {
     "console": "bot.transports.console:ConsoleTransport",
     "slack": "bot.transports.slack.sending:SlackTransport",
     "teams": "bot.transports.teams.sending:TeamsTransport",
+    "email": "bot.transports.email:EmailTransport",
 }
 FALLBACK = "console"  # where a recipient no other transport reaches is told, in the console
 # With a chat platform configured, caseclock runs as a server: a recipient no transport
