@@ -72,7 +72,7 @@ def test_a_bad_address_is_one_sentence_and_nothing_is_stored(
 
 def test_the_options_are_in_the_help(env: dict[str, str], tmp_path: Path) -> None:
     staff = run(env, tmp_path, "staff", "add", "--help")[1]
-    assert "--email ADDRESS" in staff and "--prefers {console,slack,email}" in staff
+    assert "--email ADDRESS" in staff and "--prefers {console,slack,teams,email}" in staff
     assert "--digest-email ADDRESS" in run(env, tmp_path, "team", "add", "--help")[1]
     assert "(name,team,role,slack,teams,email,oversees)" in run(
         env, tmp_path, "staff", "--help")[1]
