@@ -39,6 +39,7 @@ class Actor:
     oversees: tuple[str, ...] = ()  # a service manager's teams; empty: every team
     prefers: str | None = None  # a transport kind; None: Slack if they have an id, else console
     email: str | None = None  # their address, for prompts and summaries by email
+    msteams_user_id: str | None = None  # their Entra object id, as Teams names them
 
     @property
     def is_manager(self) -> bool:
@@ -86,7 +87,8 @@ class Directory:
     def _actor(self, s: Session, staff: Staff) -> Actor:
         team = repo.team_by_id(s, staff.team_id).name if staff.team_id else None
         return Actor(staff.name, staff.role, team, staff.slack_user_id,
-                     tuple(repo.overseen_team_names(s, staff)), staff.prefers, staff.email)
+                     tuple(repo.overseen_team_names(s, staff)), staff.prefers, staff.email,
+                     staff.msteams_user_id)
 
     def add(self, name: str, role: str, team: str | None, slack: str | None = None,
             msteams_id: str | None = None, actor: str = "cli",

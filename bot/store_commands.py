@@ -275,7 +275,9 @@ def cmd_staff(args: argparse.Namespace) -> int:
             print("Nobody yet: `caseclock staff add NAME --team TEAM --role worker`.")
         for a in staff:
             slack = f", Slack {a.slack_user_id}" if a.slack_user_id else ""
+            slack += f", Teams {a.msteams_user_id}" if a.msteams_user_id else ""
             slack += f", email {a.email}" if a.email else ""
+            slack += f", told by {a.prefers}" if a.prefers else ""
             print(f"{a.name}: {a.role.replace('_', ' ')}, team {a.team or 'none'}{slack}"
                   f"{_oversight_words(a)}")
     return 0

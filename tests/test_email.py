@@ -315,6 +315,12 @@ def test_email_is_used_where_preferred_or_where_only_it_reaches(tmp_path: Path) 
         assert route("staff:kim") == "email"  # no Slack id: email reaches her
         assert route("team:north") == "slack" and route("team:south") == "email"
         assert route("ooh:south") == "unreachable"  # out of hours is never an inbox
+        # south has no chat channel: its shared mailbox is its channel, so its morning
+        # digest goes there by email rather than straight to its managers.
+        planned = app.outbox.plan(datetime(2026, 12, 1, 8, 30, tzinfo=UTC))
+        south = [(p.stage, p.recipient) for p, _ in planned if p.team == "south"]
+        assert ("digest", "team:south") in south
+        assert route("team:south") == "email"
     finally:
         app.outbox.delivery.transports["email"].graph.close()  # type: ignore[attr-defined]
 

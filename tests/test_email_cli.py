@@ -39,7 +39,7 @@ def test_addresses_are_stored_and_listed(env: dict[str, str], tmp_path: Path) ->
                    "kim,south,worker,\n", encoding="utf-8")
     assert run(env, tmp_path, "staff", "import", str(csv)) == (0, f"Added 2 staff from {csv}.")
     assert run(env, tmp_path, "staff", "list")[1].splitlines() == [
-        "jo: worker, team north, email jo.smith@council.gov.uk",
+        "jo: worker, team north, email jo.smith@council.gov.uk, told by email",
         "kim: worker, team south",
         "sam: worker, team north, email sam.jones@council.gov.uk"]
 

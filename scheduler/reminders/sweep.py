@@ -101,7 +101,8 @@ def _teams(s: Session) -> dict[str, TeamPeople]:
     for t in teams:
         hh, mm = (int(x) for x in (t.digest_at or "08:30").split(":"))
         out[t.name] = TeamPeople(t.name, tuple(managers[t.id]), tuple(service[t.id]),
-                                 bool(t.slack_channel or t.msteams_channel),
+                                 # a shared mailbox serves as the team's channel too
+                                 bool(t.slack_channel or t.msteams_channel or t.digest_email),
                                  bool(t.ooh_channel), dtime(hh, mm), t.policy)
     return out
 
