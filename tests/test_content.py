@@ -42,14 +42,16 @@ def test_an_urgent_prompt_keeps_its_flag_and_a_stored_prompt_without_one_is_not_
     urgent = Prompt(REF, ("Overdue: case 123456, Case allocated within 24 hours, was due 9pm "
                           "today.",), urgent=True)
     stored = to_json(urgent)
-    assert stored["urgent"] is True and from_json(stored) == urgent
-    assert from_json(stored).urgent is True
+    back = from_json(stored)
+    assert stored["urgent"] is True and back == urgent
+    assert isinstance(back, Prompt) and back.urgent is True
     # Rows stored before the flag existed (the same version 1) read back as not urgent, and
     # a prompt that is not urgent is stored as before, without the key.
     plain_prompt = Prompt(REF, ("Due today: case 123456, ...",))
     assert "urgent" not in to_json(plain_prompt)
     old = {k: v for k, v in stored.items() if k != "urgent"}
-    assert from_json(old).urgent is False and from_json(old).lines == urgent.lines
+    read = from_json(old)
+    assert isinstance(read, Prompt) and read.urgent is False and read.lines == urgent.lines
 
 
 def test_what_a_digest_cuts_is_counted_and_the_chat_says_where_to_see_it() -> None:
