@@ -37,6 +37,23 @@ def test_a_prompt_and_a_summary_read_back_as_they_were_stored() -> None:
                              "  [x] Child seen alone\n  [ ] Home visited")
 
 
+def test_an_urgent_prompt_keeps_its_flag_and_a_stored_prompt_without_one_is_not_urgent(
+        ) -> None:
+    urgent = Prompt(REF, ("Overdue: case 123456, Case allocated within 24 hours, was due 9pm "
+                          "today.",), urgent=True)
+    stored = to_json(urgent)
+    back = from_json(stored)
+    assert stored["urgent"] is True and back == urgent
+    assert isinstance(back, Prompt) and back.urgent is True
+    # Rows stored before the flag existed (the same version 1) read back as not urgent, and
+    # a prompt that is not urgent is stored as before, without the key.
+    plain_prompt = Prompt(REF, ("Due today: case 123456, ...",))
+    assert "urgent" not in to_json(plain_prompt)
+    old = {k: v for k, v in stored.items() if k != "urgent"}
+    read = from_json(old)
+    assert isinstance(read, Prompt) and read.urgent is False and read.lines == urgent.lines
+
+
 def test_what_a_digest_cuts_is_counted_and_the_chat_says_where_to_see_it() -> None:
     lines = tuple(f"12345{i:02d} Child visited (Tue 10 Nov)" for i in range(12))
     digest = Digest("north, Thu 12 Nov: 12 overdue, 5 due today.", (

@@ -4,6 +4,7 @@ and a person the bot cannot write to yet."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,11 +15,14 @@ from bot.transports.registry import build_transports, router, transport_class
 from bot.transports.teams.cards import render_card
 from bot.transports.teams.conversations import ConversationRef, Conversations
 from bot.transports.teams.sending import HourlyCap, TeamsTransport
+from bot.transports.teams_feed import chain_id
 from scheduler.reminders.address import Address
 from scheduler.reminders.content import ActionRef, Alert, Prompt
 from scheduler.reminders.transport import TransportError
 from store.settings import Settings
 from tests.mock_bot_connector import MockBotConnector
+from tests.mock_graph import CLIENT_ID, CLIENT_SECRET, MockGraph
+from tests.mock_graph import TENANT as GRAPH_TENANT
 
 APP_ID = "99999999-2222-3333-4444-555555555555"
 BOT = f"28:{APP_ID}"
@@ -159,3 +163,78 @@ def test_teams_is_registered_and_configured_only_with_its_settings(settings: Set
     unconfigured = Settings(database_url=settings.database_url)
     assert TeamsTransport.from_settings(unconfigured, app.directory) is None
     assert callable(router(transports, app.directory))
+
+
+# --- urgent prompts raise a Teams activity-feed notification (Graph) -------------------------
+
+URGENT = Prompt(ref=ActionRef("800002", "allocation", 1, "overdue"),
+                lines=("Overdue: case 800002, Case allocated within 24 hours of the referral, "
+                       "was due 9pm today.",), urgent=True)
+
+
+@pytest.fixture
+def graph(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockGraph]:
+    with MockGraph() as m:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(m.ca_file))  # the mock authority's CA
+        yield m
+
+
+@pytest.fixture
+def with_graph(settings: Settings, graph: MockGraph) -> Iterator[TeamsTransport]:
+    t = transport(settings.model_copy(update={
+        "graph_tenant_id": GRAPH_TENANT, "graph_client_id": CLIENT_ID,
+        "graph_client_secret": CLIENT_SECRET, "graph_api_url": graph.api_url,
+        "graph_authority": graph.authority}))
+    yield t
+    feed = t.feed()
+    if feed is not None:
+        feed.graph.close()
+
+
+def test_an_urgent_prompt_to_a_person_also_raises_one_activity_feed_notification(
+        with_graph: TeamsTransport, mock: MockBotConnector, graph: MockGraph) -> None:
+    with_graph.send(Address.person("jo"), URGENT, "key-800002-overdue")
+    [posted] = mock.activities()
+    assert posted.path == "/teams/v3/conversations/a:personal-jo/activities"
+    [feed] = graph.requests
+    assert (feed.method, feed.path) == (
+        "POST", f"/v1.0/users/{JO}/teamwork/sendActivityNotification")
+    assert feed.headers["authorization"] == f"Bearer {graph.token}"
+    assert feed.body == {
+        "topic": {"source": "text", "value": "Case 800002",
+                  "webUrl": f"https://teams.microsoft.com/l/chat/0/0?users=28:{APP_ID}"},
+        "activityType": "urgentDeadline",
+        "chainId": chain_id(URGENT),
+        "previewText": {"content": URGENT.lines[0]},
+        "templateParameters": [{"name": "case", "value": "800002"}]}
+
+
+def test_a_prompt_that_is_not_urgent_or_not_to_a_person_raises_no_notification(
+        with_graph: TeamsTransport, mock: MockBotConnector, graph: MockGraph) -> None:
+    with_graph.send(Address.person("jo"), PROMPT, "key-800001-due")
+    with_graph.send(Address.team("north"), URGENT, "key-800002-overdue-north")
+    assert [p.path.split("/")[4] for p in mock.activities()] == ["a:personal-jo", NORTH_CHANNEL]
+    assert graph.requests == [] and graph.token_requests == []
+
+
+def test_without_graph_an_urgent_prompt_is_sent_with_no_notification(
+        settings: Settings, mock: MockBotConnector) -> None:
+    t = transport(settings)
+    t.send(Address.person("jo"), URGENT, "key-800002-overdue")
+    assert len(mock.activities()) == 1 and t.feed() is None
+
+
+@pytest.mark.parametrize("status", [403, 503])
+def test_a_refused_or_failed_notification_never_fails_the_prompts_send(
+        with_graph: TeamsTransport, mock: MockBotConnector, graph: MockGraph,
+        caplog: pytest.LogCaptureFixture, status: int) -> None:
+    graph.fail_next("/sendActivityNotification", status)
+    with caplog.at_level(logging.INFO, logger="caseclock.teams_feed"):
+        with_graph.send(Address.person("jo"), URGENT, "key-800002-overdue")  # no raise
+    assert len(mock.activities()) == 1  # the prompt went, once
+    assert len(graph.of("/sendActivityNotification")) == 1  # tried once, not retried
+    [line] = [r.getMessage() for r in caplog.records if r.name == "caseclock.teams_feed"]
+    assert line.startswith("activity feed notification skipped: Graph answered 403"
+                            if status == 403 else
+                            "activity feed notification failed: Graph answered 503")
+    assert "800002" not in line and JO not in line

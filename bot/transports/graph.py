@@ -91,12 +91,12 @@ class Graph:
                                        daemon=True)
         self.thread.start()
 
-    def run(self, call: Coroutine[Any, Any, T]) -> T:
-        """Run one Graph call on the client's loop and wait for it (at most CALL_SECONDS:
+    def run(self, call: Coroutine[Any, Any, T], timeout: float = CALL_SECONDS) -> T:
+        """Run one Graph call on the client's loop and wait for it (at most `timeout`:
         then it is cancelled and TimeoutError raised; it may have reached Graph)."""
         future = asyncio.run_coroutine_threadsafe(call, self.loop)
         try:
-            return future.result(timeout=CALL_SECONDS)
+            return future.result(timeout=timeout)
         except TimeoutError:
             future.cancel()
             raise

@@ -28,6 +28,9 @@ log = logging.getLogger("caseclock.teams_feed")
 
 ACTIVITY_TYPE = "urgentDeadline"  # declared in teams-app/manifest.json's activities
 PREVIEW_CHARS = 150  # Teams shows the first 150 characters of the preview
+# The longest the Teams transport waits for a notification (a token and one POST): it runs
+# inside the prompt's send, whose worst case must stay within the outbox's claim lease.
+FEED_SECONDS = 15.0
 
 
 def chat_link(bot_app_id: str) -> str:
@@ -98,7 +101,7 @@ class ActivityFeed:
         body = notification(prompt, self.bot_app_id, self.teams_app_id)
         try:
             self.graph.run(self.graph.client.users.by_user_id(user_id).teamwork
-                           .send_activity_notification.post(body))
+                           .send_activity_notification.post(body), timeout=FEED_SECONDS)
         except Exception as err:
             status = status_of(err)
             if status in (403, 404):

@@ -96,7 +96,7 @@ def compose_prompt(p: Planned, rule: Rule | None, pack: Pack, cal: WorkingCalend
         actions.append(Action("snooze", ref))
     actions.append(Action("quote", ref))
     return Prompt(ref, tuple(lines), checklist.title if checklist is not None else None, items,
-                  tuple(actions), rule.source.quote if rule else None)
+                  tuple(actions), rule.source.quote if rule else None, urgent=p.urgent)
 
 
 Sections = dict[str, dict[str, list[str]]]

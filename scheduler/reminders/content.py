@@ -106,6 +106,9 @@ class Prompt:
     checklist: tuple[ChecklistItem, ...] = ()
     actions: tuple[Action, ...] = ()
     quote: str | None = None  # the procedure's own words, shown on request
+    # An hour rule's prompt (the planner's `urgent`): a transport may raise it further, as
+    # Teams does in the person's activity feed. Stored only when True, so v1 rows still read.
+    urgent: bool = False
     kind: Literal["prompt"] = "prompt"
 
     @property
@@ -282,13 +285,16 @@ def to_json(content: Content) -> dict[str, Any]:
     if isinstance(content, Alert):
         return {"v": CONTENT_VERSION, "kind": "alert", "text": content.text}
     if isinstance(content, Prompt):
-        return {"v": CONTENT_VERSION, "kind": "prompt", "ref": _ref_json(content.ref),
-                "lines": list(content.lines), "checklist_title": content.checklist_title,
-                "checklist": [{"item": c.item, "text": c.text, "ticked": c.ticked}
-                              for c in content.checklist],
-                "actions": [{"kind": a.kind, "ref": _ref_json(a.ref), "primary": a.primary}
-                            for a in content.actions],
-                "quote": content.quote}
+        out = {"v": CONTENT_VERSION, "kind": "prompt", "ref": _ref_json(content.ref),
+               "lines": list(content.lines), "checklist_title": content.checklist_title,
+               "checklist": [{"item": c.item, "text": c.text, "ticked": c.ticked}
+                             for c in content.checklist],
+               "actions": [{"kind": a.kind, "ref": _ref_json(a.ref), "primary": a.primary}
+                           for a in content.actions],
+               "quote": content.quote}
+        if content.urgent:
+            out["urgent"] = True
+        return out
     return {"v": CONTENT_VERSION, "kind": content.kind, "audience": content.audience,
             "team": content.team, "head": content.head, "counts": dict(content.counts),
             "sections": [{"header": s.header, "more": s.more, "entries": [
@@ -315,7 +321,7 @@ def from_json(data: Mapping[str, Any]) -> Content:
                   for c in data.get("checklist") or ()),
             tuple(Action(a["kind"], _ref(a["ref"]), bool(a.get("primary")))
                   for a in data.get("actions") or ()),
-            data.get("quote"))
+            data.get("quote"), bool(data.get("urgent", False)))
     if kind in ("digest", "summary"):
         cls = Summary if kind == "summary" else Digest
         return cls(str(data["head"]), tuple(

@@ -17,11 +17,17 @@ to read a conversation's messages (Graph's chat and channel message reads need p
 tenant-wide permissions), so `already_delivered` is False. Each activity carries its outbox
 key (channelData.caseclockKey), so a delivered copy can still be told apart, and the outbox's
 own key keeps a row from being sent again once it is marked sent.
+
+An urgent prompt (an hour rule's, `Prompt.urgent`) sent to a person also raises a Teams
+activity-feed notification through Graph (teams_feed.py) where Graph is configured. The
+prompt has gone by then: the notification's outcome never fails the send, or the outbox
+would send the prompt again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections import deque
@@ -43,7 +49,10 @@ if TYPE_CHECKING:  # the SDK is imported only where Teams is configured (see reg
     from microsoft_teams.api import ApiClient
     from microsoft_teams.api.activities.message.message import MessageActivityInput
 
+    from bot.transports.teams_feed import ActivityFeed
+
 T = TypeVar("T")
+log = logging.getLogger("caseclock.teams")
 HOURLY_CAP = 1800  # Teams: messages an hour per app per tenant
 RETRIED = {412, 429, 502, 503, 504}
 REFUSED_HINTS = {
@@ -120,6 +129,8 @@ class TeamsTransport:
         self.cap = cap or HourlyCap()
         self._api: ApiClient | None = None
         self._loop: _Loop | None = None
+        self._feed: ActivityFeed | None = None
+        self._feed_made = False
         self._lock = threading.Lock()
 
     def _client(self) -> tuple[ApiClient, _Loop]:
@@ -133,10 +144,25 @@ class TeamsTransport:
                 self._loop = _Loop()
             return self._api, self._loop
 
+    def feed(self) -> ActivityFeed | None:
+        """The activity feed (None without Graph's settings), made at the first urgent
+        prompt: it is a Graph client with a thread of its own, which most runs never need."""
+        with self._lock:
+            if not self._feed_made:
+                from bot.transports.teams_feed import ActivityFeed
+
+                self._feed = ActivityFeed.from_settings(self.settings,
+                                                        bot_app_id=self.settings.teams_app_id)
+                self._feed_made = True
+            return self._feed
+
     @property
     def max_call_seconds(self) -> float:
-        """A token fetch and the post, each within the client's timeout."""
-        return 2 * CALL_TIMEOUT
+        """A token fetch and the post, each within the client's timeout, then (for an
+        urgent prompt) the activity-feed notification within Graph's bound."""
+        from bot.transports.teams_feed import FEED_SECONDS
+
+        return 2 * CALL_TIMEOUT + (FEED_SECONDS if self.settings.graph_configured else 0.0)
 
     def conversation_for(self, to: Address | str) -> ConversationRef | None:
         """The stored conversation of a person, or of a care team's channel."""
@@ -201,6 +227,22 @@ class TeamsTransport:
         except httpx.HTTPError as err:
             self.cap.give_back()
             raise TransportError(f"Teams could not be reached ({type(err).__name__})") from None
+        if isinstance(content, Prompt) and content.urgent and to.is_person:
+            self.notify_feed(ref, content)
+
+    def notify_feed(self, ref: ConversationRef, prompt: Prompt) -> str:
+        """Raise the person's activity-feed notification for an urgent prompt just sent to
+        their chat: "sent", "skipped", "failed" (ActivityFeed.notify), or "off" without
+        Graph. Never raises: the prompt has been delivered whatever happens here."""
+        aad = ref.aad_object_id
+        try:
+            feed = self.feed()
+            if feed is None or not aad:
+                return "off"
+            return feed.notify(aad, prompt)
+        except Exception as err:  # building Graph's client failed: still only a nudge
+            log.warning("activity feed notification failed: %s", type(err).__name__)
+            return "failed"
 
     def already_delivered(self, to: Address | str, key: str, since: datetime) -> bool:
         """False: the Bot Connector cannot read a conversation back (see the module's doc)."""
