@@ -33,6 +33,26 @@
     sendMail).
 
     .venv/bin/python benchmarks/notify.py --only email [--teams 50] [--cases 600]
+
+(f) 2,000 prompts to 200 people in Teams: the real TeamsTransport (the Teams SDK's API
+    client, its token from the mock's token endpoint) and the sweep job's delivery loop, as
+    (a) for Slack, to the mock Bot Connector (tests/mock_bot_connector.py) enforcing Teams'
+    limits: 7 messages in any rolling second to one conversation, 50 a rolling second over
+    all of them (Microsoft's global limit per app per tenant; --teams-app-rps 0 leaves it
+    out), and 1,800 an hour; each beyond is answered 429 with Retry-After.
+    The hour: 2,000 prompts exceed caseclock's own cap of 1,800 sends an hour for the app
+    (TeamsTransport.HOURLY_CAP, counted over every conversation: stricter than Microsoft's
+    documented 1,800 an hour per conversation). Waiting a real hour is no benchmark, so the
+    hour is scaled down by --time-factor (default 100: an "hour" of 36 s), for the
+    transport's cap and the mock's alike; nothing else is scaled. The first 1,800 measure
+    the rate against the per-second limits, the 200 beyond show the cap: put off (not lost,
+    no attempt used) until the hour's oldest send is an hour old, then sent.
+    Reports: the first 1,800's rate as a share of the allowed rate (the lower of 200 x 7/s
+    and the app's 50/s), sent, lost (created, never taken by the mock), duplicated (one
+    outbox key taken twice), the 429s answered by limit, and when the 1,801st went (in
+    scaled hours after the first send).
+
+    .venv/bin/python benchmarks/notify.py --only teams [--time-factor 100] [--teams-app-rps 50]
 """
 
 from __future__ import annotations
@@ -62,6 +82,8 @@ from bot.transports.email import KEY_PROPERTY, EmailTransport  # noqa: E402
 from bot.transports.graph import Graph  # noqa: E402
 from bot.transports.slack.blocks import render  # noqa: E402
 from bot.transports.slack.sending import SlackTransport  # noqa: E402
+from bot.transports.teams.conversations import ConversationRef, Conversations  # noqa: E402
+from bot.transports.teams.sending import HOURLY_CAP, HourlyCap, TeamsTransport  # noqa: E402
 from scheduler.packs import PackLibrary  # noqa: E402
 from scheduler.reminders.address import Address  # noqa: E402
 from scheduler.reminders.compose import compose_digest, digest_sections  # noqa: E402
@@ -74,6 +96,7 @@ from store.db import normalise_url, open_database  # noqa: E402
 from store.models import Case, DeadlineRow, OutboxRow, Staff, Team  # noqa: E402
 from store.repo import open_deadline_clause  # noqa: E402
 from store.settings import Settings  # noqa: E402
+from tests.mock_bot_connector import MockBotConnector, TeamsLimits  # noqa: E402
 from tests.mock_graph import CLIENT_ID, CLIENT_SECRET, SENDER, TENANT, MockGraph  # noqa: E402
 from tests.mock_slack import MockSlack  # noqa: E402
 
@@ -371,6 +394,74 @@ def bench_email_summaries(teams: int, cases: int, workers: int) -> str:
             f"largest email {largest / 1024:.0f} KB of HTML")
 
 
+TEAMS_APP_ID = "77777777-2222-3333-4444-555555555555"
+
+
+def bench_teams(messages: int, users: int, workers: int, time_factor: float,
+                app_rps: int | None) -> str:
+    tmp = tempfile.mkdtemp()
+    _engine, sessions = open_database(f"sqlite:///{tmp}/teams.db")
+    now = datetime.now(UTC)
+    hour = 3600.0 / time_factor
+    limits = TeamsLimits(per_conversation=7, conversation_window=1.0, app_per_second=app_rps,
+                         hourly=HOURLY_CAP, hour=hour, hourly_per_conversation=False)
+    with MockBotConnector(TEAMS_APP_ID, limits=limits) as mock:
+        with sessions.begin() as s:
+            s.add(Team(name="t", policy="bexley", digest_at="08:30"))
+            s.flush()
+            s.execute(insert(Staff), [{"name": f"u{i:03d}", "role": "worker", "team_id": 1,
+                                       "msteams_user_id": f"aad-{i:03d}", "active": True,
+                                       "created_at": now} for i in range(users)])
+            s.execute(insert(OutboxRow), [{
+                "key": f"teams:{n}", "stage": "due_today", "case_ref": f"{n:06d}",
+                "rule": "r", "seq": 1, "recipient": f"staff:u{n % users:03d}", "team": "t",
+                "transport": "teams", "urgent": False,
+                "payload": to_json(Alert(f"prompt {n}")), "created_at": now,
+                "next_attempt_at": now, "attempts": 0} for n in range(messages)])
+        conversations = Conversations(sessions)
+        for i in range(users):  # each person opened the app once: their chat is known
+            conversations.remember(ConversationRef(
+                f"a:{i:03d}", "personal", mock.service_url, f"28:{TEAMS_APP_ID}", "tenant",
+                aad_object_id=f"aad-{i:03d}"))
+        settings = Settings(teams_app_id=TEAMS_APP_ID, teams_app_password="secret",
+                            teams_tenant_id="tenant",
+                            teams_openid_metadata_url=mock.metadata_url,
+                            teams_login_url=mock.url)
+        transport = TeamsTransport(settings, conversations, Directory(sessions),
+                                   cap=HourlyCap(HOURLY_CAP, window=hour))
+        outbox = Outbox(sessions, PackLibrary(), {"teams": transport}, lambda _r: "teams")
+        started = time.monotonic()
+        deliver_until(outbox, lambda: datetime.now(UTC), budget=hour * 2 + 120,
+                      threads=workers)
+        elapsed = time.monotonic() - started
+        posted = mock.activities()
+        refused = dict(mock.limiter.refused) if mock.limiter else {}
+        peak = mock.limiter.peak_app_per_second if mock.limiter else 0
+    keys = Counter(str(p.body.get("channelData", {}).get("caseclockKey")) for p in posted)
+    arrivals = sorted(p.at for p in posted)
+    sent = outbox.counts()["sent"]
+    lost = messages - len(keys)
+    dup = sum(n - 1 for n in keys.values() if n > 1)
+    first = min(HOURLY_CAP, messages)
+    first_s = arrivals[first - 1] - started
+    allowed = min(users * 7.0, float(app_rps)) if app_rps else users * 7.0
+    share = first / first_s / allowed
+    late = ""
+    if messages > HOURLY_CAP:
+        gap = arrivals[HOURLY_CAP] - arrivals[0]
+        late = (f"; the {messages - HOURLY_CAP} beyond the hourly cap put off, the first of "
+                f"them sent {gap / hour:.2f} scaled hours after the first send, the last "
+                f"at {arrivals[-1] - started:.1f} s")
+    return (f"(f) {messages} prompts to {users} people in Teams, TeamsTransport and the "
+            f"delivery loop with {workers} threads, the hour scaled by 1/{time_factor:g} "
+            f"({hour:g} s): the first {first} in {first_s:.2f} s = {first / first_s:.1f} "
+            f"msg/s = {share:.0%} of the allowed {allowed:.0f}/s (200 x 7/s"
+            f"{f', capped at the app limit of {app_rps}/s' if app_rps else ''}); peak "
+            f"{peak} taken in a second{late}; marked sent {sent}, lost {lost}, duplicated "
+            f"{dup}; 429s answered {sum(refused.values())} {refused or ''}; all done in "
+            f"{elapsed:.1f} s")
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--worker"]:  # one delivery process of (d)
         _slow_worker(sys.argv[2], sys.argv[3], max_seconds=1200)
@@ -384,7 +475,12 @@ def main() -> None:
     p.add_argument("--prompts", type=int, default=80)
     p.add_argument("--slow-seconds", type=float, default=8.0)
     p.add_argument("--postgres", help="admin URL of a PostgreSQL server for (d)")
-    p.add_argument("--only", choices=("delivery", "digests", "sweep", "slow", "email"))
+    p.add_argument("--time-factor", type=float, default=100.0,
+                   help="(f): Teams' hour scaled down by this factor (36 s by default)")
+    p.add_argument("--teams-app-rps", type=int, default=50,
+                   help="(f): the app's limit a second over all conversations (0: none)")
+    p.add_argument("--only", choices=("delivery", "digests", "sweep", "slow", "email",
+                                      "teams"))
     args = p.parse_args()
     if args.only in (None, "delivery"):
         print(bench_delivery(args.messages, args.users, args.workers))
@@ -397,6 +493,9 @@ def main() -> None:
                                              args.postgres))
     if args.only in (None, "email"):
         print(bench_email_summaries(args.teams, args.cases, args.workers))
+    if args.only in (None, "teams"):
+        print(bench_teams(args.messages, args.users, args.workers, args.time_factor,
+                          args.teams_app_rps or None))
 
 
 if __name__ == "__main__":
