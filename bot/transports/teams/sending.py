@@ -7,9 +7,12 @@ never opened the app, and was not given it by an admin, cannot be written to. `r
 then False (the router falls back to email) and a send is refused for good with what admins
 can do.
 
-Teams' limits: about 7 messages a second per conversation (`pace`) and 1,800 an hour per app
-in a tenant (`HOURLY_CAP`, counted here: past it, a send is put off until the oldest send of
-the hour is an hour old). 429, 412, 502, 503 and 504 are retried by the outbox with back-off,
+Teams' limits: about 7 messages a second per conversation (`pace`), 50 requests a second per
+app in a tenant over all its conversations (`APP_PER_SECOND`, counted here: a send waits,
+under a second, for a free slot) and 1,800 an hour (`HOURLY_CAP`; Microsoft counts it per
+conversation, caseclock over the whole app, to be safe: past it, a send is put off until the
+oldest send of the hour is an hour old). Both counts are this process's own. 429, 412,
+502, 503 and 504 are retried by the outbox with back-off,
 honouring Retry-After; 401, 403 and 404 are refusals.
 
 Whether a send that failed half-way arrived cannot be checked: the Bot Connector has no way
@@ -45,6 +48,7 @@ if TYPE_CHECKING:  # the SDK is imported only where Teams is configured (see reg
 
 T = TypeVar("T")
 HOURLY_CAP = 1800  # Teams: messages an hour per app per tenant
+APP_PER_SECOND = 50  # Teams: requests a second per app per tenant, all conversations
 RETRIED = {412, 429, 502, 503, 504}
 REFUSED_HINTS = {
     401: "Teams refused the bot's token: check TEAMS_APP_ID and TEAMS_APP_PASSWORD",
@@ -97,6 +101,38 @@ class HourlyCap:
                 self._sent.pop()
 
 
+class AppRate:
+    """At most `per_second` sends in flight or answered within the last `window` seconds.
+    The outbox paces each conversation (7 a second); without this, a morning's prompts to
+    200 people would go at 140 a second and Teams would answer most with 429. Counted from
+    each answer, so a slot frees only after Teams has surely counted the send."""
+
+    def __init__(self, per_second: int = APP_PER_SECOND, window: float = 1.0) -> None:
+        self.per_second, self.window = per_second, window
+        self._answered: deque[float] = deque()
+        self._in_flight = 0
+        self._cond = threading.Condition()
+
+    def take(self) -> None:
+        """Wait for a free slot and hold it until `release`."""
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                while self._answered and self._answered[0] <= now - self.window:
+                    self._answered.popleft()
+                if self._in_flight + len(self._answered) < self.per_second:
+                    self._in_flight += 1
+                    return
+                wait = self._answered[0] + self.window - now if self._answered else 0.05
+                self._cond.wait(max(wait, 0.001))
+
+    def release(self) -> None:
+        with self._cond:
+            self._in_flight -= 1
+            self._answered.append(time.monotonic())
+            self._cond.notify()
+
+
 class TeamsTransport:
     """Proactive Adaptive Cards through the Teams SDK's API client."""
 
@@ -113,11 +149,12 @@ class TeamsTransport:
         return cls(settings, Conversations(directory.sessions), directory)
 
     def __init__(self, settings: Settings, conversations: Conversations, directory: Directory,
-                 cap: HourlyCap | None = None) -> None:
+                 cap: HourlyCap | None = None, rate: AppRate | None = None) -> None:
         self.settings = settings
         self.conversations = conversations
         self.directory = directory
         self.cap = cap or HourlyCap()
+        self.rate = rate or AppRate()
         self._api: ApiClient | None = None
         self._loop: _Loop | None = None
         self._lock = threading.Lock()
@@ -190,9 +227,10 @@ class TeamsTransport:
         base, loop = self._client()
         self.cap.take()
         api = base.clone(service_url=ref.service_url)
+        self.rate.take()
         try:
             loop.run(api.conversations.create_activity(ref.conversation_id, message),
-                           timeout=self.max_call_seconds)
+                     timeout=self.max_call_seconds)
         except httpx.HTTPStatusError as err:
             self.cap.give_back()
             raise _error(err.response) from None
@@ -201,6 +239,8 @@ class TeamsTransport:
         except httpx.HTTPError as err:
             self.cap.give_back()
             raise TransportError(f"Teams could not be reached ({type(err).__name__})") from None
+        finally:
+            self.rate.release()
 
     def already_delivered(self, to: Address | str, key: str, since: datetime) -> bool:
         """False: the Bot Connector cannot read a conversation back (see the module's doc)."""
