@@ -38,9 +38,9 @@
     client, its token from the mock's token endpoint) and the sweep job's delivery loop, as
     (a) for Slack, to the mock Bot Connector (tests/mock_bot_connector.py) enforcing Teams'
     documented limits: 7 messages in any rolling second to one conversation, 50 a rolling
-    second over all of them (the global limit per app per tenant; --teams-app-rps 0 leaves it
-    out) and 1,800 an hour to one conversation; each beyond is answered 429 with Retry-After.
-    The allowed rate is therefore the lower of 200 x 7/s and 50/s: 50 a second.
+    second over all of them (the global limit per app per tenant) and 1,800 an hour to one
+    conversation; each beyond is answered 429 with Retry-After. The allowed rate is
+    therefore the lower of 200 x 7/s and 50/s: 50 a second (TeamsTransport keeps to it).
     The hour: 2,000 prompts exceed caseclock's own cap of 1,800 sends an hour (HOURLY_CAP,
     counted over the whole app: stricter than Teams' 1,800 an hour per conversation, which
     ten prompts a person never reach). Waiting a real hour is no benchmark, so the hour is
@@ -54,7 +54,7 @@
     twice), the 429s answered by limit, and when the 1,801st went (in scaled hours after the
     first send).
 
-    .venv/bin/python benchmarks/notify.py --only teams [--time-factor 20] [--teams-app-rps 50]
+    .venv/bin/python benchmarks/notify.py --only teams [--time-factor 20]
 """
 
 from __future__ import annotations
@@ -85,7 +85,12 @@ from bot.transports.graph import Graph  # noqa: E402
 from bot.transports.slack.blocks import render  # noqa: E402
 from bot.transports.slack.sending import SlackTransport  # noqa: E402
 from bot.transports.teams.conversations import ConversationRef, Conversations  # noqa: E402
-from bot.transports.teams.sending import HOURLY_CAP, HourlyCap, TeamsTransport  # noqa: E402
+from bot.transports.teams.sending import (  # noqa: E402
+    APP_PER_SECOND,
+    HOURLY_CAP,
+    HourlyCap,
+    TeamsTransport,
+)
 from scheduler.packs import PackLibrary  # noqa: E402
 from scheduler.reminders.address import Address  # noqa: E402
 from scheduler.reminders.compose import compose_digest, digest_sections  # noqa: E402
@@ -399,13 +404,13 @@ def bench_email_summaries(teams: int, cases: int, workers: int) -> str:
 TEAMS_APP_ID = "77777777-2222-3333-4444-555555555555"
 
 
-def bench_teams(messages: int, users: int, workers: int, time_factor: float,
-                app_rps: int | None) -> str:
+def bench_teams(messages: int, users: int, workers: int, time_factor: float) -> str:
     tmp = tempfile.mkdtemp()
     _engine, sessions = open_database(f"sqlite:///{tmp}/teams.db")
     now = datetime.now(UTC)
     hour = 3600.0 / time_factor
-    limits = TeamsLimits(per_conversation=7, conversation_window=1.0, app_per_second=app_rps,
+    limits = TeamsLimits(per_conversation=7, conversation_window=1.0,
+                         app_per_second=APP_PER_SECOND,
                          hourly=HOURLY_CAP, hour=hour, hourly_per_conversation=True)
     with MockBotConnector(TEAMS_APP_ID, limits=limits) as mock:
         with sessions.begin() as s:
@@ -446,7 +451,7 @@ def bench_teams(messages: int, users: int, workers: int, time_factor: float,
     dup = sum(n - 1 for n in keys.values() if n > 1)
     first = min(HOURLY_CAP, messages)
     first_s = arrivals[first - 1] - started
-    allowed = min(users * 7.0, float(app_rps)) if app_rps else users * 7.0
+    allowed = min(users * 7.0, float(APP_PER_SECOND))
     share = first / first_s / allowed
     late = ""
     if messages > HOURLY_CAP:
@@ -457,10 +462,12 @@ def bench_teams(messages: int, users: int, workers: int, time_factor: float,
     return (f"(f) {messages} prompts to {users} people in Teams, TeamsTransport and the "
             f"delivery loop with {workers} threads, the hour scaled by 1/{time_factor:g} "
             f"({hour:g} s): the first {first} in {first_s:.2f} s = {first / first_s:.1f} "
-            f"msg/s = {share:.0%} of the allowed {allowed:.0f}/s (200 x 7/s"
-            f"{f', capped at the app limit of {app_rps}/s' if app_rps else ''}); peak "
+            f"msg/s = {share:.0%} of the allowed {allowed:.0f}/s ({users} x 7/s, capped at "
+            f"the app's {APP_PER_SECOND}/s); peak "
             f"{peak} taken in a second{late}; marked sent {sent}, lost {lost}, duplicated "
-            f"{dup}; 429s answered {sum(refused.values())} {refused or ''}; all done in "
+            f"{dup}; 429s answered {sum(refused.values())}"
+            f"{' (' + ', '.join(f'{k} {n}' for k, n in refused.items()) + ')' if refused else ''}"
+            f"; all done in "
             f"{elapsed:.1f} s")
 
 
@@ -479,8 +486,6 @@ def main() -> None:
     p.add_argument("--postgres", help="admin URL of a PostgreSQL server for (d)")
     p.add_argument("--time-factor", type=float, default=20.0,
                    help="(f): the hour scaled down by this factor (180 s by default)")
-    p.add_argument("--teams-app-rps", type=int, default=50,
-                   help="(f): the app's limit a second over all conversations (0: none)")
     p.add_argument("--only", choices=("delivery", "digests", "sweep", "slow", "email",
                                       "teams"))
     args = p.parse_args()
@@ -496,8 +501,7 @@ def main() -> None:
     if args.only in (None, "email"):
         print(bench_email_summaries(args.teams, args.cases, args.workers))
     if args.only in (None, "teams"):
-        print(bench_teams(args.messages, args.users, args.workers, args.time_factor,
-                          args.teams_app_rps or None))
+        print(bench_teams(args.messages, args.users, args.workers, args.time_factor))
 
 
 if __name__ == "__main__":
