@@ -33,6 +33,23 @@
     sendMail).
 
     .venv/bin/python benchmarks/notify.py --only email [--teams 50] [--cases 600]
+
+(f) 2,000 prompts to 200 people in Teams: the real TeamsTransport (the Teams SDK's API
+    client, its token from the mock's token endpoint) and the sweep job's delivery loop, as
+    (a) for Slack, to the mock Bot Connector (tests/mock_bot_connector.py) enforcing Teams'
+    documented limits: 7 messages in any rolling second to one conversation, 50 a rolling
+    second over all of them (the global limit per app per tenant) and 1,800 an hour to one
+    conversation; each beyond is answered 429 with Retry-After. The allowed rate is
+    therefore the lower of 200 x 7/s and 50/s: 50 a second (TeamsTransport keeps to it).
+    The hour: 1,800 an hour to one conversation is Teams' limit and caseclock's (HOURLY_CAP,
+    counted per conversation); ten prompts a person never reach it, so it holds nothing back
+    here. The mock enforces it all the same, over an hour scaled by --time-factor (default
+    20: 180 s), so a transport that over-sent to one conversation would be answered 429.
+    Reports: the rate as a share of the allowed rate, the peak taken in a second, sent, lost
+    (created, never taken by the mock), duplicated (one outbox key taken twice) and the 429s
+    answered by limit.
+
+    .venv/bin/python benchmarks/notify.py --only teams [--time-factor 20]
 """
 
 from __future__ import annotations
@@ -62,6 +79,13 @@ from bot.transports.email import KEY_PROPERTY, EmailTransport  # noqa: E402
 from bot.transports.graph import Graph  # noqa: E402
 from bot.transports.slack.blocks import render  # noqa: E402
 from bot.transports.slack.sending import SlackTransport  # noqa: E402
+from bot.transports.teams.conversations import ConversationRef, Conversations  # noqa: E402
+from bot.transports.teams.sending import (  # noqa: E402
+    APP_PER_SECOND,
+    HOURLY_CAP,
+    HourlyCap,
+    TeamsTransport,
+)
 from scheduler.packs import PackLibrary  # noqa: E402
 from scheduler.reminders.address import Address  # noqa: E402
 from scheduler.reminders.compose import compose_digest, digest_sections  # noqa: E402
@@ -74,6 +98,7 @@ from store.db import normalise_url, open_database  # noqa: E402
 from store.models import Case, DeadlineRow, OutboxRow, Staff, Team  # noqa: E402
 from store.repo import open_deadline_clause  # noqa: E402
 from store.settings import Settings  # noqa: E402
+from tests.mock_bot_connector import MockBotConnector, TeamsLimits  # noqa: E402
 from tests.mock_graph import CLIENT_ID, CLIENT_SECRET, SENDER, TENANT, MockGraph  # noqa: E402
 from tests.mock_slack import MockSlack  # noqa: E402
 
@@ -371,6 +396,71 @@ def bench_email_summaries(teams: int, cases: int, workers: int) -> str:
             f"largest email {largest / 1024:.0f} KB of HTML")
 
 
+TEAMS_APP_ID = "77777777-2222-3333-4444-555555555555"
+
+
+def bench_teams(messages: int, users: int, workers: int, time_factor: float) -> str:
+    tmp = tempfile.mkdtemp()
+    _engine, sessions = open_database(f"sqlite:///{tmp}/teams.db")
+    now = datetime.now(UTC)
+    hour = 3600.0 / time_factor
+    limits = TeamsLimits(per_conversation=7, conversation_window=1.0,
+                         app_per_second=APP_PER_SECOND,
+                         hourly=HOURLY_CAP, hour=hour, hourly_per_conversation=True)
+    with MockBotConnector(TEAMS_APP_ID, limits=limits) as mock:
+        with sessions.begin() as s:
+            s.add(Team(name="t", policy="bexley", digest_at="08:30"))
+            s.flush()
+            s.execute(insert(Staff), [{"name": f"u{i:03d}", "role": "worker", "team_id": 1,
+                                       "msteams_user_id": f"aad-{i:03d}", "active": True,
+                                       "created_at": now} for i in range(users)])
+            s.execute(insert(OutboxRow), [{
+                "key": f"teams:{n}", "stage": "due_today", "case_ref": f"{n:06d}",
+                "rule": "r", "seq": 1, "recipient": f"staff:u{n % users:03d}", "team": "t",
+                "transport": "teams", "urgent": False,
+                "payload": to_json(Alert(f"prompt {n}")), "created_at": now,
+                "next_attempt_at": now, "attempts": 0} for n in range(messages)])
+        conversations = Conversations(sessions)
+        for i in range(users):  # each person opened the app once: their chat is known
+            conversations.remember(ConversationRef(
+                f"a:{i:03d}", "personal", mock.service_url, f"28:{TEAMS_APP_ID}", "tenant",
+                aad_object_id=f"aad-{i:03d}"))
+        settings = Settings(teams_app_id=TEAMS_APP_ID, teams_app_password="secret",
+                            teams_tenant_id="tenant",
+                            teams_openid_metadata_url=mock.metadata_url,
+                            teams_login_url=mock.url)
+        transport = TeamsTransport(settings, conversations, Directory(sessions),
+                                   cap=HourlyCap(HOURLY_CAP, window=hour))
+        outbox = Outbox(sessions, PackLibrary(), {"teams": transport}, lambda _r: "teams")
+        started = time.monotonic()
+        deliver_until(outbox, lambda: datetime.now(UTC), budget=hour * 2 + 120,
+                      threads=workers)
+        elapsed = time.monotonic() - started
+        posted = mock.activities()
+        refused = dict(mock.limiter.refused) if mock.limiter else {}
+        peak = mock.limiter.peak_app_per_second if mock.limiter else 0
+    keys = Counter(str(p.body.get("channelData", {}).get("caseclockKey")) for p in posted)
+    arrivals = sorted(p.at for p in posted)
+    sent = outbox.counts()["sent"]
+    lost = messages - len(keys)
+    dup = sum(n - 1 for n in keys.values() if n > 1)
+    first = len(arrivals)
+    first_s = arrivals[-1] - started
+    allowed = min(users * 7.0, float(APP_PER_SECOND))
+    share = first / first_s / allowed
+    late = ""
+    return (f"(f) {messages} prompts to {users} people in Teams, TeamsTransport and the "
+            f"delivery loop with {workers} threads, the hour scaled by 1/{time_factor:g} "
+            f"({hour:g} s): {first} in {first_s:.2f} s = {first / first_s:.1f} "
+            f"msg/s = {share:.0%} of the allowed {allowed:.0f}/s ({users} x 7/s, capped at "
+            f"the app's {APP_PER_SECOND}/s); peak "
+            f"{peak} taken in a second{late}; marked sent {sent}, lost {lost}, duplicated "
+            f"{dup}; 429s answered {sum(refused.values())}"
+            f"{' (' + ', '.join(f'{k} {n}' for k, n in refused.items()) + ')' if refused else ''}"
+            f"; all done in "
+            f"{elapsed:.1f} s")
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--worker"]:  # one delivery process of (d)
         _slow_worker(sys.argv[2], sys.argv[3], max_seconds=1200)
@@ -384,7 +474,10 @@ def main() -> None:
     p.add_argument("--prompts", type=int, default=80)
     p.add_argument("--slow-seconds", type=float, default=8.0)
     p.add_argument("--postgres", help="admin URL of a PostgreSQL server for (d)")
-    p.add_argument("--only", choices=("delivery", "digests", "sweep", "slow", "email"))
+    p.add_argument("--time-factor", type=float, default=20.0,
+                   help="(f): the hour scaled down by this factor (180 s by default)")
+    p.add_argument("--only", choices=("delivery", "digests", "sweep", "slow", "email",
+                                      "teams"))
     args = p.parse_args()
     if args.only in (None, "delivery"):
         print(bench_delivery(args.messages, args.users, args.workers))
@@ -397,6 +490,8 @@ def main() -> None:
                                              args.postgres))
     if args.only in (None, "email"):
         print(bench_email_summaries(args.teams, args.cases, args.workers))
+    if args.only in (None, "teams"):
+        print(bench_teams(args.messages, args.users, args.workers, args.time_factor))
 
 
 if __name__ == "__main__":

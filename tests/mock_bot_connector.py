@@ -9,13 +9,23 @@
   records every activity with its exact path, JSON body and headers, answers {"id": ...};
   `fail_next(status, retry_after)` answers the next post with an error instead (a 429 with
   Retry-After, a 503, a 403), without recording it as delivered.
+- Opt-in, `MockBotConnector(app_id, limits=TeamsLimits(...))`: Teams' rate limits enforced
+  on new activities (POST), answered 429 with Retry-After as Teams does: at most
+  `per_conversation` in any rolling `conversation_window` seconds to one conversation (about
+  7 a second), at most `app_per_second` a rolling second over all conversations (Microsoft's
+  global limit per app per tenant, 50), and at most `hourly` in a rolling `hour` (1,800; the
+  hour can be scaled down by a benchmark, and counted per conversation as Microsoft
+  documents it, or over the whole app as caseclock's own cap counts it). Only accepted
+  activities count. Without `limits` nothing is enforced, as before.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -43,13 +53,69 @@ class Posted:
     path: str  # URL-decoded
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    at: float = 0.0  # time.monotonic() when it was taken
+
+
+@dataclass(frozen=True)
+class TeamsLimits:
+    """Teams' limits on a bot's sends (None: not enforced)."""
+
+    per_conversation: int = 7
+    conversation_window: float = 1.0
+    app_per_second: int | None = 50
+    hourly: int | None = 1800
+    hour: float = 3600.0
+    hourly_per_conversation: bool = True  # Microsoft's docs: per bot per thread
+
+
+class RateLimiter:
+    """Rolling windows of accepted sends: `refuse(conversation)` is None for a send Teams
+    takes (and counts it), else the Retry-After in whole seconds and the limit hit."""
+
+    def __init__(self, limits: TeamsLimits) -> None:
+        self.limits = limits
+        self.conversations: defaultdict[str, deque[float]] = defaultdict(deque)
+        self.app: deque[float] = deque()  # the last second, all conversations
+        self.second: deque[float] = deque()  # the same, counted for the peak only
+        self.hours: defaultdict[str, deque[float]] = defaultdict(deque)
+        self.refused: Counter[str] = Counter()
+        self.peak_app_per_second = 0
+
+    @staticmethod
+    def _full(times: deque[float], now: float, window: float, cap: int) -> float | None:
+        while times and times[0] <= now - window:
+            times.popleft()
+        return times[0] + window - now if len(times) >= cap else None
+
+    def refuse(self, conversation: str, now: float) -> tuple[int, str] | None:
+        lim = self.limits
+        hour_key = conversation if lim.hourly_per_conversation else "*"
+        checks = [("conversation", self.conversations[conversation],
+                   lim.conversation_window, lim.per_conversation)]
+        if lim.app_per_second is not None:
+            checks.append(("app", self.app, 1.0, lim.app_per_second))
+        if lim.hourly is not None:
+            checks.append(("hour", self.hours[hour_key], lim.hour, lim.hourly))
+        for name, times, window, cap in checks:
+            wait = self._full(times, now, window, cap)
+            if wait is not None:
+                self.refused[name] += 1
+                return max(1, math.ceil(wait)), name
+        for _name, times, _window, _cap in checks:
+            times.append(now)
+        self.second.append(now)
+        while self.second[0] <= now - 1.0:
+            self.second.popleft()
+        self.peak_app_per_second = max(self.peak_app_per_second, len(self.second))
+        return None
 
 
 class MockBotConnector:
     """`with MockBotConnector(app_id) as mock:`; `mock.url` is the base of everything."""
 
-    def __init__(self, app_id: str) -> None:
+    def __init__(self, app_id: str, limits: TeamsLimits | None = None) -> None:
         self.app_id = app_id
+        self.limiter = RateLimiter(limits) if limits is not None else None
         self.key = new_key()
         self.posted: list[Posted] = []
         self.token_requests: list[dict[str, list[str]]] = []
@@ -115,10 +181,16 @@ class MockBotConnector:
                     return
                 with mock._lock:
                     failure = mock.failures.pop(0) if mock.failures else None
+                    if failure is None and mock.limiter is not None and method == "POST":
+                        conversation = path.split("/v3/conversations/")[1].split("/")[0]
+                        refused = mock.limiter.refuse(conversation, time.monotonic())
+                        if refused is not None:
+                            failure = (429, refused[0])
                     if failure is None:
                         mock._n += 1
                         mock.posted.append(Posted(method, path, json.loads(raw or b"{}"),
-                                                  dict(self.headers.items())))
+                                                  dict(self.headers.items()),
+                                                  time.monotonic()))
                         n = mock._n
                 if failure is not None:
                     status, after = failure
@@ -151,6 +223,17 @@ class MockBotConnector:
     def fail_next(self, status: int, retry_after: float | None = None) -> None:
         with self._lock:
             self.failures.append((status, retry_after))
+
+    @property
+    def rate_limited(self) -> int:
+        """429s answered for the enforced limits."""
+        with self._lock:
+            return sum(self.limiter.refused.values()) if self.limiter else 0
+
+    def delivered_keys(self) -> list[str]:
+        """The outbox key (channelData.caseclockKey) of every new activity taken."""
+        return [str((p.body.get("channelData") or {}).get("caseclockKey"))
+                for p in self.activities() if p.method == "POST"]
 
     def activities(self) -> list[Posted]:
         with self._lock:

@@ -5,6 +5,7 @@ and a person the bot cannot write to yet."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,13 +15,13 @@ from bot.app import build_app
 from bot.transports.registry import build_transports, router, transport_class
 from bot.transports.teams.cards import render_card
 from bot.transports.teams.conversations import ConversationRef, Conversations
-from bot.transports.teams.sending import HourlyCap, TeamsTransport
+from bot.transports.teams.sending import AppRate, HourlyCap, TeamsTransport
 from bot.transports.teams_feed import chain_id
 from scheduler.reminders.address import Address
 from scheduler.reminders.content import ActionRef, Alert, Prompt
 from scheduler.reminders.transport import TransportError
 from store.settings import Settings
-from tests.mock_bot_connector import MockBotConnector
+from tests.mock_bot_connector import MockBotConnector, RateLimiter, TeamsLimits
 from tests.mock_graph import CLIENT_ID, CLIENT_SECRET, MockGraph
 from tests.mock_graph import TENANT as GRAPH_TENANT
 
@@ -150,7 +151,37 @@ def test_the_hourly_cap_puts_sends_off_until_the_hour_has_room(settings: Setting
     with pytest.raises(TransportError) as err:
         t.send(Address.person("jo"), PROMPT, "c")
     assert err.value.retry_after is not None and 3500 < err.value.retry_after <= 3600
-    assert [p.body["channelData"]["caseclockKey"] for p in mock.activities()] == ["a", "b"]
+    # Teams counts the hour per conversation: jo's full hour holds back nobody else.
+    t.send(Address.team("north"), PROMPT, "d")
+    assert [p.body["channelData"]["caseclockKey"] for p in mock.activities()] == [
+        "a", "b", "d"]
+
+
+def test_the_apps_sends_a_second_stay_within_teams_limit_over_all_conversations(
+        settings: Settings, mock: MockBotConnector) -> None:
+    # Teams answering as it does: 3 a second for the app (50 in production), whatever the
+    # conversation; a transport that counts its own sends is never throttled.
+    mock.limiter = RateLimiter(TeamsLimits(per_conversation=100, app_per_second=3,
+                                           hourly=None))
+    t = transport(settings)
+    t.rate = AppRate(per_second=3)
+    t.send(Address.team("north"), PROMPT, "warm")  # the token fetched, the client made
+    time.sleep(1.1)
+    started = time.monotonic()
+    for n in range(6):
+        to = Address.person("jo") if n % 2 else Address.team("north")
+        t.send(to, PROMPT, f"k{n}")
+    assert time.monotonic() - started >= 1.0  # the fourth waited for the first's second
+    assert mock.rate_limited == 0 and len(mock.delivered_keys()) == 7
+    # Without the count, the fourth send of a second is refused with Teams' Retry-After.
+    t.rate = AppRate(per_second=1000)
+    time.sleep(1.1)
+    for n in range(3):
+        t.send(Address.person("jo"), PROMPT, f"x{n}")
+    with pytest.raises(TransportError) as err:
+        t.send(Address.team("north"), PROMPT, "x3")
+    assert err.value.retry_after == 1 and not err.value.permanent
+    assert mock.rate_limited == 1 and "x3" not in mock.delivered_keys()
 
 
 def test_teams_is_registered_and_configured_only_with_its_settings(settings: Settings

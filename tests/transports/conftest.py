@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,8 @@ from bot.directory import Directory
 from bot.transports.console import ConsoleTransport
 from bot.transports.email import KEY_PROPERTY, EmailTransport
 from bot.transports.slack.sending import SlackTransport
+from bot.transports.teams.conversations import ConversationRef, Conversations
+from bot.transports.teams.sending import TeamsTransport
 from scheduler.casebook import Casebook
 from scheduler.reminders.address import Address
 from scheduler.reminders.outbox import Outbox
@@ -32,10 +35,18 @@ from store import repo
 from store.settings import Settings
 from tests.builders import at
 from tests.conftest import FakeClock
+from tests.mock_bot_connector import MockBotConnector
 from tests.mock_graph import CLIENT_ID, CLIENT_SECRET, SENDER, TENANT, MockGraph
 from tests.mock_slack import MockSlack
 
-KINDS = ("console", "slack", "email")
+KINDS = ("console", "slack", "email", "teams")
+TEAMS_APP_ID = "77777777-2222-3333-4444-555555555555"
+NORTH_CHANNEL = "19:north@thread.tacv2"
+
+
+def aad_of(name: str) -> str:
+    """The rig's Entra object ids: jo's is aad-jo."""
+    return f"aad-{name}"
 
 
 def email_of(name: str) -> str:
@@ -47,6 +58,7 @@ class SlackSide:
     """Slack's Web API, mocked on localhost."""
 
     kind = "slack"
+    stage_heading = False  # a prompt's stage begins its headline
 
     def __init__(self, slack: MockSlack, directory: Directory) -> None:
         self.slack = slack
@@ -117,6 +129,7 @@ class ConsoleSide:
     """The console: printed lines, nothing to rate-limit or refuse."""
 
     kind = "console"
+    stage_heading = False  # a prompt's stage begins its headline
 
     def __init__(self) -> None:
         self.stream = FlakyStream()
@@ -199,6 +212,7 @@ class EmailSide:
     Graph's sendMail and token endpoint mocked on localhost (tests/mock_graph.py)."""
 
     kind = "email"
+    stage_heading = False  # a prompt's stage begins its headline
 
     def __init__(self, graph: MockGraph, directory: Directory) -> None:
         self.graph = graph
@@ -247,6 +261,94 @@ class EmailSide:
         return [m.key_property(KEY_PROPERTY) or "" for m in self.graph.sent()]
 
 
+_ESCAPED = re.compile(r"\\(.)")
+
+
+def card_text(card: dict[str, Any]) -> str:
+    """An Adaptive Card as its reader sees its words: every TextBlock's text in order (in
+    containers too), a line per line; a Markdown list item ("- a", Teams' line break \\r
+    between items) a line of its own without its marker; Markdown escapes undone."""
+    lines: list[str] = []
+
+    def walk(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            if item.get("type") == "TextBlock":
+                for line in str(item["text"]).replace("\r", "\n").split("\n"):
+                    line = line[2:] if line.startswith("- ") else line
+                    lines.append(_ESCAPED.sub(r"\1", line))
+            walk(item.get("items") or [])
+
+    walk(card.get("body") or [])
+    return "\n".join(lines)
+
+
+class TeamsSide:
+    """Teams: the real TeamsTransport (the Teams SDK's API client) against the Bot
+    Connector and token endpoint mocked on localhost (tests/mock_bot_connector.py); everyone
+    and the north team's channel have a stored conversation (they opened the app)."""
+
+    kind = "teams"
+    stage_heading = True  # a prompt's stage is its card's heading ("Overdue")
+
+    def __init__(self, mock: MockBotConnector, directory: Directory) -> None:
+        self.mock = mock
+        conversations = Conversations(directory.sessions)
+        bot = f"28:{TEAMS_APP_ID}"
+        for name in ("jo", "priya", "ada"):
+            conversations.remember(ConversationRef(f"a:{name}", "personal", mock.service_url,
+                                                   bot, "tenant", aad_object_id=aad_of(name)))
+        conversations.remember(ConversationRef(NORTH_CHANNEL, "channel", mock.service_url,
+                                               bot, "tenant", teams_team_id="19:g@thread.tacv2",
+                                               channel_id=NORTH_CHANNEL))
+        transport = TeamsTransport.from_settings(Settings(
+            teams_app_id=TEAMS_APP_ID, teams_app_password="secret", teams_tenant_id="tenant",
+            teams_openid_metadata_url=mock.metadata_url, teams_login_url=mock.url),
+            directory)
+        assert transport is not None
+        self.transport: Transport = transport
+
+    def _cards(self, conversation: str | None = None) -> list[dict[str, Any]]:
+        return [p.body["attachments"][0]["content"] for p in self.mock.activities()
+                if p.method == "POST" and (conversation is None or p.path.endswith(
+                    f"/v3/conversations/{conversation}/activities"))]
+
+    def received(self) -> list[str]:
+        """What each card that reached Teams shows its reader, a line per line."""
+        return [card_text(c) for c in self._cards()]
+
+    def received_by(self, name: str) -> list[str]:
+        """The cards in `name`'s chat with the bot (the rig's conversation a:jo is jo's)."""
+        return [card_text(c) for c in self._cards(f"a:{name}")]
+
+    def blocks(self) -> list[int]:
+        return []  # Teams counts a card's bytes, not blocks (cards.py keeps it in budget)
+
+    def last_blocks(self) -> list[dict[str, Any]] | None:
+        return None  # an Adaptive Card, no Slack blocks
+
+    def command(self, typed: str) -> str:
+        return f"`{typed}`"  # a card has no code spans: the backticks are shown as typed
+
+    def rate_limit_next(self, seconds: int) -> None:
+        self.mock.fail_next(429, retry_after=seconds)
+
+    def fail_next(self) -> None:
+        self.mock.fail_next(503)
+
+    def refuse_next(self) -> None:
+        self.mock.fail_next(403)  # the app was removed there, or the tenant blocks it
+
+    @contextmanager
+    def answer_lost(self) -> Iterator[None]:
+        pytest.skip("Teams cannot read a conversation back (the Bot Connector has no read, "
+                    "Graph's message reads need tenant-wide protected permissions): a send "
+                    "whose answer was lost cannot be checked, already_delivered is False")
+        yield  # pragma: no cover
+
+    def delivered_keys(self) -> list[str]:
+        return self.mock.delivered_keys()
+
+
 @dataclass
 class Rig:
     """A casebook of six cases for jo (team north), an admin, and one transport's side."""
@@ -273,12 +375,13 @@ class Rig:
 def rig(request: pytest.FixtureRequest, casebook: Casebook, clock: FakeClock,
         monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
     directory = Directory(casebook.sessions)
-    casebook.add_team("north", "bexley", slack_channel="CNORTH")
+    casebook.add_team("north", "bexley", slack_channel="CNORTH", teams_channel=NORTH_CHANNEL)
     with casebook.sessions.begin() as s:
         repo.set_digest_email(s, "north", "north-team@council.gov.uk")
-    directory.add("jo", "worker", "north", "UJO", email=email_of("jo"))
-    directory.add("priya", "manager", "north", "UPRIYA", email=email_of("priya"))
-    directory.add("ada", "admin", None, "UADA", email=email_of("ada"))
+    directory.add("jo", "worker", "north", "UJO", aad_of("jo"), email=email_of("jo"))
+    directory.add("priya", "manager", "north", "UPRIYA", aad_of("priya"),
+                  email=email_of("priya"))
+    directory.add("ada", "admin", None, "UADA", aad_of("ada"), email=email_of("ada"))
     clock.now = at(2026, 12, 18, 12)
     for i in range(12):  # twelve cases referred Fri 18 Dec 2026, allocated to jo
         ref = f"12345{i:02d}"
@@ -299,5 +402,8 @@ def rig(request: pytest.FixtureRequest, casebook: Casebook, clock: FakeClock,
                 yield Rig(casebook, clock, side)
             finally:
                 side.email.graph.close()
+    elif request.param == "teams":
+        with MockBotConnector(TEAMS_APP_ID) as mock:
+            yield Rig(casebook, clock, TeamsSide(mock, directory))
     else:
         yield Rig(casebook, clock, ConsoleSide())

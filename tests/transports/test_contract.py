@@ -8,11 +8,14 @@ so the sweep makes twelve prompts to jo, the north team's digest and the summari
 - a permanent refusal parks the row and tells the admins;
 - a message already delivered is not sent again, by this process or another;
 - content over the transport's limit is cut with "and N more" (Slack: 50 blocks, the last
-  one counting what was cut; the console: as many parts as a chat message shows); a
+  one counting what was cut; the console: as many parts as a chat message shows; Teams: as
+  many as a card holds, cards.py); a
   transport without a limit (email) shows it all, each section counted.
 
 A side's `received()` is what each message shows its reader, a line per line (an email's
-HTML body as text), so the checks below look for lines, whatever frame a message has.
+HTML body as text, a Teams card's TextBlocks in order), so the checks below look for lines,
+whatever frame a message has. Teams cannot read a conversation back, so whether a send whose
+answer was lost arrived cannot be checked there: that case is skipped for Teams.
 """
 
 from __future__ import annotations
@@ -68,8 +71,15 @@ def _with_line(texts: list[str], start: str) -> list[str]:
 def _each_prompt_once(rig: Rig) -> None:
     received = rig.side.received()
     for i in range(12):
+        headline = PROMPT.format(i) + "Tue 29 Dec."
+        if rig.side.stage_heading:
+            # A Teams card: the stage is the card's heading, over the rest of the headline.
+            stage, rest = headline.split(": ", 1)
+            shown = [stage, rest[0].upper() + rest[1:]]
+            assert [t for t in received if _lines(t)[:2] == shown] == ["\n".join(shown)]
+            continue
         assert [line for t in received for line in _lines(t)
-                if line.startswith(PROMPT.format(i))] == [PROMPT.format(i) + "Tue 29 Dec."]
+                if line.startswith(PROMPT.format(i))] == [headline]
 
 
 def test_a_rate_limit_waits_for_retry_after_without_using_an_attempt(rig: Rig) -> None:
@@ -170,11 +180,14 @@ def test_a_digest_over_the_limit_arrives_cut_with_the_exact_count_of_the_rest(
     closing = "and 16 more not shown here (13 overdue, 3 due today), see `/due team`"
     text = rig.side.received()[-1]
     lines = text.split("\n")
-    assert lines[0] == "north, Wed 30 Dec: 60 overdue, 3 due today." and lines[1] == "Overdue:"
+    # A section's header: "Overdue:" in text, a bold "Overdue" heading on a Teams card.
+    assert lines[0] == "north, Wed 30 Dec: 60 overdue, 3 due today."
+    assert lines[1].rstrip(":") == "Overdue"
     assert lines[-1] == closing
     shown = [line for line in lines if "Child visited" in line]
-    assert len(shown) == 47 and "w46" in shown[-1] and "w47" not in text
-    assert "Due today:" not in text
+    assert len(shown) == 47 and "120046" in shown[-1]
+    assert "w46" in text and "w47" not in text  # on a card, a person's name heads their lines
+    assert [line for line in lines if line.rstrip(":") == "Due today"] == []
     blocks = rig.side.last_blocks()
     if blocks is not None:
         assert len(blocks) == 50

@@ -7,9 +7,12 @@ never opened the app, and was not given it by an admin, cannot be written to. `r
 then False (the router falls back to email) and a send is refused for good with what admins
 can do.
 
-Teams' limits: about 7 messages a second per conversation (`pace`) and 1,800 an hour per app
-in a tenant (`HOURLY_CAP`, counted here: past it, a send is put off until the oldest send of
-the hour is an hour old). 429, 412, 502, 503 and 504 are retried by the outbox with back-off,
+Teams' limits: about 7 messages a second per conversation (`pace`), 50 requests a second per
+app in a tenant over all its conversations (`APP_PER_SECOND`, counted here: a send waits,
+under a second, for a free slot) and 1,800 an hour to one conversation (`HOURLY_CAP`: past
+it, a send to that conversation is put off until the oldest of its hour is an hour old).
+Both counts are this process's own. 429, 412,
+502, 503 and 504 are retried by the outbox with back-off,
 honouring Retry-After; 401, 403 and 404 are refusals.
 
 Whether a send that failed half-way arrived cannot be checked: the Bot Connector has no way
@@ -53,7 +56,8 @@ if TYPE_CHECKING:  # the SDK is imported only where Teams is configured (see reg
 
 T = TypeVar("T")
 log = logging.getLogger("caseclock.teams")
-HOURLY_CAP = 1800  # Teams: messages an hour per app per tenant
+HOURLY_CAP = 1800  # Teams: messages an hour to one conversation
+APP_PER_SECOND = 50  # Teams: requests a second per app per tenant, all conversations
 RETRIED = {412, 429, 502, 503, 504}
 REFUSED_HINTS = {
     401: "Teams refused the bot's token: check TEAMS_APP_ID and TEAMS_APP_PASSWORD",
@@ -80,30 +84,66 @@ class _Loop:
 
 
 class HourlyCap:
-    """At most `cap` sends in any hour, counted in this process."""
+    """At most `cap` sends in any hour to one conversation (Teams counts 1,800 an hour per
+    conversation), counted in this process."""
 
     def __init__(self, cap: int = HOURLY_CAP, window: float = 3600.0) -> None:
         self.cap, self.window = cap, window
-        self._sent: deque[float] = deque()
+        self._sent: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def take(self) -> None:
-        """Count one send, or raise TransportError(retry_after) when the hour is full."""
+    def take(self, conversation: str) -> None:
+        """Count one send to `conversation`, or raise TransportError(retry_after) when its
+        hour is full."""
         with self._lock:
             now = time.monotonic()
-            while self._sent and self._sent[0] <= now - self.window:
-                self._sent.popleft()
-            if len(self._sent) >= self.cap:
-                wait = self._sent[0] + self.window - now
-                raise TransportError(f"Teams' hourly cap of {self.cap} messages reached",
-                                     retry_after=max(wait, 1.0))
-            self._sent.append(now)
+            sent = self._sent.setdefault(conversation, deque())
+            while sent and sent[0] <= now - self.window:
+                sent.popleft()
+            if len(sent) >= self.cap:
+                wait = sent[0] + self.window - now
+                raise TransportError(f"Teams' hourly cap of {self.cap} messages to one "
+                                     "conversation reached", retry_after=max(wait, 1.0))
+            sent.append(now)
 
-    def give_back(self) -> None:
+    def give_back(self, conversation: str) -> None:
         """A send that did not reach Teams does not count."""
         with self._lock:
-            if self._sent:
-                self._sent.pop()
+            sent = self._sent.get(conversation)
+            if sent:
+                sent.pop()
+
+
+class AppRate:
+    """At most `per_second` sends in flight or answered within the last `window` seconds.
+    The outbox paces each conversation (7 a second); without this, a morning's prompts to
+    200 people would go at 140 a second and Teams would answer most with 429. Counted from
+    each answer, so a slot frees only after Teams has surely counted the send."""
+
+    def __init__(self, per_second: int = APP_PER_SECOND, window: float = 1.0) -> None:
+        self.per_second, self.window = per_second, window
+        self._answered: deque[float] = deque()
+        self._in_flight = 0
+        self._cond = threading.Condition()
+
+    def take(self) -> None:
+        """Wait for a free slot and hold it until `release`."""
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                while self._answered and self._answered[0] <= now - self.window:
+                    self._answered.popleft()
+                if self._in_flight + len(self._answered) < self.per_second:
+                    self._in_flight += 1
+                    return
+                wait = self._answered[0] + self.window - now if self._answered else 0.05
+                self._cond.wait(max(wait, 0.001))
+
+    def release(self) -> None:
+        with self._cond:
+            self._in_flight -= 1
+            self._answered.append(time.monotonic())
+            self._cond.notify()
 
 
 class TeamsTransport:
@@ -122,11 +162,12 @@ class TeamsTransport:
         return cls(settings, Conversations(directory.sessions), directory)
 
     def __init__(self, settings: Settings, conversations: Conversations, directory: Directory,
-                 cap: HourlyCap | None = None) -> None:
+                 cap: HourlyCap | None = None, rate: AppRate | None = None) -> None:
         self.settings = settings
         self.conversations = conversations
         self.directory = directory
         self.cap = cap or HourlyCap()
+        self.rate = rate or AppRate()
         self._api: ApiClient | None = None
         self._loop: _Loop | None = None
         self._feed: ActivityFeed | None = None
@@ -214,19 +255,22 @@ class TeamsTransport:
                                                    conversation_type=ref.kind,
                                                    tenant_id=ref.tenant_id)
         base, loop = self._client()
-        self.cap.take()
+        self.cap.take(ref.conversation_id)
         api = base.clone(service_url=ref.service_url)
+        self.rate.take()
         try:
             loop.run(api.conversations.create_activity(ref.conversation_id, message),
-                           timeout=self.max_call_seconds)
+                     timeout=self.max_call_seconds)
         except httpx.HTTPStatusError as err:
-            self.cap.give_back()
+            self.cap.give_back(ref.conversation_id)
             raise _error(err.response) from None
         except (httpx.TimeoutException, TimeoutError):
             raise TransportError("ambiguous: Teams did not answer in time") from None
         except httpx.HTTPError as err:
-            self.cap.give_back()
+            self.cap.give_back(ref.conversation_id)
             raise TransportError(f"Teams could not be reached ({type(err).__name__})") from None
+        finally:
+            self.rate.release()
         if isinstance(content, Prompt) and content.urgent and to.is_person:
             self.notify_feed(ref, content)
 
