@@ -108,7 +108,8 @@ def write_package(out: Path, data: dict[str, Any], template: Path = TEAMS_APP) -
 
 def add_teams_parser(sub: Any) -> None:
     """`caseclock teams package`."""
-    t = sub.add_parser("teams", help="Microsoft Teams: the app package an admin uploads")
+    t = sub.add_parser("teams", help="Microsoft Teams: the app package an admin uploads, and "
+                                     "the channels the bot was added to")
     tsub = t.add_subparsers(dest="teams_cmd", required=True, metavar="ACTION")
     p = tsub.add_parser("package", help="write the Teams app package (a zip) with this "
                                         "deployment's app id (TEAMS_APP_ID)")
@@ -116,11 +117,21 @@ def add_teams_parser(sub: Any) -> None:
     p.add_argument("--privacy-url", help="the authority's privacy notice for caseclock "
                                          "(default CASECLOCK_PUBLIC_URL)")
     p.add_argument("--terms-url", help="its terms of use (default CASECLOCK_PUBLIC_URL)")
+    tsub.add_parser("channels", help="the channels the bot was added to, and their care teams")
+    ln = tsub.add_parser("link", help="make a Teams channel a care team's channel")
+    ln.add_argument("team", help="the care team, e.g. east")
+    ln.add_argument("channel", help="the channel id, as `caseclock teams channels` lists it")
 
 
 def cmd_teams(args: argparse.Namespace) -> int:
-    """Write the package; a refusal is one sentence (exit 2, nothing written)."""
+    """Write the package (or list or link channels); a refusal is one sentence (exit 2,
+    nothing written)."""
     from store.settings import Settings
+
+    if args.teams_cmd in ("channels", "link"):
+        from bot.teams_channels import cmd_channels, cmd_link
+
+        return cmd_channels(args) if args.teams_cmd == "channels" else cmd_link(args)
 
     settings = Settings()
     data = manifest(settings.teams_app_id, settings.public_url, args.privacy_url,
