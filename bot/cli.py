@@ -146,8 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="show this person's reminders as they fire even when stdin is not a "
                          "terminal")
 
-    sv = sub.add_parser("serve", help="serve HTTP: Slack at /slack/events (when configured), "
-                                      "the calendar feeds and /healthz")
+    sv = sub.add_parser("serve", help="serve HTTP: Slack at /slack/events and Teams at "
+                                      "/api/messages (when configured), the calendar feeds "
+                                      "and /healthz")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=3000)
     sv.add_argument("--no-scheduler", action="store_true",
@@ -172,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--role", required=True,
                     choices=("worker", "manager", "service_manager", "admin"))
     sa.add_argument("--slack", metavar="USER_ID", help="their Slack user id (U...)")
-    sa.add_argument("--teams-id", metavar="AAD_ID", help="their Microsoft Teams user id")
+    sa.add_argument("--teams-id", metavar="AAD_ID",
+                    help="their Microsoft Entra object id, as Teams knows them (a GUID)")
     sa.add_argument("--email", metavar="ADDRESS",
                     help="their email address, for prompts and summaries by email")
     sa.add_argument("--prefers", choices=tuple(TRANSPORTS),
@@ -218,8 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the team's Microsoft Teams channel id (19:...@thread.tacv2)")
     ta.add_argument("--digest-at", help="HH:MM local time of the daily digest (default 08:30)")
     ta.add_argument("--digest-email", metavar="ADDRESS",
-                    help="where the team's digest goes by email (used when no chat channel "
-                         "reaches the team)")
+                    help="a shared mailbox that serves as the team's channel (its digest and "
+                         "duty prompts) when no chat channel reaches the team")
     tsub.add_parser("list", help="list teams")
 
     lg = sub.add_parser("log", help="append an event to a case")

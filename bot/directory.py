@@ -28,6 +28,30 @@ def check_email(address: str, option: str = "--email") -> str:
     return address
 
 
+GUID = re.compile(r"[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}")
+TEAMS_CHANNEL = re.compile(r"19:[^\s@]+@thread\.(?:tacv2|skype)")
+
+
+def check_teams_id(object_id: str) -> str:
+    """A person's Entra object id (a GUID), trimmed, or one sentence saying what to type."""
+    object_id = object_id.strip()
+    if not GUID.fullmatch(object_id):
+        raise EventError(f"'{object_id}' is not a Microsoft Entra object id: give --teams-id "
+                         "the person's object id, such as 2f1c4b8e-5d3a-4e6f-9a7b-0c1d2e3f4a5b "
+                         "(Entra admin centre, Users, the person, Object ID).")
+    return object_id
+
+
+def check_teams_channel(channel: str) -> str:
+    """A Teams channel id (19:...@thread.tacv2), trimmed, or one sentence."""
+    channel = channel.strip()
+    if not TEAMS_CHANNEL.fullmatch(channel):
+        raise EventError(f"'{channel}' is not a Teams channel id: give one such as "
+                         "19:abc123@thread.tacv2 (`caseclock teams channels` lists those the "
+                         "bot was added to).")
+    return channel
+
+
 @dataclass(frozen=True)
 class Actor:
     """A member of staff as the command handler sees them."""

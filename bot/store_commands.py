@@ -13,7 +13,7 @@ from bot.app import App, build_app
 from bot.case_json import case_json
 from bot.commands.dates import is_time_word, moment
 from bot.console import run_console
-from bot.directory import Actor, check_email
+from bot.directory import Actor, check_email, check_teams_channel, check_teams_id
 from bot.render import (
     change_summary,
     deadlines_table,
@@ -63,11 +63,14 @@ def cmd_team(args: argparse.Namespace) -> int:
     digest_email = getattr(args, "digest_email", None)
     if digest_email:
         digest_email = check_email(digest_email, "--digest-email")
+    teams_channel = getattr(args, "teams_channel", None)
+    if teams_channel:
+        teams_channel = check_teams_channel(teams_channel)
     app.library.get(args.policy)  # an unknown pack is refused before anything is written
     team = app.casebook.add_team(args.team, args.policy, slack_channel=args.slack_channel,
                                  digest_at=args.digest_at, actor=_cli_actor(),
                                  ooh_channel=args.ooh_channel,
-                                 teams_channel=getattr(args, "teams_channel", None))
+                                 teams_channel=teams_channel)
     if digest_email:
         with app.casebook.sessions.begin() as s:
             repo.set_digest_email(s, team.name, digest_email)
@@ -257,7 +260,8 @@ def cmd_staff(args: argparse.Namespace) -> int:
     """`caseclock staff add|list|remove|import`."""
     app = _app()
     if args.staff_cmd == "add":
-        a = app.directory.add(args.name, args.role, args.team, args.slack, args.teams_id,
+        teams_id = check_teams_id(args.teams_id) if args.teams_id else None
+        a = app.directory.add(args.name, args.role, args.team, args.slack, teams_id,
                               actor=_cli_actor(), oversees=getattr(args, "oversees", None),
                               prefers=getattr(args, "prefers", None),
                               email=getattr(args, "email", None))

@@ -9,6 +9,7 @@ import argparse
 
 from sqlalchemy import select
 
+from bot.directory import check_teams_channel
 from scheduler.timescales.vocabulary import EventError
 from store import repo
 from store.models import Team, TeamsConversation
@@ -43,9 +44,7 @@ def cmd_link(args: argparse.Namespace) -> int:
     from bot.store_commands import _app
 
     app = _app()
-    channel = args.channel.strip()
-    if not channel:
-        raise EventError("give the channel id: caseclock teams channels lists them.")
+    channel = check_teams_channel(args.channel)
     with app.casebook.sessions.begin() as s:
         team = repo.get_team(s, args.team)
         if team is None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -156,6 +157,13 @@ class Casebook:
                              "for example north-assessment.")
         self.library.get(policy)
         with self.sessions.begin() as s:
+            if teams_channel:
+                # A Teams channel serves one care team: its messages say which team's cases
+                # they may show, and a click there snoozes that team's prompt.
+                other = s.scalar(select(Team.name).where(Team.msteams_channel == teams_channel))
+                if other is not None:
+                    raise EventError(f"that Teams channel is already team {other}'s: a "
+                                     "channel serves one care team; give this team its own.")
             team = repo.add_team(s, name, policy, slack_channel, digest_at)
             team.ooh_channel = ooh_channel
             team.msteams_channel = teams_channel

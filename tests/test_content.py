@@ -3,6 +3,8 @@ counts what it cut, and the chat's own pointer to the rest."""
 
 from __future__ import annotations
 
+import pytest
+
 from bot.transports.plain import plain
 from scheduler.reminders.content import (
     Action,
@@ -65,3 +67,16 @@ def test_what_a_digest_cuts_is_counted_and_the_chat_says_where_to_see_it() -> No
     assert text.endswith("    and 4 more\nand 5 more not shown here (5 due today)")
     assert plain(digest).endswith("    and 4 more, see `/due team`\n"
                                   "and 5 more not shown here (5 due today), see `/due team`")
+
+
+def test_a_malformed_stored_content_is_one_content_error_not_a_crash() -> None:
+    from scheduler.reminders.content import ContentError, from_json
+
+    for broken in ({"v": 1, "kind": "prompt"},  # no reference
+                   {"v": 1, "kind": "digest", "head": "north", "sections": [{"x": 1}]},
+                   {"v": 1, "kind": "alert"},
+                   {"v": 99, "kind": "alert", "text": "x"}):
+        with pytest.raises(ContentError) as err:
+            from_json(broken)
+        assert str(err.value).startswith("outbox content")
+    assert from_json({"v": 1, "kind": "alert", "text": "fine"}).text == "fine"  # type: ignore[union-attr]

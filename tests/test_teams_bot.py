@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 APP_ID = "11111111-2222-3333-4444-555555555555"
 TENANT = "tenant-0001"
 BOT = f"28:{APP_ID}"
-JO = "aad-0000-jo"
-SAM = "aad-0000-sam"
+JO = "0b1c2d3e-0000-4000-8000-00000000000a"
+SAM = "0b1c2d3e-0000-4000-8000-00000000000b"
 NORTH_CHANNEL = "19:north-channel@thread.tacv2"
 NORTH_TEAM = "19:north-general@thread.tacv2"
 SOUTH_CHANNEL = "19:south-channel@thread.tacv2"
@@ -265,6 +265,24 @@ def test_someone_not_in_the_directory_is_refused_politely_and_nothing_is_stored(
         "team manager to add you (caseclock staff add NAME --team TEAM --role worker "
         f"--teams-id {stranger}).")
     assert served.events("720001") == 0
+    # Nothing of theirs is kept either: not even where to write to them.
+    kept = [c.conversation_id for c in served.conversations()]
+    assert "a:personal-stranger" not in kept
+
+
+def test_an_activity_from_another_tenant_is_ignored_and_nothing_is_stored(
+        served: Served) -> None:
+    # Signed by the Bot Framework (any tenant's activity is), but not the council's tenant.
+    before = len(served.mock.activities())
+    foreign = message(served, "referral 730001 s17", "msg-730001")
+    foreign["conversation"] = {**foreign["conversation"], "tenantId": "another-council"}
+    foreign["channelData"] = {"tenant": {"id": "another-council"}}
+    assert served.post(foreign)[0] == 200
+    assert served.events("730001") == 0
+    assert len(served.mock.activities()) == before  # no reply either
+    # The council's own tenant, the same message: stored.
+    assert served.post(message(served, "referral 730001 s17", "msg-730002"))[0] == 200
+    assert served.events("730001") == 1
 
 
 def test_installation_and_adding_the_bot_to_a_team_store_the_references(served: Served
@@ -387,3 +405,10 @@ def test_a_body_over_256_kb_or_not_json_is_refused_before_it_is_read(served: Ser
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(req, timeout=20)
         assert err.value.code == status
+    # Without a token, nothing is read at all: 401 however large or malformed the body.
+    for body in (b"{" + b" " * (300 * 1024) + b"}", b"not json"):
+        req = urllib.request.Request(url, data=body, headers={
+            "Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=20)
+        assert err.value.code == 401

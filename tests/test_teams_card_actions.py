@@ -165,3 +165,22 @@ def test_the_procedures_words_are_shown_under_the_prompt(app: App) -> None:
     words = card["body"][0]["items"][1]["text"]
     assert words.startswith("Child visited") and "\u201c" in words
     assert "Case 810001, Child visited." in texts(card)  # the prompt, still there
+
+
+def test_log_it_on_a_card_logs_for_its_own_case_only_and_a_channel_sees_only_the_reference(
+        app: App) -> None:
+    jo = actor(app, "jo")
+    assert app.handler.handle(jo, "/referral", "810002 s17", source="test").ok
+    other = handle_card_action(services(app), jo, "log_it",
+                               {"ref": REF.to_token(), "line": "810002 alone"})
+    assert done(other) == ("This card logs for case 810001 only: start the line with "
+                           "810001, or type the command for another case in your chat with "
+                           "caseclock.")
+    assert [e.type for e in app.casebook.timeline("810002")] == ["referral_received"]
+    # Clicked in north's channel: stored, and the card there says who logged what, for
+    # which case, and nothing of what is due next.
+    card = handle_card_action(services(app), jo, "log_it",
+                              {"ref": REF.to_token(), "line": "810001 alone"},
+                              Address.team("north"))
+    assert texts(card)[0] == "jo logged /seen for 810001."
+    assert [e.type for e in app.casebook.timeline("810001")][-1] == "child_seen"

@@ -57,3 +57,37 @@ def test_a_wrong_team_or_a_taken_channel_is_one_sentence_and_nothing_changes(
     assert run(env, tmp_path, "team", "list")[1].splitlines() == [
         f"east: policy bexley, digest at 08:30, Teams channel {CHANNEL}",
         "west: policy bexley, digest at 08:30"]
+
+
+def test_a_new_team_cannot_take_another_teams_channel(env: dict[str, str],
+                                                      tmp_path: Path) -> None:
+    assert run(env, tmp_path, "team", "add", "east", "--policy", "bexley", "--teams-channel",
+               CHANNEL)[0] == 0
+    assert run(env, tmp_path, "team", "add", "west", "--policy", "bexley", "--teams-channel",
+               CHANNEL) == (2, "caseclock: that Teams channel is already team east's: a "
+                               "channel serves one care team; give this team its own.")
+    assert run(env, tmp_path, "team", "list")[1].splitlines() == [
+        f"east: policy bexley, digest at 08:30, Teams channel {CHANNEL}"]
+
+
+def test_a_teams_id_or_channel_that_is_none_is_one_sentence_and_nothing_is_stored(
+        env: dict[str, str], tmp_path: Path) -> None:
+    assert run(env, tmp_path, "team", "add", "east", "--policy", "bexley")[0] == 0
+    assert run(env, tmp_path, "staff", "add", "jo", "--team", "east", "--role", "worker",
+               "--teams-id", "jo@council.gov.uk") == (2, (
+        "caseclock: 'jo@council.gov.uk' is not a Microsoft Entra object id: give --teams-id "
+        "the person's object id, such as 2f1c4b8e-5d3a-4e6f-9a7b-0c1d2e3f4a5b (Entra admin "
+        "centre, Users, the person, Object ID)."))
+    refused = ("caseclock: 'General' is not a Teams channel id: give one such as "
+               "19:abc123@thread.tacv2 (`caseclock teams channels` lists those the bot was "
+               "added to).")
+    assert run(env, tmp_path, "team", "add", "west", "--policy", "bexley",
+               "--teams-channel", "General") == (2, refused)
+    assert run(env, tmp_path, "teams", "link", "east", "General") == (2, refused)
+    assert run(env, tmp_path, "staff", "list")[1] == (
+        "Nobody yet: `caseclock staff add NAME --team TEAM --role worker`.")
+    assert run(env, tmp_path, "team", "list")[1] == "east: policy bexley, digest at 08:30"
+    # The real shapes are taken.
+    assert run(env, tmp_path, "staff", "add", "jo", "--team", "east", "--role", "worker",
+               "--teams-id", "2F1C4B8E-5D3A-4E6F-9A7B-0C1D2E3F4A5B")[0] == 0
+    assert run(env, tmp_path, "teams", "link", "east", CHANNEL)[0] == 0

@@ -9,7 +9,9 @@ An email has no size limit: a digest shows every section and person (`Digest.fit
 each person's lines up to the digests' usual PER_PERSON, with the cut counted exactly as
 in every transport ("and 2 more, see /due team"). A prompt by email has no buttons: it
 lists the commands to type in the chat with caseclock instead, and quotes the procedure.
-The text part is `plain_text(content, None)`, the same words without the layout.
+The text part is `plain_text(content, None)`, the same words without the layout; Graph's
+JSON sendMail takes one body, so the email transport sends the HTML alone (bot/transports/
+email.py says why it does not send MIME).
 """
 
 from __future__ import annotations

@@ -307,11 +307,23 @@ class ContentError(ValueError):
 
 
 def from_json(data: Mapping[str, Any]) -> Content:
-    """The content an outbox row holds (any version this code knows)."""
+    """The content an outbox row holds (any version this code knows); anything else, a
+    version it does not know or a malformed row, is a ContentError (the row is parked)."""
+    try:
+        return _from_json(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        if isinstance(err, ContentError):
+            raise
+        raise ContentError(f"outbox content that cannot be read ({type(err).__name__})"
+                           ) from None
+
+
+def _from_json(data: Mapping[str, Any]) -> Content:
     version, kind = data.get("v"), data.get("kind")
     if version != CONTENT_VERSION:
         raise ContentError(f"outbox content version {version!r} is not one this caseclock "
-                           f"reads ({CONTENT_VERSION}): run `caseclock db upgrade`")
+                           f"reads ({CONTENT_VERSION}): restart caseclock, whose store "
+                           "upgrades itself when it starts")
     if kind == "alert":
         return Alert(str(data["text"]))
     if kind == "prompt":

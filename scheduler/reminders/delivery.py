@@ -86,8 +86,9 @@ def address_of(recipient: str) -> Address:
     try:
         return Address.parse(recipient)
     except ValueError:
-        raise TransportError(f"{recipient!r} is not an address caseclock can deliver to: run "
-                             "`caseclock db upgrade`", permanent=True) from None
+        raise TransportError(f"{recipient!r} is not an address caseclock can deliver to: "
+                             "restart caseclock, whose store upgrades itself when it starts",
+                             permanent=True) from None
 
 
 class Delivery:
@@ -232,8 +233,12 @@ class Delivery:
             return "deferred"
         try:
             if transport is None:
-                raise TransportError("no configured transport reaches them: add how they are "
-                                     "reached (their chat id) in the staff directory",
+                how = ("add how they are reached (their chat id or email) in the staff "
+                       "directory" if row.recipient.startswith("staff:") else
+                       "give the team a channel the app is in (Slack or Teams) or a digest "
+                       "email")
+                raise TransportError(f"no configured transport reaches them: {how}, then "
+                                     "re-queue it with `caseclock notify --retry-parked`",
                                      permanent=True)
             check = getattr(transport, "already_delivered", None)
             # After a crash mid-send or an ambiguous failure (a timeout: the message may have
@@ -326,17 +331,28 @@ class Delivery:
                 s.execute(stmt)
 
     def retry_parked(self, now: datetime) -> int:
-        """Queue every parked row again, with fresh attempts (the admin's path once Slack's
-        settings are fixed); returns how many. A row whose last try may have got through
-        keeps its error, so it is checked with Slack before it is sent again."""
+        """Queue every parked row again, with fresh attempts (the admin's path once what was
+        wrong is fixed); returns how many. Each is routed again, as the sweep would route it
+        now: a person given a chat id, or a channel the bot was added to since, is reached
+        where they can be. A row whose last try may have got through keeps its error, so it
+        is checked before it is sent again."""
         with self.sessions.begin() as s:
-            ids = list(s.scalars(select(OutboxRow.id).where(
+            rows = s.execute(select(OutboxRow.id, OutboxRow.recipient).where(
                 OutboxRow.parked_at.is_not(None), OutboxRow.sent_at.is_(None),
-                OutboxRow.withdrawn_at.is_(None))))
-            for part in chunks(ids, KEY_CHUNK):
-                s.execute(update(OutboxRow).where(OutboxRow.id.in_(list(part))).values(
-                    parked_at=None, attempts=0, next_attempt_at=now, claimed_by=None,
-                    claimed_at=None))
+                OutboxRow.withdrawn_at.is_(None))).all()
+            by_transport: dict[str, list[int]] = defaultdict(list)
+            for row_id, recipient in rows:
+                try:
+                    kind = self.transport_for(recipient)
+                except ValueError:  # not an address: it stays where it was, and parks again
+                    continue
+                by_transport[kind].append(row_id)
+            for kind, ids in by_transport.items():
+                for part in chunks(ids, KEY_CHUNK):
+                    s.execute(update(OutboxRow).where(OutboxRow.id.in_(list(part))).values(
+                        parked_at=None, attempts=0, next_attempt_at=now, claimed_by=None,
+                        claimed_at=None, transport=kind))
+            ids = [row_id for part in by_transport.values() for row_id in part]
         if ids:
             log.info("re-queued %d parked rows", len(ids))
         return len(ids)

@@ -93,6 +93,17 @@ def test_a_server_parks_a_prompt_nobody_can_be_reached_by_and_tells_the_admins(
               if c.body["channel"] == "DUADA"]
     assert len(alerts) == len(kims)
     assert all("to kim" in a and "no configured transport reaches them" in a for a in alerts)
+    # The admin adds kim's Slack id and re-queues what was parked: it is routed again, now
+    # to Slack, and reaches her once.
+    directory.remove("kim")  # as the directory asks: remove, then add with the new details
+    directory.add("kim", "worker", "north", "UKIM")
+    assert outbox.retry_parked(rig.clock.now) == len(kims)
+    rig.drain(outbox)
+    with rig.casebook.sessions() as s:
+        kims = s.scalars(select(OutboxRow).where(OutboxRow.recipient == "staff:kim")).all()
+    assert kims and all(r.sent_at is not None and r.transport == "slack" for r in kims)
+    to_kim = [c for c in rig.slack.of("chat.postMessage") if c.body["channel"] == "DUKIM"]
+    assert len(to_kim) == len(kims)
 
 
 def test_rows_addressed_to_slack_channel_ids_are_readdressed_to_teams_on_upgrade(
@@ -118,6 +129,16 @@ def test_rows_addressed_to_slack_channel_ids_are_readdressed_to_teams_on_upgrade
                           "teams_channel, digest_at, created_at) VALUES ('north', 'bexley', "
                           "'CNORTH', 'COOH', '19:abc@thread.tacv2', '08:30', "
                           "'2026-11-30 12:00:00')"))
+        # south shares north's out-of-hours channel: each team's rows stay its own.
+        conn.execute(text("INSERT INTO teams (name, policy, slack_channel, ooh_channel, "
+                          "digest_at, created_at) VALUES ('south', 'bexley', 'CSOUTH', "
+                          "'COOH', '08:30', '2026-11-30 12:00:00')"))
+        conn.execute(text(
+            "INSERT INTO outbox (key, stage, case_ref, rule, seq, recipient, team, "
+            "transport, urgent, payload, created_at, next_attempt_at, attempts) VALUES "
+            "('654321:allocation:1:2026-11-30T17:00:00+00:00:overdue:channel:COOH', "
+            "'overdue', '654321', 'allocation', 1, 'channel:COOH', 'south', 'slack', 0, "
+            "'{}', '2026-11-30 17:00:00', '2026-11-30 17:00:00', 0)"))
         for key, recipient in old.items():
             conn.execute(text(
                 "INSERT INTO outbox (key, stage, case_ref, rule, seq, recipient, team, "
@@ -129,7 +150,8 @@ def test_rows_addressed_to_slack_channel_ids_are_readdressed_to_teams_on_upgrade
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0008")
         rows = dict(conn.execute(text("SELECT key, recipient FROM outbox")).all())
-        channel = conn.execute(text("SELECT msteams_channel FROM teams")).scalar_one()
+        channel = conn.execute(text("SELECT msteams_channel FROM teams WHERE name = 'north'")
+                               ).scalar_one()
     assert rows == {
         "123456:allocation:1:2026-11-30T17:00:00+00:00:overdue:team:north": "team:north",
         "123456:allocation:1:2026-11-30T17:00:00+00:00:overdue:ooh:north": "ooh:north",
@@ -140,6 +162,7 @@ def test_rows_addressed_to_slack_channel_ids_are_readdressed_to_teams_on_upgrade
         # by the row above, so it keeps its own (sent: history)
         "123456:allocation:1:2026-11-30T17:00:00+00:00:overdue:channel:CGONE": "team:north",
         "123456:allocation:1:2026-11-30T17:00:00+00:00:overdue:staff:jo": "staff:jo",
+        "654321:allocation:1:2026-11-30T17:00:00+00:00:overdue:ooh:south": "ooh:south",
     }
     assert channel == "19:abc@thread.tacv2"
     engine.dispose()

@@ -4,7 +4,8 @@ that mounts it on `caseclock serve` at POST /api/messages.
 Authentication is the SDK's own: its HttpServer validates every activity's Bearer token
 (Bot Framework's signing keys from the OpenID metadata's key set, issuer, audience = our app
 id, expiry, and the token's serviceurl claim against the activity's) and answers 401 before
-the activity is parsed or handed to a handler. caseclock never switches that off: the app is
+the activity is handed to a handler; a request with no Bearer token at all is refused here
+before its body is read. caseclock never switches that off: the app is
 built with `dangerously_allow_unauthenticated_requests=False` whatever the environment says
 (the SDK would otherwise read DANGEROUSLY_ALLOW_UNAUTHENTICATED_REQUESTS).
 
@@ -97,6 +98,11 @@ class RouteAdapter:
 
     def register_route(self, method: HttpMethod, path: str, handler: HttpRouteHandler) -> None:
         async def endpoint(request: Request) -> Response:
+            # No token at all: refused before the body is read. With one, the body (at most
+            # max_body) is parsed first, as the SDK checks the token's serviceurl claim
+            # against the activity's before any handler sees it.
+            if not request.headers.get("authorization", "").startswith("Bearer "):
+                return JSONResponse({"error": "unauthorized"}, status_code=401)
             length = request.headers.get("content-length", "")
             if length and (not length.isdigit() or int(length) > self.max_body):
                 return JSONResponse({"error": "body too large"}, status_code=413)

@@ -98,9 +98,21 @@ def handle_card_action(services: CardServices, actor: Actor | None, verb: str,
         if not line:
             return _input_card(ref, "line", f"{command}: add the date and time if it was not "
                                             "now", first_words, "Log it")
+        words = line.split()
+        if not words or words[0] != ref.case:
+            # A card is about one case; another case typed here could show in a channel.
+            return _refreshed(services, actor, ref, ActionResult(
+                False, f"This card logs for case {ref.case} only: start the line with "
+                       f"{ref.case}, or type the command for another case in your chat "
+                       "with caseclock."), where)
         reply = services.handler.handle(actor, command, line, source=source,
                                         request_id=_request_id(actor, verb, ref, line))
-        result = ActionResult(bool(reply.ok), reply.text, refresh=bool(reply.ok))
+        text = reply.text
+        if where is not None and reply.ok and actor is not None:
+            # In a team's channel: only what the team may see, the reference and what was
+            # stored (as a channel command's thread reply says it).
+            text = f"{actor.name} logged {command} for {ref.case}."
+        result = ActionResult(bool(reply.ok), text, refresh=bool(reply.ok))
     return _refreshed(services, actor, ref, result, where)
 
 

@@ -72,6 +72,7 @@ class TeamsServices:
     handler: CommandHandler
     directory: Directory
     conversations: Conversations
+    tenant_id: str | None = None  # TEAMS_TENANT_ID: activities from any other are dropped
 
     @property
     def cards(self) -> CardServices:
@@ -175,8 +176,22 @@ def _updates_reference(services: TeamsServices, activity: Mapping[str, Any]) -> 
         log.info("%s: app removed from %s", kind, conversation_id)
         return
     ref = reference_of(activity)
-    if ref is not None:
-        services.conversations.remember(ref)
+    if ref is None:
+        return
+    if ref.kind == "personal" and (not ref.aad_object_id or services.directory.by_msteams(
+            ref.aad_object_id) is None):
+        return  # someone not in the directory: nothing of theirs is kept
+    services.conversations.remember(ref)
+
+
+def foreign_tenant(services: TeamsServices, activity: Mapping[str, Any]) -> bool:
+    """Whether the activity comes from another tenant than the council's (TEAMS_TENANT_ID;
+    without it, a multi-tenant bot takes any)."""
+    if not services.tenant_id:
+        return False
+    tenant = _get(activity, "conversation", "tenantId") or _get(
+        activity, "channelData", "tenant", "id")
+    return str(tenant or "") != services.tenant_id
 
 
 def attach(app: SdkApp, services: TeamsServices) -> None:
@@ -184,6 +199,9 @@ def attach(app: SdkApp, services: TeamsServices) -> None:
 
     async def remember_reference(ctx: Any) -> None:
         raw = ctx.activity.model_dump(by_alias=True, exclude_none=True, mode="json")
+        if foreign_tenant(services, raw):  # authenticated, but not the council's: ignored
+            log.info("activity %s from another tenant ignored", raw.get("id"))
+            return
         await asyncio.to_thread(_updates_reference, services, raw)
         await ctx.next()
 
@@ -223,7 +241,8 @@ def mount(caseclock: Any) -> list[Any]:
     adapter = RouteAdapter()
     sdk = build_sdk_app(caseclock.settings, adapter)
     attach(sdk, TeamsServices(caseclock.handler, caseclock.directory,
-                              Conversations(caseclock.casebook.sessions)))
+                              Conversations(caseclock.casebook.sessions),
+                              caseclock.settings.teams_tenant_id))
     # Registers the endpoint with the SDK's JWT validation in front of it; nothing here
     # touches the network or binds to this temporary event loop.
     asyncio.run(sdk.initialize())

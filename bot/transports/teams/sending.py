@@ -80,7 +80,14 @@ class _Loop:
         self.thread.start()
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        """Run one call and wait at most `timeout`; then it is cancelled (as Graph's are), so
+        a call given up on cannot still land after the outbox has moved on."""
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise
 
 
 class HourlyCap:

@@ -26,20 +26,23 @@ def upgrade() -> None:
     with op.batch_alter_table("teams") as batch:
         batch.alter_column("teams_channel", new_column_name="msteams_channel")
     conn = op.get_bind()
+    # A row is its own team's first: teams may share a channel (an out-of-hours one).
+    own: dict[str, dict[str, str]] = {}
     channels: dict[str, str] = {}
     for name, day, ooh in conn.execute(sa.text(
             "SELECT name, slack_channel, ooh_channel FROM teams")):
+        mine = own.setdefault(name, {})
         if ooh:
-            channels[ooh] = f"ooh:{name}"
+            channels[ooh] = mine[ooh] = f"ooh:{name}"
         if day:
-            channels[day] = f"team:{name}"  # a channel that is both is the team's own
+            channels[day] = mine[day] = f"team:{name}"  # both: the team's own channel
     rows = conn.execute(sa.text(
         "SELECT id, key, recipient, team, sent_at FROM outbox "
         "WHERE recipient LIKE 'channel:%' ORDER BY id")).all()
     keys = set(conn.execute(sa.text("SELECT key FROM outbox")).scalars())
     for row_id, key, recipient, team, _sent in rows:
         channel = recipient.split(":", 1)[1]
-        new = channels.get(channel, f"team:{team}")
+        new = own.get(team, {}).get(channel) or channels.get(channel, f"team:{team}")
         # The recipient sits in the key after the stage, before any ":snoozed:DATE".
         new_key = re.sub(rf":{re.escape(recipient)}(?=$|:)", f":{new}", key, count=1)
         if new_key in keys:
