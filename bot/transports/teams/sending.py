@@ -38,8 +38,6 @@ from collections.abc import Coroutine
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-import httpx
-
 from bot.directory import Directory
 from bot.transports.teams.cards import CONTENT_TYPE, LINE_CHARS, TEAMS_BUDGET, render_card
 from bot.transports.teams.conversations import ConversationRef, Conversations
@@ -49,6 +47,7 @@ from scheduler.reminders.transport import Limits, TransportError
 from store.settings import Settings
 
 if TYPE_CHECKING:  # the SDK is imported only where Teams is configured (see registry.py)
+    import httpx
     from microsoft_teams.api import ApiClient
     from microsoft_teams.api.activities.message.message import MessageActivityInput
 
@@ -261,6 +260,8 @@ class TeamsTransport:
         message.conversation = ConversationAccount(id=ref.conversation_id,
                                                    conversation_type=ref.kind,
                                                    tenant_id=ref.tenant_id)
+        import httpx  # with the SDK: only where Teams is configured (the msteams extra)
+
         base, loop = self._client()
         self.cap.take(ref.conversation_id)
         api = base.clone(service_url=ref.service_url)
