@@ -104,8 +104,12 @@ def teams_routes(app: App) -> list[BaseRoute]:
     if not settings.teams_app_password:
         raise EventError("Teams is half configured: set TEAMS_APP_PASSWORD with TEAMS_APP_ID "
                          "(see .env.example), or neither.")
-    from bot.transports.teams.receiving import mount
+    try:
+        from bot.transports.teams.receiving import mount
+    except ModuleNotFoundError as err:
+        from bot.transports.registry import MISSING_EXTRA
 
+        raise EventError(MISSING_EXTRA.format(what="Teams", module=err.name)) from None
     return mount(app)
 
 

@@ -35,12 +35,13 @@ PROGRAM = textwrap.dedent("""
 """)
 
 
-def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", PROGRAM, ",".join(BLOCKED), *args], capture_output=True,
         text=True, timeout=120, cwd=tmp_path,
         env={"DATABASE_URL": f"sqlite:///{tmp_path}/c.db", "HOME": str(tmp_path),
-             "PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+             "PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+             **env})
 
 
 def test_the_console_default_needs_no_microsoft_package(tmp_path: Path) -> None:
@@ -56,3 +57,13 @@ def test_the_console_default_needs_no_microsoft_package(tmp_path: Path) -> None:
     rows = json.loads(planned.stdout)
     assert rows and {r["transport"] for r in rows} == {"console"}
     assert "LOADED \n" in planned.stderr  # none of them was imported
+
+
+def test_email_configured_without_its_packages_is_one_sentence(tmp_path: Path) -> None:
+    done = run(tmp_path, "notify", "--now", "2026-12-02T09:00", "--dry-run",
+               GRAPH_TENANT_ID="t", GRAPH_CLIENT_ID="c", GRAPH_CLIENT_SECRET="s",
+               GRAPH_SENDER="caseclock@council.gov.uk")
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[0] == (
+        "caseclock: Email is configured, but its packages are not installed (no httpx): "
+        "install them with .venv/bin/pip install -e '.[msteams]'")

@@ -16,6 +16,7 @@ from typing import Any, Protocol, cast
 from bot.directory import Directory
 from scheduler.reminders.address import Address
 from scheduler.reminders.transport import Transport
+from scheduler.timescales.vocabulary import EventError
 from store.settings import Settings
 
 TRANSPORTS: dict[str, str] = {
@@ -43,11 +44,21 @@ def transport_class(kind: str) -> Any:
     return getattr(import_module(module), name)
 
 
+MISSING_EXTRA = ("{what} is configured, but its packages are not installed (no {module}): "
+                 "install them with .venv/bin/pip install -e '.[msteams]'")
+
+
 def build_transports(settings: Settings, directory: Directory) -> dict[str, Transport]:
-    """Every transport the settings configure, by kind (the console always)."""
+    """Every transport the settings configure, by kind (the console always). A transport
+    imports its platform's packages only once it is configured, so a base install runs; one
+    configured without its packages is one sentence, not a traceback."""
     out: dict[str, Transport] = {}
     for kind in TRANSPORTS:
-        transport = transport_class(kind).from_settings(settings, directory)
+        try:
+            transport = transport_class(kind).from_settings(settings, directory)
+        except ModuleNotFoundError as err:
+            raise EventError(MISSING_EXTRA.format(what=kind.capitalize(), module=err.name)
+                             ) from None
         if transport is not None:
             out[kind] = transport
     return out
