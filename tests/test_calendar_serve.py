@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from icalendar import Calendar
 from bot.app import build_app
 from store.settings import Settings
 from tests.mock_slack import MockSlack
+from tests.serve_process import serve_process
 from tests.test_slack import SECRET
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,20 +55,7 @@ def env(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[dict[str, st
                    HOME=str(tmp_path), CASECLOCK_PUBLIC_URL=f"http://127.0.0.1:{port}")
         if request.param == "with Slack":
             env.update(SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--no-scheduler"],
-            env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if get(f"http://127.0.0.1:{port}/healthz")[0] == 200:
-                        break
-                except OSError:
-                    pass
-                assert server.poll() is None, (tmp_path / "serve.log").read_text()
-                assert time.monotonic() < deadline, "serve never answered /healthz"
-                time.sleep(0.2)
+        with serve_process(port, env, tmp_path, log, tmp_path / "serve.log"):
             # Slack's endpoint is there only when Slack is configured.
             slack_status = post_status(f"http://127.0.0.1:{port}/slack/events")
             assert (slack_status == 404) == (request.param == "without Slack"), slack_status
@@ -77,13 +64,6 @@ def env(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[dict[str, st
             assert ("Slack not configured, so no reminders" in started) == (
                 request.param == "without Slack"), started
             yield env
-        finally:
-            server.terminate()
-            try:
-                server.wait(20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(5)
 
 
 def post_status(url: str) -> int:

@@ -28,6 +28,7 @@ from store import repo
 from store.models import TeamsConversation
 from store.settings import Settings
 from tests.mock_bot_connector import MockBotConnector, new_key
+from tests.serve_process import serve_process
 from tests.test_calendar_serve import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,30 +137,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         env.update(DATABASE_URL=url, TEAMS_APP_ID=APP_ID, TEAMS_APP_PASSWORD="app-secret",
                    TEAMS_TENANT_ID=TENANT, TEAMS_OPENID_METADATA_URL=mock.metadata_url,
                    TEAMS_LOGIN_URL=mock.url, PYTHONPATH=str(ROOT), HOME=str(tmp))
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--no-scheduler"],
-            env=env, cwd=tmp, stdout=log_file, stderr=subprocess.STDOUT)
-        rig = Served(port, mock, url, log_path)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz",
-                                                timeout=2) as resp:
-                        assert resp.status == 200
-                        break
-                except OSError:
-                    assert server.poll() is None, rig.log()
-                    assert time.monotonic() < deadline, "serve never answered /healthz"
-                    time.sleep(0.2)
-            yield rig
-        finally:
-            server.terminate()
-            try:
-                server.wait(20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(5)
+        with serve_process(port, env, tmp, log_file, log_path):
+            yield Served(port, mock, url, log_path)
 
 
 def test_serve_says_where_teams_is_served(served: Served) -> None:

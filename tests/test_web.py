@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -28,6 +26,7 @@ from bot.app import build_app
 from store import repo
 from store.settings import Settings
 from tests.mock_slack import MockSlack
+from tests.serve_process import serve_process
 from tests.test_slack import SECRET, sign
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,30 +122,8 @@ def serve(tmp: Path) -> Iterator[Served]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
         env.update(DATABASE_URL=url, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET,
                    SLACK_API_URL=slack.url, PYTHONPATH=str(ROOT), HOME=str(tmp))
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--no-scheduler"],
-            env=env, cwd=tmp, stdout=log_file, stderr=subprocess.STDOUT)
-        rig = Served(port, slack, url, log_path, server.pid)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(rig.base + "/healthz", timeout=2) as resp:
-                        assert resp.status == 200
-                        break
-                except OSError:
-                    assert server.poll() is None, rig.log()
-                    assert time.monotonic() < deadline, "serve never answered /healthz"
-                    time.sleep(0.2)
-            yield rig
-        finally:
-            if server.poll() is None:
-                server.terminate()
-            try:
-                server.wait(20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(5)
+        with serve_process(port, env, tmp, log_file, log_path) as server:
+            yield Served(port, slack, url, log_path, server.pid)
 
 
 @pytest.fixture(scope="module")
